@@ -1,0 +1,7 @@
+//! placeholder
+pub mod domain;
+pub mod plan;
+pub mod rules;
+pub mod scenario;
+pub mod settings;
+pub mod snapshot;
