@@ -91,14 +91,19 @@ impl ZoneWindow {
                 .iter_days()
                 .take_while(|date| *date <= last)
                 .filter(|date| keep(*date))
-                .map(|date| DatedSlot { date, slot: rules::slot_at(date, time, zone) })
+                .map(|date| DatedSlot {
+                    date,
+                    slot: rules::slot_at(date, time, zone),
+                })
                 .filter(|s| rules::grace_window(s.slot, settings).contains(at))
                 .collect()
         };
         ZoneWindow {
             zone,
             inactivity: due_on(settings.inactivity_time, &|_| true),
-            weekly: due_on(settings.weekly_time, &|date| rules::is_weekly_date(date, settings)),
+            weekly: due_on(settings.weekly_time, &|date| {
+                rules::is_weekly_date(date, settings)
+            }),
         }
     }
 
@@ -113,7 +118,10 @@ impl ZoneWindow {
                     .iter()
                     .map(|&d| s.date - TimeDelta::days(i64::from(d)))
                     .collect(),
-                repeat: match (settings.inactivity_repeat_days, settings.inactivity_last_rung()) {
+                repeat: match (
+                    settings.inactivity_repeat_days,
+                    settings.inactivity_last_rung(),
+                ) {
                     (Some(every), Some(max)) => Some(RepeatDates {
                         anchor: s.date - TimeDelta::days(i64::from(max)),
                         every: every.get(),
@@ -138,12 +146,20 @@ pub struct PlanWindow {
 impl PlanWindow {
     /// Computes the window at `at` for the given zones (those of the students in store).
     /// Zone arithmetic is done once per zone, not per student.
-    pub fn new(at: DateTime<Utc>, settings: &Settings, zones: impl IntoIterator<Item = Zone>) -> Self {
+    pub fn new(
+        at: DateTime<Utc>,
+        settings: &Settings,
+        zones: impl IntoIterator<Item = Zone>,
+    ) -> Self {
         let zones = zones
             .into_iter()
             .map(|zone| (zone, ZoneWindow::new(zone, at, settings)))
             .collect();
-        PlanWindow { at, session_starts_until: at + SESSION_LOOKAHEAD, zones }
+        PlanWindow {
+            at,
+            session_starts_until: at + SESSION_LOOKAHEAD,
+            zones,
+        }
     }
 
     /// The window of `zone`: precomputed, or computed now for a zone the window was not
@@ -209,8 +225,22 @@ impl DueReminder {
     }
 
     /// RULES.md's sort key: (`due_at`, student, kind, session, manual request).
-    fn sort_key(&self) -> (DateTime<Utc>, StudentId, Kind, Option<crate::domain::SessionId>, Option<ManualId>) {
-        (self.due_at, self.student, self.kind(), self.key.session(), self.key.manual())
+    fn sort_key(
+        &self,
+    ) -> (
+        DateTime<Utc>,
+        StudentId,
+        Kind,
+        Option<crate::domain::SessionId>,
+        Option<ManualId>,
+    ) {
+        (
+            self.due_at,
+            self.student,
+            self.kind(),
+            self.key.session(),
+            self.key.manual(),
+        )
     }
 }
 
@@ -240,7 +270,10 @@ struct SlotCache(HashMap<(Zone, NaiveDate, TimeOfDay), DateTime<Utc>>);
 
 impl SlotCache {
     fn slot(&mut self, date: NaiveDate, time: TimeOfDay, zone: Zone) -> DateTime<Utc> {
-        *self.0.entry((zone, date, time)).or_insert_with(|| rules::slot_at(date, time, zone))
+        *self
+            .0
+            .entry((zone, date, time))
+            .or_insert_with(|| rules::slot_at(date, time, zone))
     }
 }
 
@@ -269,19 +302,35 @@ pub fn due_reminders<D: Directory>(
 
     let mut slots = SlotCache::default();
     for session in &candidates.sessions {
-        let Some(student) = directory.student(session.student_id) else { continue };
+        let Some(student) = directory.student(session.student_id) else {
+            continue;
+        };
         if !rules::session_is_eligible(session, student) {
             continue;
         }
         let zone = student.zone(settings.timezone);
         let start_date = rules::local_date(session.starts_at, zone);
         for (which, date, time) in [
-            (SessionReminder::Eve, start_date - TimeDelta::days(1), settings.session_eve_time),
+            (
+                SessionReminder::Eve,
+                start_date - TimeDelta::days(1),
+                settings.session_eve_time,
+            ),
             (SessionReminder::Day, start_date, settings.session_day_time),
         ] {
             let slot = slots.slot(date, time, zone);
-            let key = ReminderKey::Session { student: student.id, day: which, session: session.id, slot_date: date };
-            push(key, student, date, rules::session_window(slot, session, settings));
+            let key = ReminderKey::Session {
+                student: student.id,
+                day: which,
+                session: session.id,
+                slot_date: date,
+            };
+            push(
+                key,
+                student,
+                date,
+                rules::session_window(slot, session, settings),
+            );
         }
     }
 
@@ -290,10 +339,16 @@ pub fn due_reminders<D: Directory>(
             continue;
         }
         let zone = student.zone(settings.timezone);
-        let Some(reference) = rules::inactivity_reference_date(student, zone) else { continue };
+        let Some(reference) = rules::inactivity_reference_date(student, zone) else {
+            continue;
+        };
         for s in &window.zone(zone, settings).inactivity {
             if rules::inactivity_ladder_hits((s.date - reference).num_days(), settings) {
-                let key = ReminderKey::Periodic { student: student.id, kind: PeriodicKind::Inactivity, slot_date: s.date };
+                let key = ReminderKey::Periodic {
+                    student: student.id,
+                    kind: PeriodicKind::Inactivity,
+                    slot_date: s.date,
+                };
                 push(key, student, s.date, rules::grace_window(s.slot, settings));
             }
         }
@@ -305,7 +360,11 @@ pub fn due_reminders<D: Directory>(
         }
         let zone = student.zone(settings.timezone);
         for s in &window.zone(zone, settings).weekly {
-            let key = ReminderKey::Periodic { student: student.id, kind: PeriodicKind::Weekly, slot_date: s.date };
+            let key = ReminderKey::Periodic {
+                student: student.id,
+                kind: PeriodicKind::Weekly,
+                slot_date: s.date,
+            };
             push(key, student, s.date, rules::grace_window(s.slot, settings));
         }
     }
@@ -323,10 +382,16 @@ pub fn due_reminders<D: Directory>(
             Ok(valid) => {
                 let zone = valid.student.zone(settings.timezone);
                 let date = rules::local_date(request.requested_at, zone);
-                let window = DueWindow { start: request.requested_at, end: None };
+                let window = DueWindow {
+                    start: request.requested_at,
+                    end: None,
+                };
                 push(ReminderKey::Manual(request.id), valid.student, date, window);
             }
-            Err(reason) => rejected.push(RejectedRequest { manual_id: request.id, reason }),
+            Err(reason) => rejected.push(RejectedRequest {
+                manual_id: request.id,
+                reason,
+            }),
         }
     }
 

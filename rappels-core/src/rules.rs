@@ -64,7 +64,10 @@ impl DueWindow {
 
 /// Window of the automatic reminders without an extra condition: `[S, S + grace)`.
 pub fn grace_window(slot: DateTime<Utc>, settings: &Settings) -> DueWindow {
-    DueWindow { start: slot, end: Some(slot + settings.grace()) }
+    DueWindow {
+        start: slot,
+        end: Some(slot + settings.grace()),
+    }
 }
 
 /// The two common conditions of the automatic kinds: an active account and no opt-out of
@@ -92,7 +95,10 @@ pub fn session_slot(
 /// Window of a session reminder: `[S, min(S + grace, start))`. A slot at or after the start
 /// gives an empty window, so a 07:30 session gets no 08:00 reminder.
 pub fn session_window(slot: DateTime<Utc>, session: &Session, settings: &Settings) -> DueWindow {
-    DueWindow { start: slot, end: Some((slot + settings.grace()).min(session.starts_at)) }
+    DueWindow {
+        start: slot,
+        end: Some((slot + settings.grace()).min(session.starts_at)),
+    }
 }
 
 /// Whether a session can get reminders at all: it is scheduled, and its student has an
@@ -113,10 +119,17 @@ pub fn inactivity_ladder_hits(days: i64, settings: &Settings) -> bool {
     if days < 0 {
         return false;
     }
-    if settings.inactivity_days.iter().any(|&d| i64::from(d) == days) {
+    if settings
+        .inactivity_days
+        .iter()
+        .any(|&d| i64::from(d) == days)
+    {
         return true;
     }
-    match (settings.inactivity_repeat_days, settings.inactivity_last_rung()) {
+    match (
+        settings.inactivity_repeat_days,
+        settings.inactivity_last_rung(),
+    ) {
         (Some(r), Some(max)) => {
             let max = i64::from(max);
             days > max && (days - max) % i64::from(r.get()) == 0
@@ -185,7 +198,9 @@ impl Rejection {
                 "the title must be 1 to 200 characters, not blank, without line breaks or tabs"
             }
             Rejection::InvalidMessage => "the message must be 1 to 5000 characters, not blank",
-            Rejection::RateLimited => "the daily limit of manual reminders to this student is reached",
+            Rejection::RateLimited => {
+                "the daily limit of manual reminders to this student is reached"
+            }
         }
     }
 }
@@ -227,8 +242,15 @@ pub fn validate_manual<'a>(
         return Err(Rejection::StudentInactive);
     }
     let title = Title::parse(request.title.clone()).map_err(|_| Rejection::InvalidTitle)?;
-    let message = MessageText::parse(request.message.clone()).map_err(|_| Rejection::InvalidMessage)?;
-    Ok(ValidManual { request, parent, student, title, message })
+    let message =
+        MessageText::parse(request.message.clone()).map_err(|_| Rejection::InvalidMessage)?;
+    Ok(ValidManual {
+        request,
+        parent,
+        student,
+        title,
+        message,
+    })
 }
 
 /// The rate limit of manual reminders: counts accepted requests per (parent, student, local
@@ -242,13 +264,19 @@ pub struct ManualRateLimit {
 impl ManualRateLimit {
     /// A limiter allowing `settings.manual_max_per_day` per (parent, student, local date).
     pub fn new(settings: &Settings) -> Self {
-        ManualRateLimit { max_per_day: settings.manual_max_per_day, accepted: HashMap::new() }
+        ManualRateLimit {
+            max_per_day: settings.manual_max_per_day,
+            accepted: HashMap::new(),
+        }
     }
 
     /// Accepts the request if the day's quota is not used up, counting it; rejected
     /// requests do not count.
     pub fn admit(&mut self, parent: ParentId, student: StudentId, local_day: NaiveDate) -> bool {
-        let used = self.accepted.entry((parent, student, local_day)).or_insert(0);
+        let used = self
+            .accepted
+            .entry((parent, student, local_day))
+            .or_insert(0);
         if *used >= self.max_per_day {
             false
         } else {
@@ -271,23 +299,29 @@ where
     P: Fn(ParentId) -> Option<&'a Parent>,
     S: Fn(StudentId) -> Option<&'a Student>,
 {
-    let mut ordered: Vec<&ManualRequest> =
-        requests.into_iter().filter(|r| r.requested_at <= at).collect();
+    let mut ordered: Vec<&ManualRequest> = requests
+        .into_iter()
+        .filter(|r| r.requested_at <= at)
+        .collect();
     ordered.sort_by_key(|r| (r.requested_at, r.id));
     let mut limit = ManualRateLimit::new(settings);
     ordered
         .into_iter()
         .map(|request| {
-            let verdict = validate_manual(request, parent(request.parent_id), student(request.student_id))
-                .and_then(|valid| {
-                    let zone = valid.student.zone(settings.timezone);
-                    let day = local_date(request.requested_at, zone);
-                    if limit.admit(request.parent_id, request.student_id, day) {
-                        Ok(valid)
-                    } else {
-                        Err(Rejection::RateLimited)
-                    }
-                });
+            let verdict = validate_manual(
+                request,
+                parent(request.parent_id),
+                student(request.student_id),
+            )
+            .and_then(|valid| {
+                let zone = valid.student.zone(settings.timezone);
+                let day = local_date(request.requested_at, zone);
+                if limit.admit(request.parent_id, request.student_id, day) {
+                    Ok(valid)
+                } else {
+                    Err(Rejection::RateLimited)
+                }
+            });
             (request, verdict)
         })
         .collect()
@@ -296,7 +330,9 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{EmailAddress, Locale, ManualId, OptOut, OptOuts, SessionId, parse_instant};
+    use crate::domain::{
+        EmailAddress, Locale, ManualId, OptOut, OptOuts, SessionId, parse_instant,
+    };
 
     fn t(s: &str) -> DateTime<Utc> {
         parse_instant(s).unwrap()
@@ -341,35 +377,65 @@ mod tests {
 
     #[test]
     fn slot_on_an_ordinary_day() {
-        assert_eq!(slot_at(d("2026-11-26"), hm("18:30"), zone("Europe/Paris")), t("2026-11-26T17:30:00Z"));
-        assert_eq!(slot_at(d("2026-11-26"), hm("18:30"), zone("Africa/Abidjan")), t("2026-11-26T18:30:00Z"));
-        assert_eq!(slot_at(d("2026-11-26"), hm("10:00"), zone("America/New_York")), t("2026-11-26T15:00:00Z"));
+        assert_eq!(
+            slot_at(d("2026-11-26"), hm("18:30"), zone("Europe/Paris")),
+            t("2026-11-26T17:30:00Z")
+        );
+        assert_eq!(
+            slot_at(d("2026-11-26"), hm("18:30"), zone("Africa/Abidjan")),
+            t("2026-11-26T18:30:00Z")
+        );
+        assert_eq!(
+            slot_at(d("2026-11-26"), hm("10:00"), zone("America/New_York")),
+            t("2026-11-26T15:00:00Z")
+        );
     }
 
     #[test]
     fn slot_in_a_spring_forward_gap_uses_the_offset_before_the_gap() {
         // The spec's own example.
-        assert_eq!(slot_at(d("2026-03-29"), hm("02:30"), zone("Europe/Paris")), t("2026-03-29T01:30:00Z"));
-        assert_eq!(slot_at(d("2026-03-29"), hm("02:00"), zone("Europe/Paris")), t("2026-03-29T01:00:00Z"));
+        assert_eq!(
+            slot_at(d("2026-03-29"), hm("02:30"), zone("Europe/Paris")),
+            t("2026-03-29T01:30:00Z")
+        );
+        assert_eq!(
+            slot_at(d("2026-03-29"), hm("02:00"), zone("Europe/Paris")),
+            t("2026-03-29T01:00:00Z")
+        );
         // New York springs forward at 02:00 on 2026-03-08: 02:15 EST is 07:15Z.
-        assert_eq!(slot_at(d("2026-03-08"), hm("02:15"), zone("America/New_York")), t("2026-03-08T07:15:00Z"));
+        assert_eq!(
+            slot_at(d("2026-03-08"), hm("02:15"), zone("America/New_York")),
+            t("2026-03-08T07:15:00Z")
+        );
     }
 
     #[test]
     fn slot_in_a_fall_back_fold_uses_the_earlier_instant() {
         // Paris falls back at 03:00 CEST on 2026-10-25: 02:30 happens at 00:30Z and 01:30Z.
-        assert_eq!(slot_at(d("2026-10-25"), hm("02:30"), zone("Europe/Paris")), t("2026-10-25T00:30:00Z"));
-        assert_eq!(slot_at(d("2026-11-01"), hm("01:30"), zone("America/New_York")), t("2026-11-01T05:30:00Z"));
+        assert_eq!(
+            slot_at(d("2026-10-25"), hm("02:30"), zone("Europe/Paris")),
+            t("2026-10-25T00:30:00Z")
+        );
+        assert_eq!(
+            slot_at(d("2026-11-01"), hm("01:30"), zone("America/New_York")),
+            t("2026-11-01T05:30:00Z")
+        );
     }
 
     #[test]
     fn due_window_is_half_open() {
-        let w = DueWindow { start: t("2026-11-26T17:30:00Z"), end: Some(t("2026-11-26T23:30:00Z")) };
+        let w = DueWindow {
+            start: t("2026-11-26T17:30:00Z"),
+            end: Some(t("2026-11-26T23:30:00Z")),
+        };
         assert!(!w.contains(t("2026-11-26T17:29:59Z")));
         assert!(w.contains(t("2026-11-26T17:30:00Z")));
         assert!(w.contains(t("2026-11-26T23:29:59Z")));
         assert!(!w.contains(t("2026-11-26T23:30:00Z")));
-        let open = DueWindow { start: t("2026-11-26T17:30:00Z"), end: None };
+        let open = DueWindow {
+            start: t("2026-11-26T17:30:00Z"),
+            end: None,
+        };
         assert!(open.contains(t("2036-01-01T00:00:00Z")));
     }
 
@@ -402,7 +468,10 @@ mod tests {
         assert!(!w.contains(slot), "a 07:30 session gets no 08:00 reminder");
         let at_0800 = session("2026-11-27T08:00:00+01:00");
         let (_, slot) = session_slot(SessionReminder::Day, &at_0800, paris, &s);
-        assert!(!session_window(slot, &at_0800, &s).contains(slot), "slot == start: nothing due");
+        assert!(
+            !session_window(slot, &at_0800, &s).contains(slot),
+            "slot == start: nothing due"
+        );
         let at_0801 = session("2026-11-27T08:01:00+01:00");
         let (_, slot) = session_slot(SessionReminder::Day, &at_0801, paris, &s);
         let w = session_window(slot, &at_0801, &s);
@@ -424,7 +493,10 @@ mod tests {
         assert!(!session_is_eligible(&sess, &st));
         st.opt_out = OptOuts::default();
         st.subscription_active = false;
-        assert!(session_is_eligible(&sess, &st), "session reminders need no subscription");
+        assert!(
+            session_is_eligible(&sess, &st),
+            "session reminders need no subscription"
+        );
         st.account_active = false;
         assert!(!session_is_eligible(&sess, &st));
         st.account_active = true;
@@ -459,9 +531,15 @@ mod tests {
         };
         assert!(!inactivity_ladder_hits(2, &original));
         for day in 3..100 {
-            assert!(inactivity_ladder_hits(day, &original), "every day from day 3");
+            assert!(
+                inactivity_ladder_hits(day, &original),
+                "every day from day 3"
+            );
         }
-        let none = Settings { inactivity_days: vec![], ..repeat };
+        let none = Settings {
+            inactivity_days: vec![],
+            ..repeat
+        };
         assert!((0..100).all(|day| !inactivity_ladder_hits(day, &none)));
     }
 
@@ -470,9 +548,15 @@ mod tests {
         let mut st = student(1);
         assert_eq!(inactivity_reference_date(&st, zone("Europe/Paris")), None);
         st.created_at = Some(t("2026-09-01T23:30:00Z"));
-        assert_eq!(inactivity_reference_date(&st, zone("Europe/Paris")), Some(d("2026-09-02")));
+        assert_eq!(
+            inactivity_reference_date(&st, zone("Europe/Paris")),
+            Some(d("2026-09-02"))
+        );
         st.last_activity_at = Some(t("2026-11-20T17:03:00Z"));
-        assert_eq!(inactivity_reference_date(&st, zone("Africa/Abidjan")), Some(d("2026-11-20")));
+        assert_eq!(
+            inactivity_reference_date(&st, zone("Africa/Abidjan")),
+            Some(d("2026-11-20"))
+        );
     }
 
     #[test]
@@ -500,7 +584,10 @@ mod tests {
             first_name: "Mariam".into(),
             last_name: String::new(),
             email: EmailAddress::parse("p@example.org").unwrap(),
-            children: children.iter().map(|&c| StudentId::new(c).unwrap()).collect(),
+            children: children
+                .iter()
+                .map(|&c| StudentId::new(c).unwrap())
+                .collect(),
         }
     }
 
@@ -522,22 +609,49 @@ mod tests {
         inactive.account_active = false;
         let other = student(2);
         let r = request(1, 10, 1, "\r\n", "2026-11-26T18:00:00Z");
-        assert_eq!(validate_manual(&r, None, None).unwrap_err(), Rejection::UnknownParent);
-        assert_eq!(validate_manual(&r, Some(&p), None).unwrap_err(), Rejection::UnknownStudent);
-        assert_eq!(validate_manual(&r, Some(&p), Some(&other)).unwrap_err(), Rejection::NotYourChild);
-        assert_eq!(validate_manual(&r, Some(&p), Some(&inactive)).unwrap_err(), Rejection::StudentInactive);
+        assert_eq!(
+            validate_manual(&r, None, None).unwrap_err(),
+            Rejection::UnknownParent
+        );
+        assert_eq!(
+            validate_manual(&r, Some(&p), None).unwrap_err(),
+            Rejection::UnknownStudent
+        );
+        assert_eq!(
+            validate_manual(&r, Some(&p), Some(&other)).unwrap_err(),
+            Rejection::NotYourChild
+        );
+        assert_eq!(
+            validate_manual(&r, Some(&p), Some(&inactive)).unwrap_err(),
+            Rejection::StudentInactive
+        );
         let active = student(1);
-        assert_eq!(validate_manual(&r, Some(&p), Some(&active)).unwrap_err(), Rejection::InvalidTitle);
+        assert_eq!(
+            validate_manual(&r, Some(&p), Some(&active)).unwrap_err(),
+            Rejection::InvalidTitle
+        );
         let mut blank_message = request(1, 10, 1, "Titre", "2026-11-26T18:00:00Z");
         blank_message.message = " ".into();
-        assert_eq!(validate_manual(&blank_message, Some(&p), Some(&active)).unwrap_err(), Rejection::InvalidMessage);
+        assert_eq!(
+            validate_manual(&blank_message, Some(&p), Some(&active)).unwrap_err(),
+            Rejection::InvalidMessage
+        );
         let ok = request(1, 10, 1, "Titre", "2026-11-26T18:00:00Z");
-        assert_eq!(validate_manual(&ok, Some(&p), Some(&active)).unwrap().title.as_ref(), "Titre");
+        assert_eq!(
+            validate_manual(&ok, Some(&p), Some(&active))
+                .unwrap()
+                .title
+                .as_ref(),
+            "Titre"
+        );
     }
 
     #[test]
     fn rate_limit_counts_accepted_requests_per_local_day() {
-        let settings = Settings { manual_max_per_day: 2, ..Settings::default() };
+        let settings = Settings {
+            manual_max_per_day: 2,
+            ..Settings::default()
+        };
         let p = parent(10, &[1]);
         let st = student(1);
         // Paris: 22:59Z and 23:00Z on the 26th are the 26th and the 27th locally.
@@ -556,8 +670,10 @@ mod tests {
             |id| (id == p.id).then_some(&p),
             |id| (id == st.id).then_some(&st),
         );
-        let reasons: Vec<(i64, Option<Rejection>)> =
-            verdicts.iter().map(|(r, v)| (r.id.get(), v.as_ref().err().copied())).collect();
+        let reasons: Vec<(i64, Option<Rejection>)> = verdicts
+            .iter()
+            .map(|(r, v)| (r.id.get(), v.as_ref().err().copied()))
+            .collect();
         assert_eq!(
             reasons,
             vec![
@@ -569,8 +685,17 @@ mod tests {
             ],
             "request 6 is after `at`; rejected requests do not use the quota"
         );
-        let zero = Settings { manual_max_per_day: 0, ..Settings::default() };
-        let verdicts = judge_manual_requests(&requests[..1], t("2026-11-27T12:00:00Z"), &zero, |_| Some(&p), |_| Some(&st));
+        let zero = Settings {
+            manual_max_per_day: 0,
+            ..Settings::default()
+        };
+        let verdicts = judge_manual_requests(
+            &requests[..1],
+            t("2026-11-27T12:00:00Z"),
+            &zero,
+            |_| Some(&p),
+            |_| Some(&st),
+        );
         assert_eq!(verdicts[0].1.as_ref().unwrap_err(), &Rejection::RateLimited);
     }
 }

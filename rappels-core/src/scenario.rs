@@ -50,7 +50,10 @@ pub struct ScenarioError {
 
 impl ScenarioError {
     fn at(path: impl fmt::Display, message: impl Into<String>) -> Self {
-        ScenarioError { path: path.to_string(), message: message.into() }
+        ScenarioError {
+            path: path.to_string(),
+            message: message.into(),
+        }
     }
 }
 
@@ -82,7 +85,11 @@ impl Scenario {
         unique_ids("parents", "parent", self.parents.iter().map(|p| p.id))?;
         unique_ids("sessions", "session", self.sessions.iter().map(|s| s.id))?;
         unique_ids("manual", "manual request", self.manual.iter().map(|m| m.id))?;
-        unique_ids("study_plans", "study plan", self.study_plans.iter().map(|p| p.id))?;
+        unique_ids(
+            "study_plans",
+            "study plan",
+            self.study_plans.iter().map(|p| p.id),
+        )?;
         let students: HashSet<StudentId> = self.students.iter().map(|s| s.id).collect();
         let known = |path: String, id: StudentId| {
             if students.contains(&id) {
@@ -162,10 +169,16 @@ mod tests {
         let bad_zone = MINIMAL.replace("\"id\": 1,", "\"id\": 1, \"timezone\": \"Europe/Pari\",");
         // serde_json adds where in the text the record is.
         let err = error_of(&bad_zone);
-        assert!(err.starts_with("students[0].timezone: unknown time zone \"Europe/Pari\" at line 2"), "{err}");
+        assert!(
+            err.starts_with("students[0].timezone: unknown time zone \"Europe/Pari\" at line 2"),
+            "{err}"
+        );
         let bad_locale = MINIMAL.replace("\"id\": 1,", "\"id\": 1, \"locale\": \"de\",");
         assert!(error_of(&bad_locale).starts_with("students[0].locale"));
-        let bad_opt_out = MINIMAL.replace("\"id\": 1,", "\"id\": 1, \"opt_out\": [\"weekly\", \"sms\"],");
+        let bad_opt_out = MINIMAL.replace(
+            "\"id\": 1,",
+            "\"id\": 1, \"opt_out\": [\"weekly\", \"sms\"],",
+        );
         assert!(error_of(&bad_opt_out).starts_with("students[0].opt_out[1]"));
         let bad_id = MINIMAL.replace("\"id\": 1,", "\"id\": 0,");
         assert!(error_of(&bad_id).starts_with("students[0].id"));
@@ -176,17 +189,26 @@ mod tests {
         let two = r#"{ "students": [
             { "id": 1, "first_name": "A", "email": "a@example.org", "account_active": true, "subscription_active": true },
             { "id": 1, "first_name": "B", "email": "b@example.org", "account_active": true, "subscription_active": true } ] }"#;
-        assert_eq!(error_of(two), "students[1].id: duplicate student id 1 (also students[0])");
+        assert_eq!(
+            error_of(two),
+            "students[1].id: duplicate student id 1 (also students[0])"
+        );
         let dangling = MINIMAL.replace(
             "] }",
             r#"], "sessions": [ { "id": 5, "student_id": 42, "subject": "SVT", "starts_at": "2026-11-27T10:00:00+01:00" } ] }"#,
         );
-        assert_eq!(error_of(&dangling), "sessions[0].student_id: no student has id 42");
+        assert_eq!(
+            error_of(&dangling),
+            "sessions[0].student_id: no student has id 42"
+        );
         let child = MINIMAL.replace(
             "] }",
             r#"], "parents": [ { "id": 5, "first_name": "M", "email": "m@example.org", "children": [1, 77] } ] }"#,
         );
-        assert_eq!(error_of(&child), "parents[0].children[1]: no student has id 77");
+        assert_eq!(
+            error_of(&child),
+            "parents[0].children[1]: no student has id 77"
+        );
     }
 
     #[test]

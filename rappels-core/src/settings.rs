@@ -135,7 +135,10 @@ mod tests {
         assert!(parse(r#"{"grace_minutes": 1440}"#).is_ok());
         assert!(parse(r#"{"grace_minutes": 1}"#).is_ok());
         let err = parse(r#"{"grace_minutes": 5000}"#).unwrap_err();
-        assert!(err.contains("grace_minutes must be an integer from 1 to 1440, got 5000"), "{err}");
+        assert!(
+            err.contains("grace_minutes must be an integer from 1 to 1440, got 5000"),
+            "{err}"
+        );
         assert!(parse(r#"{"grace_minutes": 0}"#).is_err());
         assert!(parse(r#"{"grace_minutes": 1.5}"#).is_err());
         assert!(parse(r#"{"inactivity_days": [3, -1]}"#).is_err());

@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::domain::{ManualRequest, Parent, ParentId, ReminderKey, Session, Student, StudentId, Zone};
+use crate::domain::{
+    ManualRequest, Parent, ParentId, ReminderKey, Session, Student, StudentId, Zone,
+};
 use crate::plan::{self, Candidates, Directory, Plan, PlanWindow};
 use crate::rules;
 use crate::scenario::Scenario;
@@ -38,8 +40,18 @@ impl Snapshot {
     pub fn new(scenario: Scenario) -> Self {
         let pos = |i: usize| u32::try_from(i).expect("fewer than 2^32 records");
         let default_zone = scenario.settings.timezone;
-        let student_pos = scenario.students.iter().enumerate().map(|(i, s)| (s.id, pos(i))).collect();
-        let parent_pos = scenario.parents.iter().enumerate().map(|(i, p)| (p.id, pos(i))).collect();
+        let student_pos = scenario
+            .students
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id, pos(i)))
+            .collect();
+        let parent_pos = scenario
+            .parents
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id, pos(i)))
+            .collect();
         let mut sessions_by_start: Vec<u32> = (0..scenario.sessions.len()).map(pos).collect();
         sessions_by_start.sort_by_key(|&i| scenario.sessions[i as usize].starts_at);
         let mut manual_by_time: Vec<u32> = (0..scenario.manual.len()).map(pos).collect();
@@ -58,11 +70,23 @@ impl Snapshot {
             let bucket = periodic.entry(zone).or_default();
             bucket.all.push(pos(i));
             if let Some(date) = rules::inactivity_reference_date(student, zone) {
-                bucket.by_reference_date.entry(date).or_default().push(pos(i));
+                bucket
+                    .by_reference_date
+                    .entry(date)
+                    .or_default()
+                    .push(pos(i));
             }
         }
         let sent = scenario.sent.iter().copied().collect();
-        Snapshot { scenario, student_pos, parent_pos, sessions_by_start, manual_by_time, periodic, sent }
+        Snapshot {
+            scenario,
+            student_pos,
+            parent_pos,
+            sessions_by_start,
+            manual_by_time,
+            periodic,
+            sent,
+        }
     }
 
     /// The scenario behind the snapshot.
@@ -93,8 +117,12 @@ impl Snapshot {
         let at = window.at;
         let settings = self.settings();
         let session_at = |i: &u32| sc.sessions[*i as usize].starts_at;
-        let from = self.sessions_by_start.partition_point(|i| session_at(i) <= at);
-        let to = self.sessions_by_start.partition_point(|i| session_at(i) <= window.session_starts_until);
+        let from = self
+            .sessions_by_start
+            .partition_point(|i| session_at(i) <= at);
+        let to = self
+            .sessions_by_start
+            .partition_point(|i| session_at(i) <= window.session_starts_until);
         let sessions = self.sessions_by_start[from..to.max(from)]
             .iter()
             .map(|&i| &sc.sessions[i as usize])
@@ -104,7 +132,9 @@ impl Snapshot {
         let mut weekly = Vec::new();
         let student = |i: &u32| &sc.students[*i as usize];
         for zone_window in window.zones() {
-            let Some(bucket) = self.periodic.get(&zone_window.zone) else { continue };
+            let Some(bucket) = self.periodic.get(&zone_window.zone) else {
+                continue;
+            };
             if !zone_window.weekly.is_empty() {
                 weekly.extend(bucket.all.iter().map(student));
             }
@@ -126,9 +156,19 @@ impl Snapshot {
             }
         }
 
-        let until = self.manual_by_time.partition_point(|&i| sc.manual[i as usize].requested_at <= at);
-        let manual = self.manual_by_time[..until].iter().map(|&i| &sc.manual[i as usize]).collect();
-        Candidates { sessions, inactivity, weekly, manual }
+        let until = self
+            .manual_by_time
+            .partition_point(|&i| sc.manual[i as usize].requested_at <= at);
+        let manual = self.manual_by_time[..until]
+            .iter()
+            .map(|&i| &sc.manual[i as usize])
+            .collect();
+        Candidates {
+            sessions,
+            inactivity,
+            weekly,
+            manual,
+        }
     }
 
     /// The plan at `at`: window, candidates, decision.
@@ -139,11 +179,18 @@ impl Snapshot {
     }
 
     /// The sessions of a student starting in `[from, until)`, for the weekly digest.
-    pub fn sessions_of(&self, student: StudentId, from: DateTime<Utc>, until: DateTime<Utc>) -> Vec<&Session> {
+    pub fn sessions_of(
+        &self,
+        student: StudentId,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Vec<&Session> {
         let sc = &self.scenario;
         // Digest content is not on the planning hot path; a week's range over the sorted
         // index keeps it proportional to the sessions of that week.
-        let start = self.sessions_by_start.partition_point(|&i| sc.sessions[i as usize].starts_at < from);
+        let start = self
+            .sessions_by_start
+            .partition_point(|&i| sc.sessions[i as usize].starts_at < from);
         self.sessions_by_start[start..]
             .iter()
             .map(|&i| &sc.sessions[i as usize])
@@ -171,11 +218,15 @@ impl Snapshot {
 
 impl Directory for Snapshot {
     fn student(&self, id: StudentId) -> Option<&Student> {
-        self.student_pos.get(&id).map(|&i| &self.scenario.students[i as usize])
+        self.student_pos
+            .get(&id)
+            .map(|&i| &self.scenario.students[i as usize])
     }
 
     fn parent(&self, id: ParentId) -> Option<&Parent> {
-        self.parent_pos.get(&id).map(|&i| &self.scenario.parents[i as usize])
+        self.parent_pos
+            .get(&id)
+            .map(|&i| &self.scenario.parents[i as usize])
     }
 
     fn was_sent(&self, key: &ReminderKey) -> bool {

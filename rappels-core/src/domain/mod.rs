@@ -46,7 +46,9 @@ pub enum DomainError {
     #[error("invalid weekday {0:?}: expected a lowercase English name such as \"sunday\"")]
     InvalidWeekday(String),
     /// Not an RFC 3339 instant with seconds and offset.
-    #[error("invalid instant {value:?}: {reason} (expected RFC 3339 with seconds and an offset, e.g. \"2026-11-27T14:00:00+01:00\")")]
+    #[error(
+        "invalid instant {value:?}: {reason} (expected RFC 3339 with seconds and an offset, e.g. \"2026-11-27T14:00:00+01:00\")"
+    )]
     InvalidInstant {
         /// The refused text.
         value: String,

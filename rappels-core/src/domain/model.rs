@@ -36,10 +36,18 @@ pub struct Student {
     /// True while the student pays: needed for inactivity and weekly reminders.
     pub subscription_active: bool,
     /// When the account was created; the inactivity reference when there is no activity.
-    #[serde(default, with = "instant::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "instant::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub created_at: Option<DateTime<Utc>>,
     /// The student's last activity on the platform.
-    #[serde(default, with = "instant::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "instant::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_activity_at: Option<DateTime<Utc>>,
     /// Reminder families the student does not want.
     #[serde(default, skip_serializing_if = "OptOuts::is_empty")]
@@ -383,10 +391,22 @@ impl ReminderKey {
     /// The kind of reminder the key names.
     pub fn kind(&self) -> Kind {
         match self {
-            ReminderKey::Session { day: SessionReminder::Eve, .. } => Kind::SessionEve,
-            ReminderKey::Session { day: SessionReminder::Day, .. } => Kind::SessionDay,
-            ReminderKey::Periodic { kind: PeriodicKind::Inactivity, .. } => Kind::Inactivity,
-            ReminderKey::Periodic { kind: PeriodicKind::Weekly, .. } => Kind::Weekly,
+            ReminderKey::Session {
+                day: SessionReminder::Eve,
+                ..
+            } => Kind::SessionEve,
+            ReminderKey::Session {
+                day: SessionReminder::Day,
+                ..
+            } => Kind::SessionDay,
+            ReminderKey::Periodic {
+                kind: PeriodicKind::Inactivity,
+                ..
+            } => Kind::Inactivity,
+            ReminderKey::Periodic {
+                kind: PeriodicKind::Weekly,
+                ..
+            } => Kind::Weekly,
             ReminderKey::Manual(_) => Kind::Manual,
         }
     }
@@ -480,7 +500,9 @@ impl ReminderKey {
                         return Err(extra(field));
                     }
                 }
-                Ok(ReminderKey::Manual(manual.ok_or_else(|| missing("manual_id"))?))
+                Ok(ReminderKey::Manual(
+                    manual.ok_or_else(|| missing("manual_id"))?,
+                ))
             }
         }
     }
@@ -491,10 +513,17 @@ impl fmt::Display for ReminderKey {
     /// Message-IDs: `session_eve:1:100:2026-11-26`, `weekly:1:2026-11-29`, `manual:500`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ReminderKey::Session { student, session, slot_date, .. } => {
+            ReminderKey::Session {
+                student,
+                session,
+                slot_date,
+                ..
+            } => {
                 write!(f, "{}:{student}:{session}:{slot_date}", self.kind())
             }
-            ReminderKey::Periodic { student, slot_date, .. } => {
+            ReminderKey::Periodic {
+                student, slot_date, ..
+            } => {
                 write!(f, "{}:{student}:{slot_date}", self.kind())
             }
             ReminderKey::Manual(id) => write!(f, "manual:{id}"),
@@ -568,7 +597,10 @@ impl TryFrom<SentEntry> for ReminderKey {
 impl From<ReminderKey> for SentEntry {
     fn from(key: ReminderKey) -> Self {
         match key {
-            ReminderKey::Manual(id) => SentEntry { manual_id: Some(id), ..SentEntry::default() },
+            ReminderKey::Manual(id) => SentEntry {
+                manual_id: Some(id),
+                ..SentEntry::default()
+            },
             other => SentEntry {
                 student_id: other.student(),
                 kind: Some(other.kind()),
@@ -616,7 +648,11 @@ mod tests {
             },
             ReminderKey::Manual(ManualId::new(499).unwrap()),
         ];
-        let texts = ["session_eve:1:100:2026-11-26", "weekly:2:2026-11-22", "manual:499"];
+        let texts = [
+            "session_eve:1:100:2026-11-26",
+            "weekly:2:2026-11-22",
+            "manual:499",
+        ];
         for (key, text) in keys.iter().zip(texts) {
             assert_eq!(key.to_string(), text);
             assert_eq!(text.parse::<ReminderKey>().unwrap(), *key);
@@ -631,11 +667,15 @@ mod tests {
 
     #[test]
     fn sent_entries_must_be_complete() {
-        let err = serde_json::from_str::<ReminderKey>(r#"{"student_id":1,"kind":"session_day","slot_date":"2026-11-26"}"#)
-            .unwrap_err()
-            .to_string();
+        let err = serde_json::from_str::<ReminderKey>(
+            r#"{"student_id":1,"kind":"session_day","slot_date":"2026-11-26"}"#,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("session_id"), "{err}");
-        assert!(serde_json::from_str::<ReminderKey>(r#"{"kind":"weekly","student_id":1}"#).is_err());
+        assert!(
+            serde_json::from_str::<ReminderKey>(r#"{"kind":"weekly","student_id":1}"#).is_err()
+        );
         assert!(serde_json::from_str::<ReminderKey>(r#"{}"#).is_err());
         assert!(serde_json::from_str::<ReminderKey>(r#"{"manual_id":3,"student_id":1}"#).is_err());
         assert!("bogus:1".parse::<ReminderKey>().is_err());

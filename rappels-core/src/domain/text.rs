@@ -50,7 +50,9 @@ impl EmailAddress {
             return Err(invalid("nothing before the @"));
         }
         if !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
-            return Err(invalid("the domain needs a dot that neither starts nor ends it"));
+            return Err(invalid(
+                "the domain needs a dot that neither starts nor ends it",
+            ));
         }
         Ok(Self(raw))
     }
@@ -188,7 +190,12 @@ mod tests {
 
     #[test]
     fn email_shapes() {
-        for ok in ["a@b.c", "awa.kone@example.org", "é@exemple.fr", "x+tag@sub.example.org"] {
+        for ok in [
+            "a@b.c",
+            "awa.kone@example.org",
+            "é@exemple.fr",
+            "x+tag@sub.example.org",
+        ] {
             assert!(EmailAddress::parse(ok).is_ok(), "{ok} should be accepted");
         }
         for bad in [
@@ -202,7 +209,10 @@ mod tests {
             "a@example.org\r\nBcc: x@y.z",
             "",
         ] {
-            assert!(EmailAddress::parse(bad).is_err(), "{bad:?} should be refused");
+            assert!(
+                EmailAddress::parse(bad).is_err(),
+                "{bad:?} should be refused"
+            );
         }
         let long = format!("{}@example.org", "a".repeat(242));
         assert_eq!(long.chars().count(), 254);
@@ -224,18 +234,36 @@ mod tests {
         assert!(Title::parse("Révise ce soir").is_ok());
         assert_eq!(Title::parse("   ").unwrap_err(), DomainError::BlankTitle);
         assert_eq!(Title::parse("").unwrap_err(), DomainError::BlankTitle);
-        assert_eq!(Title::parse("\u{3000}\u{a0}").unwrap_err(), DomainError::BlankTitle);
-        assert_eq!(Title::parse("Bonne\r\nchance").unwrap_err(), DomainError::TitleControlCharacter);
-        assert_eq!(Title::parse("a\tb").unwrap_err(), DomainError::TitleControlCharacter);
+        assert_eq!(
+            Title::parse("\u{3000}\u{a0}").unwrap_err(),
+            DomainError::BlankTitle
+        );
+        assert_eq!(
+            Title::parse("Bonne\r\nchance").unwrap_err(),
+            DomainError::TitleControlCharacter
+        );
+        assert_eq!(
+            Title::parse("a\tb").unwrap_err(),
+            DomainError::TitleControlCharacter
+        );
         assert!(Title::parse("é".repeat(200)).is_ok());
-        assert_eq!(Title::parse("é".repeat(201)).unwrap_err(), DomainError::TitleTooLong);
+        assert_eq!(
+            Title::parse("é".repeat(201)).unwrap_err(),
+            DomainError::TitleTooLong
+        );
     }
 
     #[test]
     fn messages() {
         assert!(MessageText::parse("Courage\npour demain").is_ok());
-        assert_eq!(MessageText::parse(" \n\t").unwrap_err(), DomainError::BlankMessage);
+        assert_eq!(
+            MessageText::parse(" \n\t").unwrap_err(),
+            DomainError::BlankMessage
+        );
         assert!(MessageText::parse("x".repeat(5000)).is_ok());
-        assert_eq!(MessageText::parse("x".repeat(5001)).unwrap_err(), DomainError::MessageTooLong);
+        assert_eq!(
+            MessageText::parse("x".repeat(5001)).unwrap_err(),
+            DomainError::MessageTooLong
+        );
     }
 }

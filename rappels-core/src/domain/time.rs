@@ -87,7 +87,9 @@ impl TimeOfDay {
             return Err(invalid());
         }
         let digits = |s: &str| -> Option<u32> {
-            s.bytes().all(|b| b.is_ascii_digit()).then(|| s.parse().ok())?
+            s.bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| s.parse().ok())?
         };
         let (Some(hour), Some(minute)) = (digits(&raw[..2]), digits(&raw[3..])) else {
             return Err(invalid());
@@ -220,7 +222,10 @@ pub mod instant {
         use serde::{Deserialize, Deserializer, Serializer};
 
         /// Writes the instant, or `null`.
-        pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        pub fn serialize<S: Serializer>(
+            t: &Option<DateTime<Utc>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
             match t {
                 Some(t) => super::serialize(t, s),
                 None => s.serialize_none(),
@@ -257,14 +262,27 @@ mod tests {
         assert_eq!(TimeOfDay::parse("18:30").unwrap().to_string(), "18:30");
         assert_eq!(TimeOfDay::parse("00:00").unwrap().to_string(), "00:00");
         assert_eq!(TimeOfDay::parse("23:59").unwrap().to_string(), "23:59");
-        for bad in ["24:00", "8:00", "08:0", "08h00", "08:60", "+1:00", "08:00:00", "", "٠٨:٠٠"] {
+        for bad in [
+            "24:00",
+            "8:00",
+            "08:0",
+            "08h00",
+            "08:60",
+            "+1:00",
+            "08:00:00",
+            "",
+            "٠٨:٠٠",
+        ] {
             assert!(TimeOfDay::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }
 
     #[test]
     fn weekdays() {
-        assert_eq!(Weekday::parse("sunday").unwrap().chrono(), chrono::Weekday::Sun);
+        assert_eq!(
+            Weekday::parse("sunday").unwrap().chrono(),
+            chrono::Weekday::Sun
+        );
         assert_eq!(Weekday::parse("wednesday").unwrap().name(), "wednesday");
         assert!(Weekday::parse("Sunday").is_err());
         assert!(Weekday::parse("dimanche").is_err());
@@ -276,7 +294,12 @@ mod tests {
         assert_eq!(format_instant(t), "2026-11-27T13:00:00Z");
         let t = parse_instant("2026-11-27T14:00:00.250Z").unwrap();
         assert_eq!(format_instant(t), "2026-11-27T14:00:00.250Z");
-        for bad in ["2026-11-27 14:00", "2026-11-27T14:00Z", "2026-11-27T14:00:00", "yesterday"] {
+        for bad in [
+            "2026-11-27 14:00",
+            "2026-11-27T14:00Z",
+            "2026-11-27T14:00:00",
+            "yesterday",
+        ] {
             assert!(parse_instant(bad).is_err(), "{bad:?} should be refused");
         }
     }

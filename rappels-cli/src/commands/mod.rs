@@ -1,0 +1,3 @@
+//! One module per `rappels` subcommand.
+
+pub(crate) mod plan;

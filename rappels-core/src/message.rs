@@ -1,0 +1,1509 @@
+//! Message building: the subject, plain-text body and HTML body of every reminder, rendered
+//! from handlebars templates in French (the default) and English.
+//!
+//! The templates ship inside the crate (`templates/*.hbs`) so that a binary works with no file
+//! around it, and an operator may replace any of them; the CLI reads the override folder, core
+//! does no IO. Two registries render them. The HTML one escapes every value; the other does
+//! not, because escaping a subject or a plain-text body would show `&amp;` to the reader.
+//! Both run in strict mode, so an override naming a field that does not exist fails loudly
+//! instead of sending a message with a hole in it.
+//!
+//! Everything a message shows is derived from the due reminder and the records it names, in
+//! the student's zone and language: building a message never reads a clock, so the same
+//! reminder always gives the same message, and a catch-up sent hours late reads the same as
+//! one sent on time.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
+use chrono_tz::Tz;
+use handlebars::{
+    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderError,
+    RenderErrorReason, TemplateError,
+};
+use serde::Serialize;
+
+use crate::domain::{
+    DomainError, Locale, ManualId, ManualRequest, MessageText, ParentId, PeriodicKind, ReminderKey,
+    Session, SessionId, SessionStatus, Student, StudentId, TimeOfDay, Title, Zone,
+};
+use crate::plan::{Directory, DueReminder};
+use crate::rules;
+use crate::settings::Settings;
+use crate::snapshot::Snapshot;
+
+/// Where links in messages point and how the platform signs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageConfig {
+    /// The platform's address, e.g. `https://www.example.org`. A trailing `/` is ignored so
+    /// that `{{site_url}}/sessions/…` never holds `//`.
+    pub site_url: String,
+    /// Handlebars pattern of a session's chat link; it can use `site_url`, `session_id` and
+    /// `student_id`. Rendered without escaping: the HTML templates escape the result.
+    pub session_link: String,
+    /// The platform's name, used in signatures ("L'équipe MyKarfour").
+    pub platform_name: String,
+}
+
+impl Default for MessageConfig {
+    /// The original system's values: a development server and its chat route.
+    fn default() -> Self {
+        MessageConfig {
+            site_url: "http://localhost:8000".to_owned(),
+            session_link: "{{site_url}}/sessions/{{session_id}}/chat".to_owned(),
+            platform_name: "MyKarfour".to_owned(),
+        }
+    }
+}
+
+/// A message ready to be sent: one line of subject and two bodies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedMessage {
+    /// One line: no control character (so no CR or LF), no run of spaces, trimmed.
+    pub subject: String,
+    /// The plain-text body.
+    pub text: String,
+    /// The HTML body, every value in it escaped.
+    pub html: String,
+}
+
+/// Why a message could not be built. Every variant is permanent for the reminder concerned:
+/// retrying without changing a template, the configuration or the data gives the same error.
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    /// An override whose file name is not one of [`Templates::names`].
+    #[error(
+        "unknown template {file:?}: expected a name of the form kind.locale.part.hbs, such as \"weekly.fr.html.hbs\""
+    )]
+    UnknownTemplate {
+        /// The file name as given.
+        file: String,
+    },
+    /// A template with a handlebars syntax error.
+    #[error("template {file} does not parse")]
+    Parse {
+        /// The template's file name, e.g. `weekly.en.html.hbs`.
+        file: String,
+        /// What handlebars found wrong, with the line and column.
+        #[source]
+        source: Box<TemplateError>,
+    },
+    /// A template that parses but fails on the data, such as a field that does not exist.
+    #[error("cannot render template {file}")]
+    Render {
+        /// The template's file name.
+        file: String,
+        /// What handlebars found wrong.
+        #[source]
+        source: Box<RenderError>,
+    },
+    /// The `session_link` pattern of the configuration does not render.
+    #[error("cannot render the session link pattern {pattern:?}")]
+    SessionLink {
+        /// The pattern.
+        pattern: String,
+        /// What handlebars found wrong.
+        #[source]
+        source: Box<RenderError>,
+    },
+    /// The reminder's student is not in the source.
+    #[error("student {0} not found")]
+    StudentNotFound(StudentId),
+    /// The reminder's session is not in the source.
+    #[error("session {0} not found")]
+    SessionNotFound(SessionId),
+    /// The reminder's manual request is not in the source.
+    #[error("manual request {0} not found")]
+    ManualRequestNotFound(ManualId),
+    /// The parent of the reminder's manual request is not in the source.
+    #[error("parent {0} not found")]
+    ParentNotFound(ParentId),
+    /// The session or request belongs to another student than the reminder's: refusing it
+    /// keeps one family's data out of another family's mailbox.
+    #[error("{record} belongs to student {owner}, not to student {student}")]
+    WrongStudent {
+        /// The record, e.g. `session 100`.
+        record: String,
+        /// Whose record it is.
+        owner: StudentId,
+        /// The student the reminder goes to.
+        student: StudentId,
+    },
+    /// An inactivity reminder for a student with neither last activity nor creation date.
+    #[error("student {0} has neither last_activity_at nor created_at")]
+    NoActivityReference(StudentId),
+    /// A manual request whose title or message the rules would refuse.
+    #[error("manual request {id} is invalid")]
+    InvalidManual {
+        /// The request.
+        id: ManualId,
+        /// What is wrong with it.
+        #[source]
+        source: DomainError,
+    },
+}
+
+/// The data a message reads besides the due reminder.
+pub trait MessageSource: Directory {
+    /// The session with this id.
+    fn session(&self, id: SessionId) -> Option<&Session>;
+    /// The manual request with this id.
+    fn manual_request(&self, id: ManualId) -> Option<&ManualRequest>;
+    /// Sessions of `student` starting in `[from, until)`, any status.
+    fn sessions_between(
+        &self,
+        student: StudentId,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Vec<&Session>;
+}
+
+impl MessageSource for Snapshot {
+    fn session(&self, id: SessionId) -> Option<&Session> {
+        Snapshot::session(self, id)
+    }
+
+    fn manual_request(&self, id: ManualId) -> Option<&ManualRequest> {
+        Snapshot::manual_request(self, id)
+    }
+
+    fn sessions_between(
+        &self,
+        student: StudentId,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Vec<&Session> {
+        self.sessions_of(student, from, until)
+    }
+}
+
+/// Inlines a template file of `templates/` under its own name.
+macro_rules! embedded {
+    ($($file:literal),* $(,)?) => {
+        &[$(($file, include_str!(concat!("../templates/", $file)))),*]
+    };
+}
+
+/// The shipped templates: every kind × locale × part, by file name. The test e-mail of the
+/// admin (`test`) is a kind of its own here.
+const EMBEDDED: &[(&str, &str)] = embedded![
+    "session_eve.fr.subject.hbs",
+    "session_eve.fr.text.hbs",
+    "session_eve.fr.html.hbs",
+    "session_eve.en.subject.hbs",
+    "session_eve.en.text.hbs",
+    "session_eve.en.html.hbs",
+    "session_day.fr.subject.hbs",
+    "session_day.fr.text.hbs",
+    "session_day.fr.html.hbs",
+    "session_day.en.subject.hbs",
+    "session_day.en.text.hbs",
+    "session_day.en.html.hbs",
+    "inactivity.fr.subject.hbs",
+    "inactivity.fr.text.hbs",
+    "inactivity.fr.html.hbs",
+    "inactivity.en.subject.hbs",
+    "inactivity.en.text.hbs",
+    "inactivity.en.html.hbs",
+    "weekly.fr.subject.hbs",
+    "weekly.fr.text.hbs",
+    "weekly.fr.html.hbs",
+    "weekly.en.subject.hbs",
+    "weekly.en.text.hbs",
+    "weekly.en.html.hbs",
+    "manual.fr.subject.hbs",
+    "manual.fr.text.hbs",
+    "manual.fr.html.hbs",
+    "manual.en.subject.hbs",
+    "manual.en.text.hbs",
+    "manual.en.html.hbs",
+    "test.fr.subject.hbs",
+    "test.fr.text.hbs",
+    "test.fr.html.hbs",
+    "test.en.subject.hbs",
+    "test.en.text.hbs",
+    "test.en.html.hbs",
+];
+
+/// The name of the admin's test e-mail in template file names.
+const TEST_KIND: &str = "test";
+
+/// The three parts of a message, as named in template file names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Subject,
+    Text,
+    Html,
+}
+
+impl Part {
+    fn as_str(self) -> &'static str {
+        match self {
+            Part::Subject => "subject",
+            Part::Text => "text",
+            Part::Html => "html",
+        }
+    }
+}
+
+/// The message templates, parsed once and rendered for any number of reminders.
+#[derive(Debug, Clone)]
+pub struct Templates {
+    /// Subjects and plain-text bodies: no escaping.
+    plain: Handlebars<'static>,
+    /// HTML bodies: every value escaped.
+    html: Handlebars<'static>,
+}
+
+impl Templates {
+    /// The templates shipped in the crate, for every kind, locale (`fr`, `en`) and part
+    /// (subject, text, HTML).
+    pub fn embedded() -> Templates {
+        Self::from_sources(
+            EMBEDDED
+                .iter()
+                .map(|&(file, source)| (file, Cow::Borrowed(source))),
+        )
+        .expect("the embedded templates parse (checked by the tests)")
+    }
+
+    /// The embedded templates with some replaced. `sources` are (file name, template
+    /// source) pairs, with names such as `session_eve.fr.subject.hbs` or `weekly.en.html.hbs`
+    /// (see [`Templates::names`]). An unknown name is an error naming the file, so that a
+    /// typo in an override folder is caught instead of silently ignored; so is a syntax
+    /// error.
+    pub fn with_overrides(
+        sources: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Templates, MessageError> {
+        let mut chosen: Vec<(&'static str, Cow<'static, str>)> = EMBEDDED
+            .iter()
+            .map(|&(file, source)| (file, Cow::Borrowed(source)))
+            .collect();
+        for (file, source) in sources {
+            let Some(slot) = chosen.iter_mut().find(|(name, _)| *name == file) else {
+                return Err(MessageError::UnknownTemplate { file });
+            };
+            slot.1 = Cow::Owned(source);
+        }
+        Self::from_sources(chosen)
+    }
+
+    /// Every template file name that can be overridden, in a stable order.
+    pub fn names() -> Vec<String> {
+        EMBEDDED
+            .iter()
+            .map(|(file, _)| (*file).to_owned())
+            .collect()
+    }
+
+    fn from_sources<'s>(
+        sources: impl IntoIterator<Item = (&'s str, Cow<'s, str>)>,
+    ) -> Result<Templates, MessageError> {
+        let mut templates = Templates {
+            plain: registry(handlebars::no_escape),
+            html: registry(handlebars::html_escape),
+        };
+        templates.html.register_helper("nl2br", Box::new(nl2br));
+        for (file, source) in sources {
+            let name = file.strip_suffix(".hbs").unwrap_or(file);
+            let registry = if name.ends_with(".html") {
+                &mut templates.html
+            } else {
+                &mut templates.plain
+            };
+            registry
+                .register_template_string(name, source.as_ref())
+                .map_err(|e| MessageError::Parse {
+                    file: file.to_owned(),
+                    source: Box::new(e),
+                })?;
+        }
+        Ok(templates)
+    }
+
+    /// Subject, text and HTML of one due reminder, in the student's language and zone.
+    pub fn render(
+        &self,
+        due: &DueReminder,
+        source: &impl MessageSource,
+        settings: &Settings,
+        config: &MessageConfig,
+    ) -> Result<RenderedMessage, MessageError> {
+        let data = self.reminder_data(due, source, settings, config)?;
+        self.render_all(&data)
+    }
+
+    /// Only the subject of one due reminder (what `rappels plan` prints).
+    pub fn subject(
+        &self,
+        due: &DueReminder,
+        source: &impl MessageSource,
+        settings: &Settings,
+        config: &MessageConfig,
+    ) -> Result<String, MessageError> {
+        let data = self.reminder_data(due, source, settings, config)?;
+        let context = data.context()?;
+        self.render_part(&data, &context, Part::Subject)
+            .map(|s| single_line(&s))
+    }
+
+    /// The admin's test e-mail, which checks that mail goes out and shows the configured
+    /// site and platform name.
+    pub fn test_message(
+        &self,
+        locale: Locale,
+        config: &MessageConfig,
+    ) -> Result<RenderedMessage, MessageError> {
+        self.render_all(&MessageData::new(TEST_KIND, locale, config))
+    }
+
+    fn render_all(&self, data: &MessageData<'_>) -> Result<RenderedMessage, MessageError> {
+        let context = data.context()?;
+        Ok(RenderedMessage {
+            subject: single_line(&self.render_part(data, &context, Part::Subject)?),
+            text: self.render_part(data, &context, Part::Text)?,
+            html: self.render_part(data, &context, Part::Html)?,
+        })
+    }
+
+    fn render_part(
+        &self,
+        data: &MessageData<'_>,
+        context: &Context,
+        part: Part,
+    ) -> Result<String, MessageError> {
+        let name = format!("{}.{}.{}", data.kind, data.locale, part.as_str());
+        let registry = if part == Part::Html {
+            &self.html
+        } else {
+            &self.plain
+        };
+        registry
+            .render_with_context(&name, context)
+            .map_err(|e| MessageError::Render {
+                file: format!("{name}.hbs"),
+                source: Box::new(e),
+            })
+    }
+
+    /// Gathers what the reminder's templates show, checking that the records it names exist
+    /// and belong to its student.
+    fn reminder_data<'a>(
+        &self,
+        due: &DueReminder,
+        source: &'a impl MessageSource,
+        settings: &Settings,
+        config: &'a MessageConfig,
+    ) -> Result<MessageData<'a>, MessageError> {
+        let student = source
+            .student(due.student)
+            .ok_or(MessageError::StudentNotFound(due.student))?;
+        let local = LocalFormat {
+            locale: student.locale,
+            zone: student.zone(settings.timezone),
+        };
+        let mut data = MessageData::new(due.kind().as_str(), student.locale, config);
+        data.student = Some(StudentData {
+            id: student.id.get(),
+            first_name: &student.first_name,
+            last_name: &student.last_name,
+            full_name: student.full_name(),
+            zone: local.zone.name(),
+        });
+        match due.key {
+            ReminderKey::Session { session, .. } => {
+                let session = source
+                    .session(session)
+                    .ok_or(MessageError::SessionNotFound(session))?;
+                check_owner(
+                    format!("session {}", session.id),
+                    session.student_id,
+                    student,
+                )?;
+                data.session = Some(self.session_data(session, &local, &data)?);
+            }
+            ReminderKey::Periodic {
+                kind: PeriodicKind::Inactivity,
+                ..
+            } => {
+                data.inactivity = Some(inactivity_data(due, student, &local)?);
+            }
+            ReminderKey::Periodic {
+                kind: PeriodicKind::Weekly,
+                ..
+            } => {
+                data.week = Some(self.week_data(due, source, &local, &data)?);
+            }
+            ReminderKey::Manual(id) => {
+                let request = source
+                    .manual_request(id)
+                    .ok_or(MessageError::ManualRequestNotFound(id))?;
+                check_owner(format!("manual request {id}"), request.student_id, student)?;
+                let parent = source
+                    .parent(request.parent_id)
+                    .ok_or(MessageError::ParentNotFound(request.parent_id))?;
+                // The planner only lets valid requests through; parsing again keeps a
+                // request edited since planning from putting a line break in a subject.
+                let invalid = |source| MessageError::InvalidManual { id, source };
+                let title = Title::parse(request.title.clone()).map_err(invalid)?;
+                let message = MessageText::parse(request.message.clone()).map_err(invalid)?;
+                data.parent = Some(ParentData {
+                    first_name: &parent.first_name,
+                });
+                data.manual = Some(ManualData {
+                    title: title.to_string(),
+                    message: message.to_string(),
+                    date: local.date(request.requested_at),
+                    time: local.time(request.requested_at),
+                });
+            }
+        }
+        Ok(data)
+    }
+
+    fn session_data(
+        &self,
+        session: &Session,
+        local: &LocalFormat,
+        data: &MessageData<'_>,
+    ) -> Result<SessionData, MessageError> {
+        #[derive(Serialize)]
+        struct LinkData<'a> {
+            site_url: &'a str,
+            session_id: i64,
+            student_id: i64,
+        }
+        let link = self
+            .plain
+            .render_template(
+                data.session_link,
+                &LinkData {
+                    site_url: data.site_url,
+                    session_id: session.id.get(),
+                    student_id: session.student_id.get(),
+                },
+            )
+            .map_err(|e| MessageError::SessionLink {
+                pattern: data.session_link.to_owned(),
+                source: Box::new(e),
+            })?;
+        Ok(SessionData {
+            id: session.id.get(),
+            subject: session.subject.clone(),
+            objective: session.objective.clone(),
+            date: local.date(session.starts_at),
+            time: local.time(session.starts_at),
+            duration: local.duration(session.duration_minutes),
+            duration_minutes: session.duration_minutes,
+            link,
+        })
+    }
+
+    /// The digest's week is the 7 local days ending on the slot date; the sessions listed as
+    /// goals are the scheduled ones from the digest's slot to the end of the 7 days after it.
+    /// That includes a session later on the digest's own day, which would otherwise appear
+    /// nowhere (it is neither done nor missed).
+    fn week_data(
+        &self,
+        due: &DueReminder,
+        source: &impl MessageSource,
+        local: &LocalFormat,
+        data: &MessageData<'_>,
+    ) -> Result<WeekData, MessageError> {
+        let day = |offset: i64| due.slot_date + TimeDelta::days(offset);
+        let first_day = day(-6);
+        let week_start = local.midnight(first_day);
+        let week_end = local.midnight(day(1));
+        let next_end = local.midnight(day(8));
+        let mut sessions = source.sessions_between(due.student, week_start, next_end);
+        sessions.sort_by_key(|s| (s.starts_at, s.id));
+        let (mut completed, mut missed, mut goals) = (Vec::new(), Vec::new(), Vec::new());
+        for session in sessions {
+            let this_week = session.starts_at < week_end;
+            let list = match session.status {
+                SessionStatus::Completed if this_week => &mut completed,
+                SessionStatus::Scheduled if session.starts_at < due.due_at => &mut missed,
+                SessionStatus::Scheduled => &mut goals,
+                SessionStatus::Completed | SessionStatus::Cancelled => continue,
+            };
+            list.push(self.session_data(session, local, data)?);
+        }
+        Ok(WeekData {
+            first_day: local.day(first_day),
+            last_day: local.day(due.slot_date),
+            next_first_day: local.day(day(1)),
+            next_last_day: local.day(day(7)),
+            completed_count: completed.len(),
+            missed_count: missed.len(),
+            goals_count: goals.len(),
+            completed,
+            missed,
+            goals,
+        })
+    }
+}
+
+fn registry(escape: fn(&str) -> String) -> Handlebars<'static> {
+    let mut registry = Handlebars::new();
+    registry.set_strict_mode(true);
+    registry.register_escape_fn(escape);
+    registry
+}
+
+/// `{{nl2br text}}` in HTML templates: the text escaped, then each line break turned into
+/// `<br>`. Escaping comes first so that the only markup in the output is the `<br>` added.
+fn nl2br(
+    h: &Helper<'_>,
+    _: &Handlebars<'_>,
+    _: &Context,
+    _: &mut RenderContext<'_, '_>,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let text = h
+        .param(0)
+        .ok_or(RenderErrorReason::ParamNotFoundForIndex("nl2br", 0))?
+        .value()
+        .as_str()
+        .ok_or(RenderErrorReason::InvalidParamType("string"))?;
+    out.write(&nl2br_html(text))?;
+    Ok(())
+}
+
+fn nl2br_html(text: &str) -> String {
+    let escaped = handlebars::html_escape(text);
+    let mut html = String::with_capacity(escaped.len());
+    for (i, line) in escaped.split('\n').enumerate() {
+        if i > 0 {
+            html.push_str("<br>\n");
+        }
+        html.push_str(line.strip_suffix('\r').unwrap_or(line));
+    }
+    html
+}
+
+/// Folds a rendered subject into one header-safe line: every control character (CR, LF,
+/// TAB…) and every run of white space (including Unicode line separators) becomes a single
+/// space, and the ends are trimmed. A CR or LF in a subject would let a first name or a
+/// session subject inject mail headers.
+fn single_line(raw: &str) -> String {
+    let mut line = String::with_capacity(raw.len());
+    for word in raw
+        .split(|c: char| c.is_control() || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+    {
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    line
+}
+
+fn check_owner(record: String, owner: StudentId, student: &Student) -> Result<(), MessageError> {
+    if owner == student.id {
+        Ok(())
+    } else {
+        Err(MessageError::WrongStudent {
+            record,
+            owner,
+            student: student.id,
+        })
+    }
+}
+
+fn inactivity_data(
+    due: &DueReminder,
+    student: &Student,
+    local: &LocalFormat,
+) -> Result<InactivityData, MessageError> {
+    let reference = student
+        .inactivity_reference()
+        .ok_or(MessageError::NoActivityReference(student.id))?;
+    let last = rules::local_date(reference, local.zone);
+    Ok(InactivityData {
+        days: (due.slot_date - last).num_days(),
+        last_activity: local.day_with_year(last),
+    })
+}
+
+/// Dates, times and durations as the student reads them: in their zone and language.
+struct LocalFormat {
+    locale: Locale,
+    zone: Zone,
+}
+
+impl LocalFormat {
+    fn local(&self, t: DateTime<Utc>) -> DateTime<Tz> {
+        t.with_timezone(&self.zone.tz())
+    }
+
+    /// The first instant of a local day, with the DST rules of `rules::slot_at`.
+    fn midnight(&self, date: NaiveDate) -> DateTime<Utc> {
+        let midnight = TimeOfDay::new(0, 0).expect("00:00 is a valid time");
+        rules::slot_at(date, midnight, self.zone)
+    }
+
+    fn chrono_locale(&self) -> chrono::Locale {
+        match self.locale {
+            Locale::Fr => chrono::Locale::fr_FR,
+            Locale::En => chrono::Locale::en_US,
+        }
+    }
+
+    /// "vendredi 27 novembre", "vendredi 1er janvier", "Friday 27 November".
+    fn day(&self, date: NaiveDate) -> String {
+        let locale = self.chrono_locale();
+        let weekday = date.format_localized("%A", locale);
+        let month = date.format_localized("%B", locale);
+        // French writes the first of the month as an ordinal: « le 1er janvier ».
+        let ordinal = if self.locale == Locale::Fr && date.day() == 1 {
+            "er"
+        } else {
+            ""
+        };
+        format!("{weekday} {}{ordinal} {month}", date.day())
+    }
+
+    fn day_with_year(&self, date: NaiveDate) -> String {
+        format!("{} {}", self.day(date), date.year())
+    }
+
+    /// The local date of an instant, as [`Self::day`] writes it.
+    fn date(&self, t: DateTime<Utc>) -> String {
+        self.day(self.local(t).date_naive())
+    }
+
+    /// "15:00" in French, "3:00 PM" in English.
+    fn time(&self, t: DateTime<Utc>) -> String {
+        let pattern = match self.locale {
+            Locale::Fr => "%H:%M",
+            Locale::En => "%-I:%M %p",
+        };
+        self.local(t)
+            .format_localized(pattern, self.chrono_locale())
+            .to_string()
+    }
+
+    /// "45 min", "1 h", "1 h 30" (French) or "1 h 30 min" (English).
+    fn duration(&self, minutes: u32) -> String {
+        let (hours, rest) = (minutes / 60, minutes % 60);
+        match (hours, rest, self.locale) {
+            (0, m, _) => format!("{m} min"),
+            (h, 0, _) => format!("{h} h"),
+            (h, m, Locale::Fr) => format!("{h} h {m:02}"),
+            (h, m, Locale::En) => format!("{h} h {m} min"),
+        }
+    }
+}
+
+/// What templates can show. Fields of other kinds are left out rather than empty, so that
+/// strict mode rejects, say, `{{session.subject}}` in a weekly template.
+#[derive(Serialize)]
+struct MessageData<'a> {
+    platform_name: &'a str,
+    site_url: &'a str,
+    locale: &'static str,
+    kind: &'static str,
+    #[serde(skip)]
+    session_link: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    student: Option<StudentData<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session: Option<SessionData>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inactivity: Option<InactivityData>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    week: Option<WeekData>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent: Option<ParentData<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    manual: Option<ManualData>,
+}
+
+impl<'a> MessageData<'a> {
+    fn new(kind: &'static str, locale: Locale, config: &'a MessageConfig) -> Self {
+        MessageData {
+            platform_name: &config.platform_name,
+            site_url: config.site_url.trim_end_matches('/'),
+            locale: locale.code(),
+            kind,
+            session_link: &config.session_link,
+            student: None,
+            session: None,
+            inactivity: None,
+            week: None,
+            parent: None,
+            manual: None,
+        }
+    }
+
+    /// The data as handlebars reads it, converted once for the three parts.
+    fn context(&self) -> Result<Context, MessageError> {
+        Context::wraps(self).map_err(|e| MessageError::Render {
+            file: format!("{}.{}.*.hbs", self.kind, self.locale),
+            source: Box::new(e),
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct StudentData<'a> {
+    id: i64,
+    first_name: &'a str,
+    last_name: &'a str,
+    full_name: String,
+    zone: &'static str,
+}
+
+#[derive(Serialize)]
+struct SessionData {
+    id: i64,
+    subject: String,
+    objective: String,
+    date: String,
+    time: String,
+    duration: String,
+    duration_minutes: u32,
+    link: String,
+}
+
+#[derive(Serialize)]
+struct InactivityData {
+    days: i64,
+    last_activity: String,
+}
+
+#[derive(Serialize)]
+struct WeekData {
+    first_day: String,
+    last_day: String,
+    next_first_day: String,
+    next_last_day: String,
+    completed: Vec<SessionData>,
+    missed: Vec<SessionData>,
+    goals: Vec<SessionData>,
+    completed_count: usize,
+    missed_count: usize,
+    goals_count: usize,
+}
+
+#[derive(Serialize)]
+struct ParentData<'a> {
+    first_name: &'a str,
+}
+
+#[derive(Serialize)]
+struct ManualData {
+    title: String,
+    message: String,
+    date: String,
+    time: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Kind, parse_instant};
+    use crate::scenario::Scenario;
+    use proptest::prelude::*;
+
+    /// Awa (Abidjan, UTC+0, French) and John (Paris by default, English), each with a
+    /// session at 14:00Z on Friday 27 November 2026, a parent and a manual request.
+    const SCENARIO: &str = r#"{
+      "students": [
+        { "id": 1, "first_name": "Awa", "last_name": "Koné", "email": "awa@example.org",
+          "timezone": "Africa/Abidjan", "locale": "fr", "account_active": true,
+          "subscription_active": true, "created_at": "2026-09-01T09:00:00Z",
+          "last_activity_at": "2026-11-20T17:03:00Z" },
+        { "id": 2, "first_name": "John", "last_name": "Smith", "email": "john@example.org",
+          "locale": "en", "account_active": true, "subscription_active": true,
+          "last_activity_at": "2026-11-26T09:00:00Z" }
+      ],
+      "parents": [
+        { "id": 10, "first_name": "Mariam", "email": "mariam@example.org", "children": [1] },
+        { "id": 11, "first_name": "Sarah", "email": "sarah@example.org", "children": [2] }
+      ],
+      "sessions": [
+        { "id": 100, "student_id": 1, "subject": "Mathématiques", "objective": "Fractions",
+          "starts_at": "2026-11-27T14:00:00Z", "duration_minutes": 45 },
+        { "id": 101, "student_id": 1, "subject": "Français", "objective": "Dissertation",
+          "starts_at": "2026-11-25T16:00:00Z", "status": "completed" },
+        { "id": 102, "student_id": 1, "subject": "Anglais",
+          "starts_at": "2026-11-26T16:00:00Z", "status": "cancelled" },
+        { "id": 103, "student_id": 1, "subject": "Physique-Chimie", "objective": "Ondes",
+          "starts_at": "2026-12-02T17:00:00Z", "duration_minutes": 90 },
+        { "id": 104, "student_id": 1, "subject": "Histoire",
+          "starts_at": "2026-12-07T10:00:00Z" },
+        { "id": 105, "student_id": 1, "subject": "SVT",
+          "starts_at": "2026-11-22T10:00:00Z", "status": "completed" },
+        { "id": 106, "student_id": 1, "subject": "Philosophie",
+          "starts_at": "2026-11-29T21:00:00Z" },
+        { "id": 200, "student_id": 2, "subject": "Physics",
+          "starts_at": "2026-11-27T14:00:00Z" }
+      ],
+      "manual": [
+        { "id": 500, "parent_id": 10, "student_id": 1, "title": "Révise ce soir",
+          "message": "Courage pour demain !\nTu vas y arriver.\r\n<b>Bisous</b>",
+          "requested_at": "2026-11-26T18:00:00Z" },
+        { "id": 501, "parent_id": 11, "student_id": 2, "title": "Study tonight",
+          "message": "Good luck!", "requested_at": "2026-11-26T18:10:00Z" }
+      ]
+    }"#;
+
+    /// Eve reminders of both students and both manual reminders are due.
+    const EVE: &str = "2026-11-26T18:45:00Z";
+    /// Awa's morning reminder and her 7-day inactivity reminder are due.
+    const FRIDAY_MORNING: &str = "2026-11-27T10:30:00Z";
+    /// John's 3-day inactivity reminder is due (10:00 in Paris).
+    const SUNDAY_MORNING: &str = "2026-11-29T09:30:00Z";
+    /// Both weekly digests are due (20:00 in Abidjan and in Paris).
+    const SUNDAY_EVENING: &str = "2026-11-29T20:30:00Z";
+
+    fn scenario() -> Scenario {
+        Scenario::from_json(SCENARIO).unwrap()
+    }
+
+    fn due(snapshot: &Snapshot, at: &str, kind: Kind, student: i64) -> DueReminder {
+        let plan = snapshot.plan(parse_instant(at).unwrap());
+        plan.due
+            .into_iter()
+            .find(|d| d.kind() == kind && d.student.get() == student)
+            .unwrap_or_else(|| panic!("no {kind} due for student {student} at {at}"))
+    }
+
+    fn render_with(
+        templates: &Templates,
+        snapshot: &Snapshot,
+        at: &str,
+        kind: Kind,
+        student: i64,
+    ) -> RenderedMessage {
+        let due = due(snapshot, at, kind, student);
+        let config = MessageConfig::default();
+        let message = templates
+            .render(&due, snapshot, snapshot.settings(), &config)
+            .unwrap();
+        let subject = templates
+            .subject(&due, snapshot, snapshot.settings(), &config)
+            .unwrap();
+        assert_eq!(message.subject, subject, "subject() and render() agree");
+        message
+    }
+
+    fn render(snapshot: &Snapshot, at: &str, kind: Kind, student: i64) -> RenderedMessage {
+        render_with(&Templates::embedded(), snapshot, at, kind, student)
+    }
+
+    #[test]
+    fn every_embedded_template_is_listed_and_parses() {
+        let mut expected = Vec::new();
+        for kind in [
+            "session_eve",
+            "session_day",
+            "inactivity",
+            "weekly",
+            "manual",
+            "test",
+        ] {
+            for locale in Locale::ALL {
+                for part in ["subject", "text", "html"] {
+                    expected.push(format!("{kind}.{}.{part}.hbs", locale.code()));
+                }
+            }
+        }
+        assert_eq!(Templates::names(), expected);
+        let templates = Templates::embedded();
+        for name in Templates::names() {
+            let name = name.strip_suffix(".hbs").unwrap();
+            let registry = if name.ends_with(".html") {
+                &templates.html
+            } else {
+                &templates.plain
+            };
+            assert!(registry.has_template(name), "{name} is registered");
+        }
+    }
+
+    #[test]
+    fn eve_reminder_in_french_uses_the_students_zone() {
+        let snapshot = Snapshot::new(scenario());
+        let m = render(&snapshot, EVE, Kind::SessionEve, 1);
+        assert_eq!(m.subject, "Demain : Mathématiques à 14:00");
+        assert!(m.text.starts_with("Bonjour Awa,\n"), "{}", m.text);
+        assert!(
+            m.text.contains(
+                "ta séance de Mathématiques a lieu demain, vendredi 27 novembre à 14:00 (45 min)."
+            ),
+            "{}",
+            m.text
+        );
+        assert!(m.text.contains("\nObjectif : Fractions\n"), "{}", m.text);
+        assert!(
+            m.text
+                .contains("\nhttp://localhost:8000/sessions/100/chat\n"),
+            "{}",
+            m.text
+        );
+        assert!(m.text.ends_with("L'équipe MyKarfour\n"), "{}", m.text);
+        assert!(
+            m.html
+                .contains(r#"<a href="http://localhost:8000/sessions/100/chat""#),
+            "{}",
+            m.html
+        );
+        assert!(
+            m.html.contains("<strong>Objectif :</strong> Fractions"),
+            "{}",
+            m.html
+        );
+        assert!(m.html.contains(r#"<html lang="fr">"#));
+    }
+
+    #[test]
+    fn eve_reminder_in_english_uses_the_default_zone_and_omits_an_empty_objective() {
+        let snapshot = Snapshot::new(scenario());
+        let m = render(&snapshot, EVE, Kind::SessionEve, 2);
+        // 14:00Z is 15:00 in Paris, John's zone by default.
+        assert_eq!(m.subject, "Tomorrow: Physics at 3:00 PM");
+        assert!(
+            m.text
+                .contains("your Physics session is tomorrow, Friday 27 November at 3:00 PM (1 h)."),
+            "{}",
+            m.text
+        );
+        assert!(!m.text.contains("Objective"), "{}", m.text);
+        assert!(!m.html.contains("Objective"), "{}", m.html);
+        assert!(
+            !m.text.contains("\n\n\n"),
+            "no hole where the objective was: {}",
+            m.text
+        );
+        assert!(m.text.contains("http://localhost:8000/sessions/200/chat"));
+        assert!(m.text.ends_with("The MyKarfour team\n"));
+        assert!(m.html.contains(r#"<html lang="en">"#));
+    }
+
+    #[test]
+    fn morning_reminders() {
+        let snapshot = Snapshot::new(scenario());
+        let m = render(&snapshot, FRIDAY_MORNING, Kind::SessionDay, 1);
+        assert_eq!(
+            m.subject,
+            "Ta séance de Mathématiques commence aujourd'hui à 14:00"
+        );
+        assert!(
+            m.text
+                .contains("Ta séance de Mathématiques commence à 14:00 (45 min)."),
+            "{}",
+            m.text
+        );
+        assert!(m.text.contains("http://localhost:8000/sessions/100/chat"));
+        let mut sc = scenario();
+        sc.students[0].locale = Locale::En;
+        let m = render(&Snapshot::new(sc), FRIDAY_MORNING, Kind::SessionDay, 1);
+        assert_eq!(
+            m.subject,
+            "Your Mathématiques session starts today at 2:00 PM"
+        );
+        assert!(m.text.contains("Objective: Fractions"), "{}", m.text);
+    }
+
+    #[test]
+    fn inactivity_counts_days_from_the_last_local_activity() {
+        let snapshot = Snapshot::new(scenario());
+        let m = render(&snapshot, FRIDAY_MORNING, Kind::Inactivity, 1);
+        assert_eq!(m.subject, "Tu nous manques, Awa !");
+        assert!(
+            m.text.contains("Voilà 7 jours que tu n'as pas révisé sur MyKarfour : ta dernière activité remonte au vendredi 20 novembre 2026."),
+            "{}",
+            m.text
+        );
+        assert!(m.html.contains("<strong>7 jours</strong>"), "{}", m.html);
+        assert!(
+            m.html.contains(r#"<a href="http://localhost:8000""#),
+            "{}",
+            m.html
+        );
+        let m = render(&snapshot, SUNDAY_MORNING, Kind::Inactivity, 2);
+        assert_eq!(m.subject, "We miss you, John!");
+        assert!(m.text.contains("It has been 3 days since"), "{}", m.text);
+        assert!(
+            m.text
+                .contains("your last activity was on Thursday 26 November 2026."),
+            "{}",
+            m.text
+        );
+    }
+
+    #[test]
+    fn inactivity_of_one_day_is_singular() {
+        let mut sc = scenario();
+        sc.settings.inactivity_days = vec![1];
+        let snapshot = Snapshot::new(sc);
+        let m = render(&snapshot, "2026-11-21T10:30:00Z", Kind::Inactivity, 1);
+        assert!(m.text.contains("Voilà 1 jour que"), "{}", m.text);
+        let m = render(&snapshot, "2026-11-27T09:30:00Z", Kind::Inactivity, 2);
+        assert!(m.text.contains("It has been 1 day since"), "{}", m.text);
+    }
+
+    #[test]
+    fn weekly_digest_lists_the_week_and_next_weeks_goals() {
+        let snapshot = Snapshot::new(scenario());
+        let m = render(&snapshot, SUNDAY_EVENING, Kind::Weekly, 1);
+        assert_eq!(m.subject, "Ton bilan de la semaine");
+        let t = &m.text;
+        assert!(
+            t.contains("du lundi 23 novembre au dimanche 29 novembre."),
+            "{t}"
+        );
+        assert!(
+            t.contains(
+                "Séances réalisées (1) :\n- Français, mercredi 25 novembre à 16:00 : Dissertation\n"
+            ),
+            "{t}"
+        );
+        assert!(
+            t.contains("Séances manquées (1) :\n- Mathématiques, vendredi 27 novembre à 14:00\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains(
+                "Tes objectifs pour la semaine prochaine (2) :\n\
+                 - Philosophie, dimanche 29 novembre à 21:00\n  http://localhost:8000/sessions/106/chat\n\
+                 - Physique-Chimie, mercredi 2 décembre à 17:00 : Ondes\n  http://localhost:8000/sessions/103/chat\n"
+            ),
+            "{t}"
+        );
+        for absent in ["Anglais", "Histoire", "SVT"] {
+            assert!(
+                !t.contains(absent),
+                "{absent} is cancelled or outside the weeks: {t}"
+            );
+            assert!(!m.html.contains(absent), "{absent}");
+        }
+        assert!(m.html.contains("Séances réalisées (1)"), "{}", m.html);
+        assert!(
+            m.html.contains(
+                r#"<li><a href="http://localhost:8000/sessions/103/chat">Physique-Chimie</a>"#
+            ),
+            "{}",
+            m.html
+        );
+    }
+
+    #[test]
+    fn weekly_digest_in_english_with_nothing_planned() {
+        let mut sc = scenario();
+        sc.sessions.retain(|s| s.id.get() != 200);
+        let m = render(&Snapshot::new(sc), SUNDAY_EVENING, Kind::Weekly, 2);
+        assert_eq!(m.subject, "Your week in review");
+        assert!(
+            m.text
+                .contains("from Monday 23 November to Sunday 29 November."),
+            "{}",
+            m.text
+        );
+        assert!(
+            m.text.contains("No session completed this week."),
+            "{}",
+            m.text
+        );
+        assert!(!m.text.contains("Missed"), "{}", m.text);
+        assert!(
+            m.text.contains("No session is planned for next week"),
+            "{}",
+            m.text
+        );
+        assert!(
+            m.html.contains("Your goals for next week (0)"),
+            "{}",
+            m.html
+        );
+        assert!(
+            !m.text.contains("Awa") && !m.text.contains("Mathématiques"),
+            "only John's data"
+        );
+    }
+
+    #[test]
+    fn manual_reminder_keeps_line_breaks_and_escapes_html() {
+        let snapshot = Snapshot::new(scenario());
+        let m = render(&snapshot, EVE, Kind::Manual, 1);
+        assert_eq!(m.subject, "Message de Mariam : Révise ce soir");
+        assert!(
+            m.text.contains("Mariam t'a envoyé un message :\n\nRévise ce soir\n\nCourage pour demain !\nTu vas y arriver.\r\n<b>Bisous</b>\n"),
+            "{}",
+            m.text
+        );
+        assert!(
+            m.html.contains(
+                "<p>Courage pour demain !<br>\nTu vas y arriver.<br>\n&lt;b&gt;Bisous&lt;/b&gt;</p>"
+            ),
+            "{}",
+            m.html
+        );
+        let m = render(&snapshot, EVE, Kind::Manual, 2);
+        assert_eq!(m.subject, "Message from Sarah: Study tonight");
+        assert!(
+            m.text
+                .contains("Sarah sent you a message:\n\nStudy tonight\n\nGood luck!\n"),
+            "{}",
+            m.text
+        );
+    }
+
+    #[test]
+    fn user_data_is_escaped_in_html_only() {
+        let mut sc = scenario();
+        sc.students[0].first_name = "<script>alert('a')</script>".into();
+        sc.sessions[0].objective = r#"<img src=x onerror="alert(1)"> & co"#.into();
+        sc.parents[0].first_name = "<i>Mariam</i>".into();
+        sc.manual[0].title = "<b>Titre</b>".into();
+        let snapshot = Snapshot::new(sc);
+        for kind in [Kind::SessionEve, Kind::Manual] {
+            let m = render(&snapshot, EVE, kind, 1);
+            assert!(
+                !m.html.contains("<script>") && !m.html.contains("<i>") && !m.html.contains("<b>"),
+                "{}",
+                m.html
+            );
+            assert!(!m.html.contains("<img"), "{}", m.html);
+            assert!(
+                m.html
+                    .contains("Bonjour &lt;script&gt;alert(&#x27;a&#x27;)&lt;/script&gt;,"),
+                "{}",
+                m.html
+            );
+            assert!(
+                m.text.contains("Bonjour <script>alert('a')</script>,"),
+                "plain text is not escaped"
+            );
+        }
+        let m = render(&snapshot, EVE, Kind::SessionEve, 1);
+        assert!(
+            m.html
+                .contains("&lt;img src&#x3D;x onerror&#x3D;&quot;alert(1)&quot;&gt; &amp; co"),
+            "{}",
+            m.html
+        );
+        assert!(
+            m.text
+                .contains(r#"Objectif : <img src=x onerror="alert(1)"> & co"#),
+            "{}",
+            m.text
+        );
+        let m = render(&snapshot, EVE, Kind::Manual, 1);
+        assert_eq!(m.subject, "Message de <i>Mariam</i> : <b>Titre</b>");
+        assert!(m.html.contains("&lt;b&gt;Titre&lt;/b&gt;"), "{}", m.html);
+    }
+
+    #[test]
+    fn session_link_follows_the_configured_pattern() {
+        let snapshot = Snapshot::new(scenario());
+        let due = due(&snapshot, EVE, Kind::SessionEve, 1);
+        let config = MessageConfig {
+            site_url: "https://www.example.org/".into(),
+            session_link: "{{site_url}}/chat?session={{session_id}}&student={{student_id}}".into(),
+            platform_name: "Révisions+".into(),
+        };
+        let m = Templates::embedded()
+            .render(&due, &snapshot, snapshot.settings(), &config)
+            .unwrap();
+        assert!(
+            m.text
+                .contains("\nhttps://www.example.org/chat?session=100&student=1\n"),
+            "{}",
+            m.text
+        );
+        assert!(
+            m.html.contains(
+                r#"href="https://www.example.org/chat?session&#x3D;100&amp;student&#x3D;1""#
+            ),
+            "{}",
+            m.html
+        );
+        assert!(m.text.ends_with("L'équipe Révisions+\n"));
+        let broken = MessageConfig {
+            session_link: "{{site_url}}/{{sesion_id}}".into(),
+            ..config
+        };
+        let err = Templates::embedded()
+            .render(&due, &snapshot, snapshot.settings(), &broken)
+            .unwrap_err();
+        assert!(matches!(err, MessageError::SessionLink { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains("{{site_url}}/{{sesion_id}}"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_override_replaces_one_template_only() {
+        let snapshot = Snapshot::new(scenario());
+        let templates = Templates::with_overrides([(
+            "session_eve.fr.subject.hbs".to_owned(),
+            "Rappel : {{session.subject}} ({{student.full_name}})".to_owned(),
+        )])
+        .unwrap();
+        let m = render_with(&templates, &snapshot, EVE, Kind::SessionEve, 1);
+        assert_eq!(m.subject, "Rappel : Mathématiques (Awa Koné)");
+        assert!(
+            m.text.contains("Objectif : Fractions"),
+            "the body is still the embedded one"
+        );
+        let m = render_with(&templates, &snapshot, EVE, Kind::SessionEve, 2);
+        assert_eq!(
+            m.subject, "Tomorrow: Physics at 3:00 PM",
+            "English is untouched"
+        );
+    }
+
+    #[test]
+    fn override_errors_name_the_file() {
+        let err =
+            Templates::with_overrides([("sesion_eve.fr.subject.hbs".to_owned(), "x".to_owned())])
+                .unwrap_err();
+        assert!(
+            matches!(err, MessageError::UnknownTemplate { .. }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("\"sesion_eve.fr.subject.hbs\""),
+            "{err}"
+        );
+        let err = Templates::with_overrides([(
+            "weekly.en.html.hbs".to_owned(),
+            "<p>{{#if week.goals}}goals</p>".to_owned(),
+        )])
+        .unwrap_err();
+        assert!(matches!(err, MessageError::Parse { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "template weekly.en.html.hbs does not parse"
+        );
+        assert!(
+            std::error::Error::source(&err).is_some(),
+            "the handlebars error is the source"
+        );
+    }
+
+    #[test]
+    fn strict_mode_refuses_a_field_that_does_not_exist() {
+        let snapshot = Snapshot::new(scenario());
+        let templates = Templates::with_overrides([(
+            "weekly.fr.text.hbs".to_owned(),
+            "{{session.subject}}".to_owned(),
+        )])
+        .unwrap();
+        let due = due(&snapshot, SUNDAY_EVENING, Kind::Weekly, 1);
+        let err = templates
+            .render(
+                &due,
+                &snapshot,
+                snapshot.settings(),
+                &MessageConfig::default(),
+            )
+            .unwrap_err();
+        assert!(matches!(err, MessageError::Render { .. }), "{err:?}");
+        assert_eq!(err.to_string(), "cannot render template weekly.fr.text.hbs");
+    }
+
+    #[test]
+    fn missing_records_are_errors() {
+        let snapshot = Snapshot::new(scenario());
+        let eve = due(&snapshot, EVE, Kind::SessionEve, 1);
+        let manual = due(&snapshot, EVE, Kind::Manual, 1);
+        let mut sc = scenario();
+        sc.sessions.retain(|s| s.id.get() != 100);
+        sc.manual.retain(|m| m.id.get() != 500);
+        let without = Snapshot::new(sc);
+        let templates = Templates::embedded();
+        let config = MessageConfig::default();
+        let err = templates
+            .render(&eve, &without, without.settings(), &config)
+            .unwrap_err();
+        assert_eq!(err.to_string(), "session 100 not found");
+        let err = templates
+            .render(&manual, &without, without.settings(), &config)
+            .unwrap_err();
+        assert_eq!(err.to_string(), "manual request 500 not found");
+        let mut other = eve.clone();
+        other.student = StudentId::new(2).unwrap();
+        let err = templates
+            .render(&other, &snapshot, snapshot.settings(), &config)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "session 100 belongs to student 1, not to student 2"
+        );
+        let mut sc = scenario();
+        sc.manual[0].title = "Bonne\nchance".into();
+        let edited = Snapshot::new(sc);
+        let err = templates
+            .render(&manual, &edited, edited.settings(), &config)
+            .unwrap_err();
+        assert!(matches!(err, MessageError::InvalidManual { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn test_message_in_both_languages() {
+        let templates = Templates::embedded();
+        let config = MessageConfig::default();
+        let fr = templates.test_message(Locale::Fr, &config).unwrap();
+        assert_eq!(fr.subject, "E-mail de test de MyKarfour");
+        assert!(fr.text.contains("http://localhost:8000"), "{}", fr.text);
+        assert!(
+            fr.html.contains(r#"<a href="http://localhost:8000">"#),
+            "{}",
+            fr.html
+        );
+        let en = templates.test_message(Locale::En, &config).unwrap();
+        assert_eq!(en.subject, "Test e-mail from MyKarfour");
+        assert!(en.text.contains("This test e-mail confirms"), "{}", en.text);
+    }
+
+    #[test]
+    fn local_formats() {
+        let date = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let fr = LocalFormat {
+            locale: Locale::Fr,
+            zone: Zone::default(),
+        };
+        let en = LocalFormat {
+            locale: Locale::En,
+            zone: Zone::default(),
+        };
+        assert_eq!(fr.day(date("2027-01-01")), "vendredi 1er janvier");
+        assert_eq!(en.day(date("2027-01-01")), "Friday 1 January");
+        assert_eq!(fr.day(date("2026-08-15")), "samedi 15 août");
+        let t = parse_instant("2026-11-27T08:05:00Z").unwrap();
+        assert_eq!(
+            (fr.time(t), en.time(t)),
+            ("09:05".to_owned(), "9:05 AM".to_owned())
+        );
+        let t = parse_instant("2026-11-26T23:30:00Z").unwrap();
+        assert_eq!(
+            (fr.date(t), fr.time(t)),
+            ("vendredi 27 novembre".to_owned(), "00:30".to_owned())
+        );
+        assert_eq!(en.time(t), "12:30 AM");
+        assert_eq!(
+            [
+                fr.duration(45),
+                fr.duration(60),
+                fr.duration(90),
+                fr.duration(125)
+            ],
+            ["45 min", "1 h", "1 h 30", "2 h 05"]
+        );
+        assert_eq!(
+            [en.duration(45), en.duration(120), en.duration(90)],
+            ["45 min", "2 h", "1 h 30 min"]
+        );
+    }
+
+    #[test]
+    fn week_bounds_follow_local_midnight_across_dst() {
+        // Paris leaves summer time on Sunday 2026-10-25: the week Monday 19 – Sunday 25
+        // October starts at 22:00Z on the 18th and ends at 23:00Z on the 25th.
+        let json = SCENARIO
+            .replace("\"timezone\": \"Africa/Abidjan\", ", "")
+            .replace("2026-11-25T16:00:00Z", "2026-10-18T22:00:00Z")
+            .replace("2026-11-22T10:00:00Z", "2026-10-18T21:59:00Z")
+            .replace("2026-11-27T14:00:00Z", "2026-10-25T22:30:00Z");
+        let snapshot = Snapshot::new(Scenario::from_json(&json).unwrap());
+        let m = render(&snapshot, "2026-10-25T19:30:00Z", Kind::Weekly, 1);
+        assert!(
+            m.text
+                .contains("du lundi 19 octobre au dimanche 25 octobre."),
+            "{}",
+            m.text
+        );
+        assert!(
+            m.text
+                .contains("Séances réalisées (1) :\n- Français, lundi 19 octobre à 00:00"),
+            "{}",
+            m.text
+        );
+        assert!(!m.text.contains("SVT"), "{}", m.text);
+        // 22:30Z on the 25th is 23:30 on Sunday in Paris, after the 20:00 digest: a goal.
+        assert!(
+            m.text
+                .contains("- Mathématiques, dimanche 25 octobre à 23:30 : Fractions\n"),
+            "{}",
+            m.text
+        );
+    }
+
+    #[test]
+    fn subjects_are_one_line_even_with_injected_line_breaks() {
+        let mut sc = scenario();
+        sc.students[0].first_name = "Awa\r\nBcc: x@y.z".into();
+        sc.sessions[0].subject = "Maths\r\nBcc: x@y.z\t\u{2028}fin".into();
+        let snapshot = Snapshot::new(sc);
+        let m = render(&snapshot, EVE, Kind::SessionEve, 1);
+        assert_eq!(m.subject, "Demain : Maths Bcc: x@y.z fin à 14:00");
+        let m = render(&snapshot, FRIDAY_MORNING, Kind::Inactivity, 1);
+        assert_eq!(m.subject, "Tu nous manques, Awa Bcc: x@y.z !");
+        assert!(
+            m.text.contains("Bonjour Awa\r\nBcc: x@y.z,"),
+            "bodies keep the text as it is"
+        );
+        assert_eq!(single_line("  a \u{0}\u{7f}\u{85} b\n"), "a b");
+    }
+
+    fn hostile_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "[a-zé<>& \\r\\n\\t\\x0b\\x0c\\x1b\\x7f\\u{85}\\u{2028}\\u{2029}]{0,24}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn single_line_leaves_no_control_character_nor_double_space(raw in hostile_text()) {
+            let line = single_line(&raw);
+            prop_assert!(!line.chars().any(|c| c.is_control()), "{:?}", line);
+            prop_assert!(!line.contains("  "), "{:?}", line);
+            prop_assert_eq!(line.trim(), line.as_str());
+        }
+    }
+
+    proptest! {
+        // Each case plans three instants and renders about ten subjects, so fewer cases
+        // than the default keep the suite fast; the folding itself is covered above.
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn no_subject_ever_holds_a_line_break(
+            first_name in hostile_text(),
+            subject in hostile_text(),
+            title in hostile_text(),
+        ) {
+            let mut sc = scenario();
+            for student in &mut sc.students {
+                student.first_name = first_name.clone();
+            }
+            for session in &mut sc.sessions {
+                session.subject = subject.clone();
+            }
+            for request in &mut sc.manual {
+                request.title = title.clone();
+            }
+            let snapshot = Snapshot::new(sc);
+            let templates = Templates::embedded();
+            let config = MessageConfig::default();
+            let mut rendered = 0;
+            for at in [EVE, FRIDAY_MORNING, SUNDAY_EVENING] {
+                for due in snapshot.plan(parse_instant(at).unwrap()).due {
+                    let subject = templates.subject(&due, &snapshot, snapshot.settings(), &config).unwrap();
+                    prop_assert!(!subject.contains(['\r', '\n']), "{:?}", subject);
+                    prop_assert!(!subject.chars().any(|c| c.is_control()), "{:?}", subject);
+                    prop_assert_eq!(subject.trim(), subject.as_str());
+                    rendered += 1;
+                }
+            }
+            prop_assert!(rendered >= 7, "eve, day, inactivity and weekly reminders were rendered");
+        }
+    }
+}

@@ -1,0 +1,401 @@
+//! The ports: what core needs from storage and mail delivery, as traits that adapters
+//! (`rappels-sqlx`, `rappels-smtp`, the test doubles) implement.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+
+use crate::domain::{
+    EmailAddress, Family, Kind, Locale, ManualId, ManualRequest, Parent, ParentId, ReminderKey,
+    Session, SessionId, Student, StudentId, Zone,
+};
+use crate::message::{MessageSource, RenderedMessage};
+use crate::permissions::HistoryScope;
+use crate::plan::{Candidates, Directory, PlanWindow};
+use crate::retry::FailureClass;
+use crate::settings::Settings;
+
+/// What a store loads for a plan at one instant: the candidates of the window and the
+/// records needed to decide and render them. Owned, so a SQL store can fill it from rows.
+#[derive(Debug, Clone, Default)]
+pub struct PlanInput {
+    /// Every student the candidates name.
+    pub students: HashMap<StudentId, Student>,
+    /// Parents named by manual requests.
+    pub parents: HashMap<ParentId, Parent>,
+    /// Sessions starting in the window's session range.
+    pub sessions: Vec<Session>,
+    /// Students that may be due an inactivity reminder.
+    pub inactivity: Vec<StudentId>,
+    /// Students that may be due a weekly digest.
+    pub weekly: Vec<StudentId>,
+    /// Manual requests to judge (requested at or before the instant).
+    pub manual: Vec<ManualRequest>,
+    /// Keys among the candidates that are already recorded.
+    pub sent: HashSet<ReminderKey>,
+    /// Sessions of weekly candidates over the digest span (for rendering digests).
+    pub digest_sessions: HashMap<StudentId, Vec<Session>>,
+}
+
+impl PlanInput {
+    /// The candidates, borrowed, for [`crate::plan::due_reminders`].
+    pub fn candidates(&self) -> Candidates<'_> {
+        let students =
+            |ids: &[StudentId]| ids.iter().filter_map(|id| self.students.get(id)).collect();
+        Candidates {
+            sessions: self.sessions.iter().collect(),
+            inactivity: students(&self.inactivity),
+            weekly: students(&self.weekly),
+            manual: self.manual.iter().collect(),
+        }
+    }
+}
+
+impl Directory for PlanInput {
+    fn student(&self, id: StudentId) -> Option<&Student> {
+        self.students.get(&id)
+    }
+    fn parent(&self, id: ParentId) -> Option<&Parent> {
+        self.parents.get(&id)
+    }
+    fn was_sent(&self, key: &ReminderKey) -> bool {
+        self.sent.contains(key)
+    }
+}
+
+impl MessageSource for PlanInput {
+    fn session(&self, id: SessionId) -> Option<&Session> {
+        self.sessions
+            .iter()
+            .chain(self.digest_sessions.values().flatten())
+            .find(|s| s.id == id)
+    }
+    fn manual_request(&self, id: ManualId) -> Option<&ManualRequest> {
+        self.manual.iter().find(|m| m.id == id)
+    }
+    fn sessions_between(
+        &self,
+        student: StudentId,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Vec<&Session> {
+        self.digest_sessions
+            .get(&student)
+            .into_iter()
+            .flatten()
+            .filter(|s| from <= s.starts_at && s.starts_at < until)
+            .collect()
+    }
+}
+
+/// A due reminder with its message, ready to be recorded in the reminder log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingReminder {
+    /// The unique key.
+    pub key: ReminderKey,
+    /// The recipient student.
+    pub student: StudentId,
+    /// The local date the rule was evaluated for.
+    pub slot_date: NaiveDate,
+    /// The slot.
+    pub due_at: DateTime<Utc>,
+    /// After this instant the reminder is expired rather than sent late.
+    pub expires_at: DateTime<Utc>,
+    /// The recipient's address.
+    pub to: EmailAddress,
+    /// The recipient's name, for the To header.
+    pub to_name: String,
+    /// The recipient's language.
+    pub locale: Locale,
+    /// Subject and bodies.
+    pub message: RenderedMessage,
+}
+
+/// Where a reminder of the log stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ReminderStatus {
+    /// Recorded, waiting for (another) attempt.
+    Pending,
+    /// Claimed by a runner whose lease has not ended.
+    Sending,
+    /// Accepted by the mail server.
+    Sent,
+    /// Refused for good.
+    Failed,
+    /// Its moment passed before it could be sent.
+    Expired,
+}
+
+impl ReminderStatus {
+    /// The status as stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReminderStatus::Pending => "pending",
+            ReminderStatus::Sending => "sending",
+            ReminderStatus::Sent => "sent",
+            ReminderStatus::Failed => "failed",
+            ReminderStatus::Expired => "expired",
+        }
+    }
+}
+
+/// A runner's hold on a claimed reminder: nobody else sends it before `until`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// Who holds it (a runner id, unique per process).
+    pub owner: String,
+    /// When it ends; after that another runner may take the reminder over.
+    pub until: DateTime<Utc>,
+}
+
+/// A reminder claimed for sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The log row.
+    pub id: i64,
+    /// The reminder.
+    pub reminder: OutgoingReminder,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    /// The claimer's lease.
+    pub lease: Lease,
+}
+
+/// How an attempt ended, as recorded in the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Accepted by the server.
+    Sent {
+        /// The Message-ID it was sent with.
+        message_id: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Failed transiently; try again at `next_attempt_at`.
+    Retry {
+        /// When to try again.
+        next_attempt_at: DateTime<Utc>,
+        /// The server's or the network's complaint.
+        error: String,
+    },
+    /// Failed for good.
+    Failed {
+        /// The server's complaint.
+        error: String,
+    },
+    /// Not sent because its moment passed.
+    Expired,
+}
+
+/// One line of a reminder history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    /// The unique key.
+    pub key: ReminderKey,
+    /// The student.
+    pub student: StudentId,
+    /// The slot.
+    pub due_at: DateTime<Utc>,
+    /// The status.
+    pub status: ReminderStatus,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The subject sent.
+    pub subject: String,
+    /// When it was accepted by the server.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// The last failure.
+    pub last_error: Option<String>,
+}
+
+/// Counts of the reminder log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Sent since the start of the local day.
+    pub sent_today: u64,
+    /// Sent in the period asked for.
+    pub sent_in_period: u64,
+    /// Sent in the period, per kind.
+    pub sent_by_kind: BTreeMap<Kind, u64>,
+    /// Failed for good (all time).
+    pub failed: u64,
+    /// Waiting to be sent (pending or being sent).
+    pub pending: u64,
+    /// Expired (all time).
+    pub expired: u64,
+}
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The claim's lease ended or was taken over: the caller must not record anything for it.
+    #[error("lease on reminder {id} lost: another runner owns it now")]
+    LeaseLost {
+        /// The log row.
+        id: i64,
+    },
+    /// The record named does not exist.
+    #[error("{what} {id} not found")]
+    NotFound {
+        /// What was looked for.
+        what: &'static str,
+        /// Its id.
+        id: i64,
+    },
+    /// The backend failed (connection, query, constraint…); worth retrying later.
+    #[error("storage backend failed: {0}")]
+    Backend(String),
+}
+
+/// Storage of the platform's data and of the reminder log.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Zones the stored students use (each student's, or the default one).
+    async fn zones(&self, settings: &Settings) -> Result<Vec<Zone>, StoreError>;
+
+    /// Candidates of `window` and what deciding and rendering them needs.
+    async fn plan_input(
+        &self,
+        window: &PlanWindow,
+        settings: &Settings,
+    ) -> Result<PlanInput, StoreError>;
+
+    /// Records reminders as pending unless their key is already in the log (insert or
+    /// ignore); returns how many were new.
+    async fn record_due(
+        &self,
+        reminders: &[OutgoingReminder],
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError>;
+
+    /// Claims up to `limit` reminders that are pending with `next_attempt <= now`, or whose
+    /// lease ended, for `owner` until `now + lease`.
+    async fn claim(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> Result<Vec<Claim>, StoreError>;
+
+    /// Records the outcome of an attempt, if `claim`'s lease is still held at `now`;
+    /// otherwise fails with [`StoreError::LeaseLost`] and changes nothing.
+    async fn complete(
+        &self,
+        claim: &Claim,
+        outcome: &Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Log entries in `scope`, newest first.
+    async fn history(
+        &self,
+        scope: &HistoryScope,
+        limit: usize,
+    ) -> Result<Vec<LogEntry>, StoreError>;
+
+    /// Counts of the log: sent since `today_from`, sent since `period_from`, and the
+    /// failed, pending and expired totals.
+    async fn stats(
+        &self,
+        today_from: DateTime<Utc>,
+        period_from: DateTime<Utc>,
+    ) -> Result<Stats, StoreError>;
+
+    /// Records that `student` opted out of `family`; true if it changed anything.
+    async fn opt_out(&self, student: StudentId, family: Family) -> Result<bool, StoreError>;
+}
+
+/// An e-mail ready for a mailer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    /// The Message-ID, derived from the reminder key so a resend after a crash carries the
+    /// same id and receivers can drop the duplicate.
+    pub message_id: String,
+    /// The recipient.
+    pub to: EmailAddress,
+    /// The recipient's display name.
+    pub to_name: String,
+    /// The reminder's kind (mailers add unsubscribe headers to automatic kinds).
+    pub kind: Kind,
+    /// The student the reminder is for.
+    pub student: StudentId,
+    /// Subject and bodies.
+    pub message: RenderedMessage,
+}
+
+impl Email {
+    /// The e-mail of a recorded reminder.
+    pub fn of(reminder: &OutgoingReminder, message_id_domain: &str) -> Self {
+        Email {
+            message_id: message_id(&reminder.key, message_id_domain),
+            to: reminder.to.clone(),
+            to_name: reminder.to_name.clone(),
+            kind: reminder.key.kind(),
+            student: reminder.student,
+            message: reminder.message.clone(),
+        }
+    }
+}
+
+/// `<session_eve.1.100.2026-11-26@domain>`: the key with its colons (not allowed in a
+/// Message-ID's left part, RFC 5322 §3.6.4) turned into dots.
+pub fn message_id(key: &ReminderKey, domain: &str) -> String {
+    format!("<{}@{domain}>", key.to_string().replace(':', "."))
+}
+
+/// What the server said when it accepted a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The server's reply, for logs and `test-email`.
+    pub reply: String,
+}
+
+/// A delivery failure, classified so the retry policy can branch on it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct MailError {
+    class: FailureClass,
+    message: String,
+}
+
+impl MailError {
+    /// A failure worth retrying (4xx, refused connection, timeout).
+    pub fn transient(message: impl Into<String>) -> Self {
+        MailError {
+            class: FailureClass::Transient,
+            message: message.into(),
+        }
+    }
+
+    /// A failure never worth retrying (5xx).
+    pub fn permanent(message: impl Into<String>) -> Self {
+        MailError {
+            class: FailureClass::Permanent,
+            message: message.into(),
+        }
+    }
+
+    /// The class of failure.
+    pub fn class(&self) -> FailureClass {
+        self.class
+    }
+
+    /// True for 4xx replies, refused connections and timeouts.
+    pub fn is_transient(&self) -> bool {
+        self.class == FailureClass::Transient
+    }
+
+    /// True for 5xx replies.
+    pub fn is_permanent(&self) -> bool {
+        self.class == FailureClass::Permanent
+    }
+}
+
+/// Delivers e-mails.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Sends one e-mail.
+    async fn send(&self, email: &Email) -> Result<Delivery, MailError>;
+}

@@ -1,0 +1,682 @@
+//! The `Reminders` service: the thin layer that runs the pure rules against the ports —
+//! plan, render, record, claim, send, record the outcome.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::clock::Clock;
+use crate::domain::{Kind, StudentId};
+use crate::message::{MessageConfig, MessageError, MessageSource, Templates};
+use crate::permissions::{self, Actor, Denied};
+use crate::plan::{self, DueReminder, Plan, PlanWindow};
+use crate::ports::{
+    Claim, Email, LogEntry, Mailer, Outcome, OutgoingReminder, PlanInput, Stats, Store, StoreError,
+};
+use crate::retry::{AfterFailure, RetryPolicy};
+use crate::rules;
+use crate::settings::Settings;
+
+/// How a runner behaves.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// This runner's id, written in the leases it takes; unique per process.
+    pub runner_id: String,
+    /// How long a claim protects a reminder from other runners.
+    pub lease: TimeDelta,
+    /// Reminders claimed at a time.
+    pub batch_size: usize,
+    /// The right-hand side of Message-IDs (`rappels.example.org`).
+    pub message_id_domain: String,
+    /// Retries and expiry.
+    pub retry: RetryPolicy,
+    /// Links in messages.
+    pub messages: MessageConfig,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            runner_id: "rappels".to_owned(),
+            lease: TimeDelta::minutes(5),
+            batch_size: 100,
+            message_id_domain: "rappels.localhost".to_owned(),
+            retry: RetryPolicy::default(),
+            messages: MessageConfig::default(),
+        }
+    }
+}
+
+/// What a run should do.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Plan and send as if it were this instant (default: the clock's now).
+    pub at: Option<DateTime<Utc>>,
+    /// Plan and render only: record and send nothing.
+    pub dry_run: bool,
+    /// Only plan these kinds (empty: all). Reminders already recorded are sent whatever
+    /// their kind.
+    pub kinds: Vec<Kind>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default)]
+pub struct RunReport {
+    /// The instant planned for.
+    pub at: Option<DateTime<Utc>>,
+    /// Due reminders found by the plan (after the kind filter).
+    pub planned: usize,
+    /// Of those, newly recorded in the log (others were recorded by an earlier run).
+    pub recorded: usize,
+    /// Accepted by the mail server.
+    pub sent: usize,
+    /// Failed transiently and rescheduled.
+    pub retried: usize,
+    /// Failed for good.
+    pub failed: usize,
+    /// Not sent because their moment had passed.
+    pub expired: usize,
+    /// Not handled: a message that could not be rendered, or a lease lost to another runner.
+    pub skipped: usize,
+    /// With `dry_run`, the reminders that would be recorded.
+    pub would_record: Vec<OutgoingReminder>,
+}
+
+/// A failure of the service.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A message could not be built.
+    #[error(transparent)]
+    Message(#[from] MessageError),
+    /// The actor may not do this.
+    #[error(transparent)]
+    Denied(#[from] Denied),
+}
+
+/// The reminder engine over a store, a mailer and a clock.
+pub struct Reminders<S, M, C> {
+    store: S,
+    mailer: M,
+    clock: C,
+    settings: Settings,
+    templates: Templates,
+    config: ServiceConfig,
+}
+
+impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
+    /// Assembles the engine.
+    pub fn new(
+        store: S,
+        mailer: M,
+        clock: C,
+        settings: Settings,
+        templates: Templates,
+        config: ServiceConfig,
+    ) -> Self {
+        Reminders {
+            store,
+            mailer,
+            clock,
+            settings,
+            templates,
+            config,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The mailer.
+    pub fn mailer(&self) -> &M {
+        &self.mailer
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The plan at `at`, with the input it was computed from (for rendering subjects).
+    pub async fn plan(&self, at: DateTime<Utc>) -> Result<(Plan, PlanInput), ServiceError> {
+        let zones = self.store.zones(&self.settings).await?;
+        let window = PlanWindow::new(at, &self.settings, zones);
+        let input = self.store.plan_input(&window, &self.settings).await?;
+        let plan = plan::due_reminders(&window, &self.settings, &input.candidates(), &input);
+        Ok((plan, input))
+    }
+
+    /// Builds the log entry of a due reminder: its message and its expiry.
+    pub fn prepare(
+        &self,
+        due: &DueReminder,
+        source: &impl MessageSource,
+    ) -> Result<OutgoingReminder, ServiceError> {
+        let student = source.student(due.student).ok_or(StoreError::NotFound {
+            what: "student",
+            id: due.student.get(),
+        })?;
+        let session_start = due
+            .key
+            .session()
+            .and_then(|id| source.session(id))
+            .map(|s| s.starts_at);
+        Ok(OutgoingReminder {
+            key: due.key,
+            student: due.student,
+            slot_date: due.slot_date,
+            due_at: due.due_at,
+            expires_at: self
+                .config
+                .retry
+                .expires_at(due.kind(), due.due_at, session_start),
+            to: due.to.clone(),
+            to_name: student.full_name(),
+            locale: student.locale,
+            message: self
+                .templates
+                .render(due, source, &self.settings, &self.config.messages)?,
+        })
+    }
+
+    /// One run of the original `envoyer_rappels`: plan, record what is due, then claim and
+    /// send every pending reminder whose attempt time has come. Safe to overlap with other
+    /// runs: the log's unique key and the leases make each reminder go out once.
+    pub async fn run(&self, options: &RunOptions) -> Result<RunReport, ServiceError> {
+        let at = options.at.unwrap_or_else(|| self.clock.now());
+        let mut report = RunReport {
+            at: Some(at),
+            ..RunReport::default()
+        };
+        let (plan, input) = self.plan(at).await?;
+        let mut outgoing = Vec::new();
+        for due in plan
+            .due
+            .iter()
+            .filter(|d| options.kinds.is_empty() || options.kinds.contains(&d.kind()))
+        {
+            report.planned += 1;
+            match self.prepare(due, &input) {
+                Ok(reminder) => outgoing.push(reminder),
+                Err(error) => {
+                    tracing::warn!(key = %due.key, %error, "reminder skipped: its message could not be built");
+                    report.skipped += 1;
+                }
+            }
+        }
+        if options.dry_run {
+            report.would_record = outgoing;
+            return Ok(report);
+        }
+        report.recorded = self.store.record_due(&outgoing, at).await?;
+        tracing::info!(planned = report.planned, recorded = report.recorded, %at, "plan recorded");
+        loop {
+            let claims = self
+                .store
+                .claim(
+                    &self.config.runner_id,
+                    at,
+                    self.config.lease,
+                    self.config.batch_size,
+                )
+                .await?;
+            if claims.is_empty() {
+                break;
+            }
+            for claim in claims {
+                self.attempt(&claim, at, &mut report).await?;
+            }
+        }
+        Ok(report)
+    }
+
+    async fn attempt(
+        &self,
+        claim: &Claim,
+        now: DateTime<Utc>,
+        report: &mut RunReport,
+    ) -> Result<(), ServiceError> {
+        let reminder = &claim.reminder;
+        let outcome = if now >= reminder.expires_at {
+            Outcome::Expired
+        } else {
+            let email = Email::of(reminder, &self.config.message_id_domain);
+            match self.mailer.send(&email).await {
+                Ok(delivery) => {
+                    tracing::info!(key = %reminder.key, to = %reminder.to, reply = %delivery.reply, "sent");
+                    Outcome::Sent {
+                        message_id: email.message_id,
+                        at: now,
+                    }
+                }
+                Err(error) => {
+                    let attempt = claim.attempts + 1;
+                    let decision = self.config.retry.after_failure(
+                        &reminder.key,
+                        attempt,
+                        error.class(),
+                        reminder.expires_at,
+                        now,
+                    );
+                    tracing::warn!(key = %reminder.key, attempt, %error, ?decision, "delivery failed");
+                    match decision {
+                        AfterFailure::RetryAt(next_attempt_at) => Outcome::Retry {
+                            next_attempt_at,
+                            error: error.to_string(),
+                        },
+                        AfterFailure::Fail => Outcome::Failed {
+                            error: error.to_string(),
+                        },
+                        AfterFailure::Expire => Outcome::Expired,
+                    }
+                }
+            }
+        };
+        match self.store.complete(claim, &outcome, now).await {
+            Ok(()) => {
+                match outcome {
+                    Outcome::Sent { .. } => report.sent += 1,
+                    Outcome::Retry { .. } => report.retried += 1,
+                    Outcome::Failed { .. } => report.failed += 1,
+                    Outcome::Expired => report.expired += 1,
+                }
+                Ok(())
+            }
+            Err(StoreError::LeaseLost { id }) => {
+                tracing::warn!(id, key = %reminder.key, "lease lost before the outcome was recorded");
+                report.skipped += 1;
+                Ok(())
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// The reminders `actor` may read, newest first; `student` narrows a parent's or an
+    /// admin's view to one student.
+    pub async fn history(
+        &self,
+        actor: &Actor,
+        student: Option<StudentId>,
+        limit: usize,
+    ) -> Result<Vec<LogEntry>, ServiceError> {
+        let scope = permissions::history_scope(actor, student)?;
+        Ok(self.store.history(&scope, limit).await?)
+    }
+
+    /// Counts: sent today (local day of the platform's zone), sent over the last `days`
+    /// local days including today, and the failed, pending and expired totals.
+    pub async fn stats(&self, days: u32) -> Result<Stats, ServiceError> {
+        let now = self.clock.now();
+        let (today_from, period_from) = stats_bounds(now, days, &self.settings);
+        Ok(self.store.stats(today_from, period_from).await?)
+    }
+}
+
+/// The instants where "today" and "the last `days` days" start, in the platform's zone.
+pub fn stats_bounds(
+    now: DateTime<Utc>,
+    days: u32,
+    settings: &Settings,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let zone = settings.timezone;
+    let today = rules::local_date(now, zone);
+    let midnight = crate::domain::TimeOfDay::new(0, 0).expect("00:00 is a valid time");
+    let first = today - TimeDelta::days(i64::from(days.max(1)) - 1);
+    (
+        rules::slot_at(today, midnight, zone),
+        rules::slot_at(first, midnight, zone),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Family, ReminderKey, parse_instant};
+    use crate::ports::{Delivery, MailError, ReminderStatus};
+    use crate::scenario::Scenario;
+    use crate::testing::{FixedClock, MailerMode, MemoryStore, RecordingMailer};
+
+    fn t(s: &str) -> DateTime<Utc> {
+        parse_instant(s).unwrap()
+    }
+
+    const SCHOOL: &str = r#"{
+      "settings": { "grace_minutes": 720 },
+      "students": [
+        { "id": 1, "first_name": "Awa", "last_name": "Koné", "email": "awa@example.org",
+          "timezone": "Africa/Abidjan", "account_active": true, "subscription_active": true,
+          "last_activity_at": "2026-11-23T17:03:00Z" },
+        { "id": 2, "first_name": "Lucas", "email": "lucas@example.org",
+          "account_active": true, "subscription_active": true,
+          "last_activity_at": "2026-11-25T19:00:00Z" }
+      ],
+      "parents": [ { "id": 10, "first_name": "Mariam", "email": "m@example.org", "children": [1] } ],
+      "sessions": [
+        { "id": 100, "student_id": 1, "subject": "Mathématiques", "objective": "Fractions",
+          "starts_at": "2026-11-27T14:00:00Z" },
+        { "id": 101, "student_id": 2, "subject": "Physique", "starts_at": "2026-11-27T09:00:00+01:00" }
+      ],
+      "manual": [ { "id": 500, "parent_id": 10, "student_id": 1, "title": "Révise ce soir",
+                    "message": "Courage !", "requested_at": "2026-11-26T18:00:00Z" } ]
+    }"#;
+
+    type Engine = Reminders<MemoryStore, RecordingMailer, FixedClock>;
+
+    fn engine(mode: MailerMode, now: &str) -> Engine {
+        let scenario = Scenario::from_json(SCHOOL).unwrap();
+        let settings = scenario.settings.clone();
+        let config = ServiceConfig {
+            retry: RetryPolicy {
+                jitter: 0.0,
+                ..RetryPolicy::default()
+            },
+            ..ServiceConfig::default()
+        };
+        Reminders::new(
+            MemoryStore::new(scenario),
+            RecordingMailer::new(mode),
+            FixedClock::new(t(now)),
+            settings,
+            Templates::embedded(),
+            config,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_run_sends_what_is_due_once() {
+        let engine = engine(MailerMode::Accept, "2026-11-26T18:45:00Z");
+        let (plan, _) = engine.plan(t("2026-11-26T18:45:00Z")).await.unwrap();
+        let keys: Vec<String> = plan.due.iter().map(|d| d.key.to_string()).collect();
+        assert_eq!(
+            keys,
+            [
+                "inactivity:1:2026-11-26",
+                "session_eve:2:101:2026-11-26",
+                "manual:500",
+                "session_eve:1:100:2026-11-26"
+            ]
+        );
+
+        let report = engine.run(&RunOptions::default()).await.unwrap();
+        assert_eq!((report.planned, report.recorded, report.sent), (4, 4, 4));
+        let sent = engine.mailer().messages();
+        assert_eq!(sent.len(), 4);
+        assert_eq!(
+            sent[0].message_id,
+            "<inactivity.1.2026-11-26@rappels.localhost>"
+        );
+        assert_eq!(sent[0].to.as_ref(), "awa@example.org");
+        assert_eq!(sent[0].to_name, "Awa Koné");
+        let eve = sent
+            .iter()
+            .find(|e| e.kind == Kind::SessionEve && e.student.get() == 1)
+            .unwrap();
+        assert!(
+            eve.message.text.contains("Mathématiques"),
+            "{}",
+            eve.message.text
+        );
+        assert!(
+            engine
+                .store()
+                .log()
+                .iter()
+                .all(|r| r.status == ReminderStatus::Sent)
+        );
+
+        // The same run again, or a later one in the same windows, sends nothing new.
+        let again = engine.run(&RunOptions::default()).await.unwrap();
+        assert_eq!((again.planned, again.recorded, again.sent), (0, 0, 0));
+        engine_clock(&engine).set(t("2026-11-26T19:30:00Z"));
+        let later = engine.run(&RunOptions::default()).await.unwrap();
+        assert_eq!(later.sent, 0);
+        assert_eq!(engine.mailer().messages().len(), 4);
+    }
+
+    fn engine_clock(engine: &Engine) -> &FixedClock {
+        &engine.clock
+    }
+
+    #[tokio::test]
+    async fn dry_run_and_kind_filter_record_only_what_they_should() {
+        let engine = engine(MailerMode::Accept, "2026-11-26T18:45:00Z");
+        let dry = engine
+            .run(&RunOptions {
+                dry_run: true,
+                ..RunOptions::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(dry.would_record.len(), 4);
+        assert!(engine.store().log().is_empty());
+        assert_eq!(engine.mailer().attempts(), 0);
+        let only_manual = RunOptions {
+            kinds: vec![Kind::Manual],
+            ..RunOptions::default()
+        };
+        let report = engine.run(&only_manual).await.unwrap();
+        assert_eq!((report.planned, report.sent), (1, 1));
+        assert_eq!(engine.mailer().messages()[0].kind, Kind::Manual);
+    }
+
+    #[tokio::test]
+    async fn transient_failures_are_retried_after_the_backoff() {
+        let engine = engine(MailerMode::Transient, "2026-11-26T18:45:00Z");
+        let report = engine.run(&RunOptions::default()).await.unwrap();
+        assert_eq!((report.sent, report.retried), (0, 4));
+        let log = engine.store().log();
+        assert!(
+            log.iter()
+                .all(|r| r.status == ReminderStatus::Pending && r.attempts == 1)
+        );
+        assert!(
+            log.iter()
+                .all(|r| r.next_attempt_at == t("2026-11-26T18:46:00Z"))
+        );
+        assert_eq!(
+            log[0].last_error.as_deref(),
+            Some("421 4.3.0 try again later")
+        );
+
+        // Before the backoff ends nothing is attempted; after it, everything goes out.
+        engine_clock(&engine).set(t("2026-11-26T18:45:59Z"));
+        let early = engine.run(&RunOptions::default()).await.unwrap();
+        assert_eq!(early.retried + early.sent, 0);
+        engine.mailer().set_mode(MailerMode::Accept);
+        engine_clock(&engine).set(t("2026-11-26T18:46:00Z"));
+        let report = engine.run(&RunOptions::default()).await.unwrap();
+        assert_eq!(report.sent, 4);
+        assert!(
+            engine
+                .store()
+                .log()
+                .iter()
+                .all(|r| r.status == ReminderStatus::Sent && r.attempts == 2)
+        );
+    }
+
+    #[tokio::test]
+    async fn permanent_failures_are_never_retried() {
+        let engine = engine(MailerMode::Permanent, "2026-11-26T18:45:00Z");
+        let report = engine.run(&RunOptions::default()).await.unwrap();
+        assert_eq!(report.failed, 4);
+        engine.mailer().set_mode(MailerMode::Accept);
+        engine_clock(&engine).set(t("2026-11-26T20:00:00Z"));
+        let later = engine.run(&RunOptions::default()).await.unwrap();
+        assert_eq!(later.sent, 0);
+        assert!(
+            engine
+                .store()
+                .log()
+                .iter()
+                .all(|r| r.status == ReminderStatus::Failed)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_session_reminder_expires_once_the_session_has_started() {
+        let engine = engine(MailerMode::Transient, "2026-11-26T18:45:00Z");
+        engine.run(&RunOptions::default()).await.unwrap();
+        // Lucas's session 101 started at 08:00Z on the 27th: its eve reminder expires.
+        engine.mailer().set_mode(MailerMode::Accept);
+        engine_clock(&engine).set(t("2026-11-27T08:00:00Z"));
+        let report = engine.run(&RunOptions::default()).await.unwrap();
+        let log = engine.store().log();
+        let eve = log
+            .iter()
+            .find(|r| r.reminder.key.to_string() == "session_eve:2:101:2026-11-26")
+            .unwrap();
+        assert_eq!(eve.status, ReminderStatus::Expired);
+        assert!(report.expired >= 1);
+        assert!(
+            engine
+                .mailer()
+                .messages()
+                .iter()
+                .all(|e| e.message_id != "<session_eve.2.101.2026-11-26@rappels.localhost>")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_runner_whose_lease_ended_cannot_record_an_outcome() {
+        let engine = engine(MailerMode::Accept, "2026-11-26T18:45:00Z");
+        let store = engine.store();
+        let now = t("2026-11-26T18:45:00Z");
+        let (plan, input) = engine.plan(now).await.unwrap();
+        let outgoing: Vec<_> = plan
+            .due
+            .iter()
+            .map(|d| engine.prepare(d, &input).unwrap())
+            .collect();
+        store.record_due(&outgoing, now).await.unwrap();
+        let first = store
+            .claim("runner-a", now, TimeDelta::minutes(5), 1)
+            .await
+            .unwrap();
+        assert_eq!(first.len(), 1);
+        // Runner B takes the reminder over once A's lease has ended.
+        let later = now + TimeDelta::minutes(6);
+        let taken = store
+            .claim("runner-b", later, TimeDelta::minutes(5), 10)
+            .await
+            .unwrap();
+        assert!(taken.iter().any(|c| c.id == first[0].id));
+        let sent = Outcome::Sent {
+            message_id: "<x@y>".into(),
+            at: later,
+        };
+        assert!(matches!(
+            store.complete(&first[0], &sent, later).await,
+            Err(StoreError::LeaseLost { .. })
+        ));
+        let b_claim = taken.iter().find(|c| c.id == first[0].id).unwrap();
+        store.complete(b_claim, &sent, later).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn history_follows_permissions_and_stats_count_the_log() {
+        let engine = engine(MailerMode::Accept, "2026-11-26T18:45:00Z");
+        engine.run(&RunOptions::default()).await.unwrap();
+        let awa = StudentId::new(1).unwrap();
+        let lucas = StudentId::new(2).unwrap();
+        let own = engine
+            .history(&Actor::Student(awa), None, 50)
+            .await
+            .unwrap();
+        assert_eq!(own.len(), 3);
+        assert!(own.iter().all(|e| e.student == awa));
+        assert!(
+            own.windows(2).all(|w| w[0].due_at >= w[1].due_at),
+            "newest first"
+        );
+        assert!(matches!(
+            engine.history(&Actor::Student(awa), Some(lucas), 50).await,
+            Err(ServiceError::Denied(_))
+        ));
+        let mariam = Actor::Parent {
+            id: crate::domain::ParentId::new(10).unwrap(),
+            children: vec![awa],
+        };
+        assert_eq!(engine.history(&mariam, None, 50).await.unwrap().len(), 3);
+        assert!(engine.history(&mariam, Some(lucas), 50).await.is_err());
+        let admin = Actor::Admin { superuser: false };
+        assert_eq!(engine.history(&admin, None, 50).await.unwrap().len(), 4);
+
+        let stats = engine.stats(7).await.unwrap();
+        assert_eq!(
+            (
+                stats.sent_today,
+                stats.sent_in_period,
+                stats.pending,
+                stats.failed
+            ),
+            (4, 4, 0, 0)
+        );
+        assert_eq!(stats.sent_by_kind.get(&Kind::SessionEve), Some(&2));
+        // Paris: the local day of 2026-11-26T18:45Z started at 23:00Z the day before.
+        let (today, week) = stats_bounds(t("2026-11-26T18:45:00Z"), 7, engine.settings());
+        assert_eq!(today, t("2026-11-25T23:00:00Z"));
+        assert_eq!(week, t("2026-11-19T23:00:00Z"));
+    }
+
+    #[tokio::test]
+    async fn an_opt_out_stops_the_family_only() {
+        let engine = engine(MailerMode::Accept, "2026-11-26T18:45:00Z");
+        let awa = StudentId::new(1).unwrap();
+        assert!(engine.store().opt_out(awa, Family::Session).await.unwrap());
+        assert!(!engine.store().opt_out(awa, Family::Session).await.unwrap());
+        let (plan, _) = engine.plan(t("2026-11-26T18:45:00Z")).await.unwrap();
+        let kinds: Vec<_> = plan
+            .due
+            .iter()
+            .filter(|d| d.student == awa)
+            .map(|d| d.kind())
+            .collect();
+        assert_eq!(kinds, [Kind::Inactivity, Kind::Manual]);
+    }
+
+    mockall::mock! {
+        Postman {}
+        #[async_trait::async_trait]
+        impl Mailer for Postman {
+            async fn send(&self, email: &crate::ports::Email) -> Result<Delivery, MailError>;
+        }
+    }
+
+    #[tokio::test]
+    async fn an_expired_reminder_never_reaches_the_mailer() {
+        // Record the eve reminders at 18:45, then run only once both sessions have started.
+        let first = engine(MailerMode::Transient, "2026-11-26T18:45:00Z");
+        let mut postman = MockPostman::new();
+        postman.expect_send().never();
+        let store = MemoryStore::new(Scenario::from_json(SCHOOL).unwrap());
+        let now = t("2026-11-26T18:45:00Z");
+        let (plan, input) = first.plan(now).await.unwrap();
+        let eves: Vec<_> = plan
+            .due
+            .iter()
+            .filter(|d| matches!(d.key, ReminderKey::Session { .. }))
+            .map(|d| first.prepare(d, &input).unwrap())
+            .collect();
+        assert_eq!(eves.len(), 2);
+        store.record_due(&eves, now).await.unwrap();
+        let engine = Reminders::new(
+            store,
+            postman,
+            FixedClock::new(t("2026-11-28T00:00:00Z")),
+            Settings::default(),
+            Templates::embedded(),
+            ServiceConfig::default(),
+        );
+        let report = engine
+            .run(&RunOptions {
+                kinds: vec![Kind::Weekly],
+                ..RunOptions::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!((report.expired, report.sent), (2, 0));
+    }
+}

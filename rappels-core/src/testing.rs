@@ -1,0 +1,429 @@
+//! Test doubles of the ports, for tests of code built on rappels-core (enabled by the
+//! `testing` feature): an in-memory [`MemoryStore`], a [`RecordingMailer`] that can be told
+//! to fail, and a [`FixedClock`].
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::clock::Clock;
+use crate::domain::{Family, StudentId, Zone};
+use crate::permissions::HistoryScope;
+use crate::plan::{Directory, PlanWindow};
+use crate::ports::{
+    Claim, Delivery, Email, Lease, LogEntry, MailError, Mailer, Outcome, OutgoingReminder,
+    PlanInput, ReminderStatus, Stats, Store, StoreError,
+};
+use crate::scenario::Scenario;
+use crate::settings::Settings;
+use crate::snapshot::Snapshot;
+
+/// A clock that says what it is told.
+#[derive(Debug)]
+pub struct FixedClock(Mutex<DateTime<Utc>>);
+
+impl FixedClock {
+    /// A clock stopped at `now`.
+    pub fn new(now: DateTime<Utc>) -> Self {
+        FixedClock(Mutex::new(now))
+    }
+
+    /// Moves the clock to `now`.
+    pub fn set(&self, now: DateTime<Utc>) {
+        *self.0.lock().expect("clock lock") = now;
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: TimeDelta) {
+        *self.0.lock().expect("clock lock") += by;
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().expect("clock lock")
+    }
+}
+
+/// How a [`RecordingMailer`] answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailerMode {
+    /// Accept every message.
+    Accept,
+    /// Fail every message transiently (as a 4xx reply would).
+    Transient,
+    /// Fail every message permanently (as a 5xx reply would).
+    Permanent,
+}
+
+/// A mailer that records what it accepts.
+#[derive(Debug)]
+pub struct RecordingMailer {
+    mode: Mutex<MailerMode>,
+    accepted: Mutex<Vec<Email>>,
+    attempts: Mutex<usize>,
+}
+
+impl Default for RecordingMailer {
+    fn default() -> Self {
+        RecordingMailer::new(MailerMode::Accept)
+    }
+}
+
+impl RecordingMailer {
+    /// A mailer answering in `mode`.
+    pub fn new(mode: MailerMode) -> Self {
+        RecordingMailer {
+            mode: Mutex::new(mode),
+            accepted: Mutex::new(Vec::new()),
+            attempts: Mutex::new(0),
+        }
+    }
+
+    /// Changes how it answers from now on.
+    pub fn set_mode(&self, mode: MailerMode) {
+        *self.mode.lock().expect("mailer lock") = mode;
+    }
+
+    /// The messages accepted so far, in order.
+    pub fn messages(&self) -> Vec<Email> {
+        self.accepted.lock().expect("mailer lock").clone()
+    }
+
+    /// Every attempt so far, accepted or not.
+    pub fn attempts(&self) -> usize {
+        *self.attempts.lock().expect("mailer lock")
+    }
+}
+
+#[async_trait]
+impl Mailer for RecordingMailer {
+    async fn send(&self, email: &Email) -> Result<Delivery, MailError> {
+        *self.attempts.lock().expect("mailer lock") += 1;
+        match *self.mode.lock().expect("mailer lock") {
+            MailerMode::Accept => {
+                self.accepted
+                    .lock()
+                    .expect("mailer lock")
+                    .push(email.clone());
+                Ok(Delivery {
+                    reply: "250 2.0.0 Ok: queued".to_owned(),
+                })
+            }
+            MailerMode::Transient => Err(MailError::transient("421 4.3.0 try again later")),
+            MailerMode::Permanent => Err(MailError::permanent("550 5.1.1 mailbox unavailable")),
+        }
+    }
+}
+
+/// One row of the in-memory reminder log.
+#[derive(Debug, Clone)]
+pub struct LogRow {
+    /// Row id (1, 2, …).
+    pub id: i64,
+    /// The reminder.
+    pub reminder: OutgoingReminder,
+    /// Its status.
+    pub status: ReminderStatus,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Earliest next attempt.
+    pub next_attempt_at: DateTime<Utc>,
+    /// Current lease, while sending.
+    pub lease: Option<Lease>,
+    /// Last failure.
+    pub last_error: Option<String>,
+    /// Message-ID once sent.
+    pub message_id: Option<String>,
+    /// When it was sent.
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug)]
+struct MemoryState {
+    snapshot: Snapshot,
+    log: Vec<LogRow>,
+}
+
+/// A store in memory, over a scenario: the reference implementation of [`Store`] that the
+/// SQL stores are compared with.
+#[derive(Debug)]
+pub struct MemoryStore(Mutex<MemoryState>);
+
+impl MemoryStore {
+    /// A store holding `scenario`; its `sent` list counts as already recorded.
+    pub fn new(scenario: Scenario) -> Self {
+        MemoryStore(Mutex::new(MemoryState {
+            snapshot: Snapshot::new(scenario),
+            log: Vec::new(),
+        }))
+    }
+
+    /// A copy of the reminder log.
+    pub fn log(&self) -> Vec<LogRow> {
+        self.0.lock().expect("store lock").log.clone()
+    }
+
+    /// The opt-outs of a student (to check unsubscribes).
+    pub fn student_opts_out(&self, student: StudentId, family: Family) -> bool {
+        let state = self.0.lock().expect("store lock");
+        state
+            .snapshot
+            .student(student)
+            .is_some_and(|s| s.opt_out.excludes(family))
+    }
+}
+
+fn entry(row: &LogRow) -> LogEntry {
+    LogEntry {
+        key: row.reminder.key,
+        student: row.reminder.student,
+        due_at: row.reminder.due_at,
+        status: row.status,
+        attempts: row.attempts,
+        subject: row.reminder.message.subject.clone(),
+        sent_at: row.sent_at,
+        last_error: row.last_error.clone(),
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn zones(&self, settings: &Settings) -> Result<Vec<Zone>, StoreError> {
+        let state = self.0.lock().expect("store lock");
+        let zones: HashSet<Zone> = state
+            .snapshot
+            .scenario()
+            .students
+            .iter()
+            .map(|s| s.zone(settings.timezone))
+            .collect();
+        Ok(zones.into_iter().collect())
+    }
+
+    async fn plan_input(
+        &self,
+        window: &PlanWindow,
+        _settings: &Settings,
+    ) -> Result<PlanInput, StoreError> {
+        let state = self.0.lock().expect("store lock");
+        let snapshot = &state.snapshot;
+        let candidates = snapshot.candidates(window);
+        let mut input = PlanInput {
+            sessions: candidates.sessions.iter().map(|s| (*s).clone()).collect(),
+            inactivity: candidates.inactivity.iter().map(|s| s.id).collect(),
+            weekly: candidates.weekly.iter().map(|s| s.id).collect(),
+            manual: candidates.manual.iter().map(|m| (*m).clone()).collect(),
+            sent: snapshot.scenario().sent.iter().copied().collect(),
+            ..PlanInput::default()
+        };
+        let named = input
+            .sessions
+            .iter()
+            .map(|s| s.student_id)
+            .chain(input.inactivity.iter().copied())
+            .chain(input.weekly.iter().copied())
+            .chain(input.manual.iter().map(|m| m.student_id))
+            .collect::<Vec<_>>();
+        for id in named {
+            if let Some(student) = snapshot.student(id) {
+                input.students.insert(id, student.clone());
+            }
+        }
+        for request in &input.manual {
+            if let Some(parent) = snapshot.parent(request.parent_id) {
+                input.parents.insert(parent.id, parent.clone());
+            }
+        }
+        let (from, until) = Snapshot::digest_span(window.at);
+        for &id in &input.weekly {
+            let sessions = snapshot
+                .sessions_of(id, from, until)
+                .into_iter()
+                .cloned()
+                .collect();
+            input.digest_sessions.insert(id, sessions);
+        }
+        Ok(input)
+    }
+
+    async fn record_due(
+        &self,
+        reminders: &[OutgoingReminder],
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let mut state = self.0.lock().expect("store lock");
+        let mut known: HashSet<_> = state.log.iter().map(|r| r.reminder.key).collect();
+        known.extend(state.snapshot.scenario().sent.iter().copied());
+        let mut added = 0;
+        for reminder in reminders {
+            if !known.insert(reminder.key) {
+                continue;
+            }
+            let id = state.log.len() as i64 + 1;
+            state.snapshot.mark_sent(reminder.key);
+            state.log.push(LogRow {
+                id,
+                reminder: reminder.clone(),
+                status: ReminderStatus::Pending,
+                attempts: 0,
+                next_attempt_at: now,
+                lease: None,
+                last_error: None,
+                message_id: None,
+                sent_at: None,
+            });
+            added += 1;
+        }
+        Ok(added)
+    }
+
+    async fn claim(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> Result<Vec<Claim>, StoreError> {
+        let mut state = self.0.lock().expect("store lock");
+        let mut claims = Vec::new();
+        for row in state.log.iter_mut() {
+            if claims.len() == limit {
+                break;
+            }
+            let claimable = match row.status {
+                ReminderStatus::Pending => row.next_attempt_at <= now,
+                ReminderStatus::Sending => row.lease.as_ref().is_some_and(|l| l.until <= now),
+                _ => false,
+            };
+            if claimable {
+                let new_lease = Lease {
+                    owner: owner.to_owned(),
+                    until: now + lease,
+                };
+                row.status = ReminderStatus::Sending;
+                row.lease = Some(new_lease.clone());
+                claims.push(Claim {
+                    id: row.id,
+                    reminder: row.reminder.clone(),
+                    attempts: row.attempts,
+                    lease: new_lease,
+                });
+            }
+        }
+        Ok(claims)
+    }
+
+    async fn complete(
+        &self,
+        claim: &Claim,
+        outcome: &Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut state = self.0.lock().expect("store lock");
+        let row = state
+            .log
+            .iter_mut()
+            .find(|r| r.id == claim.id)
+            .ok_or(StoreError::NotFound {
+                what: "reminder",
+                id: claim.id,
+            })?;
+        let held = row.status == ReminderStatus::Sending
+            && row
+                .lease
+                .as_ref()
+                .is_some_and(|l| l.owner == claim.lease.owner && now < l.until);
+        if !held {
+            return Err(StoreError::LeaseLost { id: claim.id });
+        }
+        row.lease = None;
+        row.attempts += u32::from(!matches!(outcome, Outcome::Expired));
+        match outcome {
+            Outcome::Sent { message_id, at } => {
+                row.status = ReminderStatus::Sent;
+                row.message_id = Some(message_id.clone());
+                row.sent_at = Some(*at);
+            }
+            Outcome::Retry {
+                next_attempt_at,
+                error,
+            } => {
+                row.status = ReminderStatus::Pending;
+                row.next_attempt_at = *next_attempt_at;
+                row.last_error = Some(error.clone());
+            }
+            Outcome::Failed { error } => {
+                row.status = ReminderStatus::Failed;
+                row.last_error = Some(error.clone());
+            }
+            Outcome::Expired => row.status = ReminderStatus::Expired,
+        }
+        Ok(())
+    }
+
+    async fn history(
+        &self,
+        scope: &HistoryScope,
+        limit: usize,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        let state = self.0.lock().expect("store lock");
+        let mut rows: Vec<&LogRow> = state
+            .log
+            .iter()
+            .filter(|r| scope.permits(r.reminder.student))
+            .collect();
+        rows.sort_by_key(|r| std::cmp::Reverse((r.reminder.due_at, r.id)));
+        Ok(rows.into_iter().take(limit).map(entry).collect())
+    }
+
+    async fn stats(
+        &self,
+        today_from: DateTime<Utc>,
+        period_from: DateTime<Utc>,
+    ) -> Result<Stats, StoreError> {
+        let state = self.0.lock().expect("store lock");
+        let mut stats = Stats::default();
+        for row in &state.log {
+            match row.status {
+                ReminderStatus::Sent => {
+                    let at = row.sent_at.unwrap_or(row.reminder.due_at);
+                    if at >= today_from {
+                        stats.sent_today += 1;
+                    }
+                    if at >= period_from {
+                        stats.sent_in_period += 1;
+                        *stats
+                            .sent_by_kind
+                            .entry(row.reminder.key.kind())
+                            .or_insert(0) += 1;
+                    }
+                }
+                ReminderStatus::Failed => stats.failed += 1,
+                ReminderStatus::Pending | ReminderStatus::Sending => stats.pending += 1,
+                ReminderStatus::Expired => stats.expired += 1,
+            }
+        }
+        Ok(stats)
+    }
+
+    async fn opt_out(&self, student: StudentId, family: Family) -> Result<bool, StoreError> {
+        let mut state = self.0.lock().expect("store lock");
+        let mut scenario = state.snapshot.scenario().clone();
+        let target = scenario
+            .students
+            .iter_mut()
+            .find(|s| s.id == student)
+            .ok_or(StoreError::NotFound {
+                what: "student",
+                id: student.get(),
+            })?;
+        let changed = target.opt_out.add(family);
+        if changed {
+            state.snapshot = Snapshot::new(scenario);
+        }
+        Ok(changed)
+    }
+}
