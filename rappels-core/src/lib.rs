@@ -1,4 +1,39 @@
-//! placeholder
+//! The rules engine of rappels: when a study reminder is due, what it says, and who may see
+//! it — with no IO, no clock and no database.
+//!
+//! # Why the crate is shaped this way
+//!
+//! Reminder rules are where such systems break: a DST night sends the 08:00 reminder twice,
+//! a crashed cron job sends it never, a parent reads another family's history. Each of those
+//! bugs lives in code that mixes the rule with the clock, the database or the mail server,
+//! and so can only be tested by mocking all three. Here the rules are plain functions of
+//! `now` and data ([`rules`], [`plan`], [`permissions`], [`message`]); property tests state
+//! their laws across every time zone. The outside world is reached only through three ports
+//! defined here — [`ports::Store`], [`ports::Mailer`] and [`clock::Clock`] — which
+//! `rappels-sqlx` and `rappels-smtp` implement, and which the [`service::Reminders`] layer
+//! drives. Core never depends on sqlx or lettre.
+//!
+//! Planning follows what is due rather than what is stored: [`plan::PlanWindow`] computes,
+//! per zone in use, the dates and last-activity days that can be due at an instant; a store
+//! answers with the candidates in that window; [`plan::due_reminders`] decides each one with
+//! the rule functions. [`snapshot::Snapshot`] is the in-memory store behind `rappels plan`.
+//!
+//! # Map
+//!
+//! - [`domain`]: newtypes parsed at the edge (ids, e-mail addresses, zones, titles…) and the
+//!   records (students, parents, sessions, manual requests, reminder keys).
+//! - [`settings`]: RULES.md's settings with their defaults.
+//! - [`scenario`]: the JSON scenario format, validated with record paths in errors.
+//! - [`rules`]: one function per rule (slots and DST, windows, eligibility, ladder, manual).
+//! - [`plan`], [`snapshot`]: planning by window → candidates → decision.
+//! - [`message`]: handlebars templates (French and English) for every kind.
+//! - [`permissions`]: who may read which history or send what.
+//! - [`retry`]: backoff, expiry and the fate of failed deliveries.
+//! - [`ports`], [`clock`], [`service`]: the traits and the service over them.
+//! - `testing` (feature `testing`): in-memory store, recording mailer, fixed clock.
+
+#![deny(missing_docs)]
+
 pub mod clock;
 pub mod domain;
 pub mod message;

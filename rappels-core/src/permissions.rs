@@ -31,7 +31,10 @@ pub enum Actor {
 impl From<&Parent> for Actor {
     /// The actor for a parent record, holding the children the record lists.
     fn from(parent: &Parent) -> Self {
-        Actor::Parent { id: parent.id, children: parent.children.clone() }
+        Actor::Parent {
+            id: parent.id,
+            children: parent.children.clone(),
+        }
     }
 }
 
@@ -171,7 +174,10 @@ mod tests {
     fn a_student_reads_only_their_own_history() {
         let me = Actor::Student(sid(1));
         assert_eq!(history_scope(&me, None), Ok(HistoryScope::Student(sid(1))));
-        assert_eq!(history_scope(&me, Some(sid(1))), Ok(HistoryScope::Student(sid(1))));
+        assert_eq!(
+            history_scope(&me, Some(sid(1))),
+            Ok(HistoryScope::Student(sid(1)))
+        );
         assert_eq!(history_scope(&me, Some(sid(2))), Err(Denied::NotOwnHistory));
     }
 
@@ -181,8 +187,14 @@ mod tests {
         let all = history_scope(&parent, None).unwrap();
         assert_eq!(all, HistoryScope::Students(vec![sid(1), sid(3)]));
         assert!(all.permits(sid(1)) && all.permits(sid(3)) && !all.permits(sid(2)));
-        assert_eq!(history_scope(&parent, Some(sid(3))), Ok(HistoryScope::Student(sid(3))));
-        assert_eq!(history_scope(&parent, Some(sid(2))), Err(Denied::NotYourChildsHistory));
+        assert_eq!(
+            history_scope(&parent, Some(sid(3))),
+            Ok(HistoryScope::Student(sid(3)))
+        );
+        assert_eq!(
+            history_scope(&parent, Some(sid(2))),
+            Err(Denied::NotYourChildsHistory)
+        );
         let childless = parent_of(&[]);
         let nothing = history_scope(&childless, None).unwrap();
         assert!(!nothing.permits(sid(1)));
@@ -192,7 +204,10 @@ mod tests {
     fn an_admin_reads_everything_or_one_student() {
         for admin in [ADMIN, SUPERUSER] {
             assert_eq!(history_scope(&admin, None), Ok(HistoryScope::All));
-            assert_eq!(history_scope(&admin, Some(sid(7))), Ok(HistoryScope::Student(sid(7))));
+            assert_eq!(
+                history_scope(&admin, Some(sid(7))),
+                Ok(HistoryScope::Student(sid(7)))
+            );
         }
         assert!(HistoryScope::All.permits(sid(42)));
     }
@@ -202,8 +217,14 @@ mod tests {
         let parent = parent_of(&[1, 3]);
         assert_eq!(can_send_manual(&parent, sid(1)), Ok(()));
         assert_eq!(can_send_manual(&parent, sid(2)), Err(Denied::NotYourChild));
-        assert_eq!(can_send_manual(&Actor::Student(sid(1)), sid(1)), Err(Denied::ParentsOnly));
-        assert_eq!(can_send_manual(&SUPERUSER, sid(1)), Err(Denied::ParentsOnly));
+        assert_eq!(
+            can_send_manual(&Actor::Student(sid(1)), sid(1)),
+            Err(Denied::ParentsOnly)
+        );
+        assert_eq!(
+            can_send_manual(&SUPERUSER, sid(1)),
+            Err(Denied::ParentsOnly)
+        );
     }
 
     #[test]
@@ -228,7 +249,10 @@ mod tests {
             Denied::SuperusersOnly,
         ] {
             let text = denied.to_string();
-            assert!(text.starts_with(|c: char| c.is_lowercase()) && !text.ends_with('.'), "{text}");
+            assert!(
+                text.starts_with(|c: char| c.is_lowercase()) && !text.ends_with('.'),
+                "{text}"
+            );
         }
     }
 }

@@ -5,7 +5,7 @@
 //!
 //! 1. [`PlanWindow::new`] computes from the instant and the settings, per zone in use, the
 //!    local dates whose inactivity or weekly slot is due, the last-activity dates that hit
-//!    the inactivity ladder on those dates, and the range of session starts that can be due.
+//!    the inactivity ladder on those dates, and the ranges of session starts that can be due.
 //! 2. A store answers "who are the candidates in this window" ([`Candidates`]), from indexes
 //!    in memory (`snapshot`) or indexed SQL queries. It may return more than is due, never
 //!    less.
@@ -24,10 +24,10 @@ use crate::domain::{
 use crate::rules::{self, DueWindow, Rejection};
 use crate::settings::Settings;
 
-/// How far after `at` a session may start and still have a reminder due: the eve slot is on
-/// the local day before the start (up to 48 h of wall time), plus the largest offset change
-/// in the tz database (a day, Samoa 2011), with room to spare.
-pub const SESSION_LOOKAHEAD: TimeDelta = TimeDelta::days(4);
+/// Margin added on both sides of a local day's UTC range when looking sessions up by start:
+/// where a zone falls back across midnight (Cairo), a local date comes back for up to the
+/// size of the offset change, and no change in the tz database exceeds three hours.
+const DAY_RANGE_MARGIN: TimeDelta = TimeDelta::hours(3);
 
 /// A local date and the slot instant of a reminder on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +47,12 @@ pub struct ZoneWindow {
     pub inactivity: Vec<DatedSlot>,
     /// Local dates that are the weekly day and whose digest slot is due.
     pub weekly: Vec<DatedSlot>,
+    /// Local dates whose eve slot lies in `(at − grace, at]`: sessions on the next day
+    /// may be due an eve reminder.
+    pub session_eve: Vec<DatedSlot>,
+    /// Local dates whose morning slot lies in `(at − grace, at]`: sessions on that day may
+    /// be due a morning reminder.
+    pub session_day: Vec<DatedSlot>,
 }
 
 /// Last-activity dates that make an inactivity reminder due on a slot date: a list of exact
@@ -104,7 +110,31 @@ impl ZoneWindow {
             weekly: due_on(settings.weekly_time, &|date| {
                 rules::is_weekly_date(date, settings)
             }),
+            session_eve: due_on(settings.session_eve_time, &|_| true),
+            session_day: due_on(settings.session_day_time, &|_| true),
         }
+    }
+
+    /// UTC ranges `[from, until)` holding every session start whose local day can have a
+    /// reminder due (the day after an eve date, the day of a morning date), widened by a
+    /// margin. A session reminder's window lies inside its grace window, so no session
+    /// outside these ranges can be due.
+    pub fn session_start_ranges(&self) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        let midnight = TimeOfDay::new(0, 0).expect("00:00 is a valid time");
+        let day_range = |day: NaiveDate| {
+            let from = rules::slot_at(day, midnight, self.zone);
+            let until = rules::slot_at(day + TimeDelta::days(1), midnight, self.zone);
+            (from - DAY_RANGE_MARGIN, until + DAY_RANGE_MARGIN)
+        };
+        let mut ranges: Vec<_> = self
+            .session_eve
+            .iter()
+            .map(|s| day_range(s.date + TimeDelta::days(1)))
+            .chain(self.session_day.iter().map(|s| day_range(s.date)))
+            .collect();
+        ranges.sort();
+        ranges.dedup();
+        ranges
     }
 
     /// For each inactivity slot date of this zone, the last-activity dates that are due.
@@ -138,8 +168,6 @@ impl ZoneWindow {
 pub struct PlanWindow {
     /// The instant planned for.
     pub at: DateTime<Utc>,
-    /// Sessions starting in `(at, session_starts_until]` are the only ones that can be due.
-    pub session_starts_until: DateTime<Utc>,
     zones: HashMap<Zone, ZoneWindow>,
 }
 
@@ -155,11 +183,7 @@ impl PlanWindow {
             .into_iter()
             .map(|zone| (zone, ZoneWindow::new(zone, at, settings)))
             .collect();
-        PlanWindow {
-            at,
-            session_starts_until: at + SESSION_LOOKAHEAD,
-            zones,
-        }
+        PlanWindow { at, zones }
     }
 
     /// The window of `zone`: precomputed, or computed now for a zone the window was not
@@ -190,7 +214,7 @@ pub trait Directory {
 /// The records that may be due in a window: step 2 of planning. A superset is fine.
 #[derive(Debug, Default, Clone)]
 pub struct Candidates<'a> {
-    /// Sessions starting in `(at, session_starts_until]`.
+    /// Sessions whose start lies in a zone's [`ZoneWindow::session_start_ranges`].
     pub sessions: Vec<&'a Session>,
     /// Students whose last-activity date hits the ladder on a due inactivity date.
     pub inactivity: Vec<&'a Student>,

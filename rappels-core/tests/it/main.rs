@@ -1,0 +1,18 @@
+//! The one integration-test binary of `rappels-core`: property laws of the rules, stated
+//! through the crate's public API only.
+//!
+//! - `slots`: one slot per (date, time, zone) in every zone chrono-tz knows, across the
+//!   2026 transitions;
+//! - `laws`: due windows, re-planning after sending, manual titles, the scenario round trip;
+//! - `reference`: the indexed planner equals a brute-force reading of RULES.md;
+//! - `windows`: the planner's per-zone window of due dates equals brute force in every zone;
+//! - `permissions`: a parent never reaches another family's child, a student never another
+//!   student's history;
+//! - `strategies`: the generators they share.
+
+mod laws;
+mod permissions;
+mod reference;
+mod slots;
+mod strategies;
+mod windows;
