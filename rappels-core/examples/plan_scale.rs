@@ -11,6 +11,7 @@ use rappels_core::domain::{
     EmailAddress, Locale, OptOuts, Session, SessionId, SessionStatus, Student, StudentId, Zone,
     parse_instant,
 };
+use rappels_core::message::{MessageConfig, Templates};
 use rappels_core::scenario::Scenario;
 use rappels_core::snapshot::Snapshot;
 
@@ -74,6 +75,8 @@ fn main() {
     let started = Instant::now();
     let snapshot = Snapshot::new(scenario);
     println!("indexed in {:.2?}", started.elapsed());
+    let templates = Templates::embedded();
+    let config = MessageConfig::default();
     for at in [
         "2026-11-26T10:30:00+01:00",
         "2026-11-29T20:05:00+01:00",
@@ -82,8 +85,19 @@ fn main() {
         let at = parse_instant(at).expect("constant instant");
         let started = Instant::now();
         let plan = snapshot.plan(at);
+        let planned = started.elapsed();
+        let started = Instant::now();
+        let rendered = plan
+            .due
+            .iter()
+            .filter(|due| {
+                templates
+                    .subject(due, &snapshot, snapshot.settings(), &config)
+                    .is_ok()
+            })
+            .count();
         println!(
-            "plan at {at}: {} due, {} rejected in {:.2?}",
+            "plan at {at}: {} due, {} rejected in {planned:.2?}; {rendered} subjects rendered in {:.2?}",
             plan.due.len(),
             plan.rejected.len(),
             started.elapsed()

@@ -24,14 +24,14 @@ pub struct PlanInput {
     pub students: HashMap<StudentId, Student>,
     /// Parents named by manual requests.
     pub parents: HashMap<ParentId, Parent>,
-    /// Sessions starting in the window's session range.
-    pub sessions: Vec<Session>,
+    /// Sessions starting in the window's session ranges, by id.
+    pub sessions: HashMap<SessionId, Session>,
     /// Students that may be due an inactivity reminder.
     pub inactivity: Vec<StudentId>,
     /// Students that may be due a weekly digest.
     pub weekly: Vec<StudentId>,
-    /// Manual requests to judge (requested at or before the instant).
-    pub manual: Vec<ManualRequest>,
+    /// Manual requests to judge (requested at or before the instant), by id.
+    pub manual: HashMap<ManualId, ManualRequest>,
     /// Keys among the candidates that are already recorded.
     pub sent: HashSet<ReminderKey>,
     /// Sessions of weekly candidates over the digest span (for rendering digests).
@@ -44,10 +44,10 @@ impl PlanInput {
         let students =
             |ids: &[StudentId]| ids.iter().filter_map(|id| self.students.get(id)).collect();
         Candidates {
-            sessions: self.sessions.iter().collect(),
+            sessions: self.sessions.values().collect(),
             inactivity: students(&self.inactivity),
             weekly: students(&self.weekly),
-            manual: self.manual.iter().collect(),
+            manual: self.manual.values().collect(),
         }
     }
 }
@@ -66,13 +66,10 @@ impl Directory for PlanInput {
 
 impl MessageSource for PlanInput {
     fn session(&self, id: SessionId) -> Option<&Session> {
-        self.sessions
-            .iter()
-            .chain(self.digest_sessions.values().flatten())
-            .find(|s| s.id == id)
+        self.sessions.get(&id)
     }
     fn manual_request(&self, id: ManualId) -> Option<&ManualRequest> {
-        self.manual.iter().find(|m| m.id == id)
+        self.manual.get(&id)
     }
     fn sessions_between(
         &self,

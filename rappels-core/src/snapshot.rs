@@ -33,7 +33,7 @@ pub struct Snapshot {
     parent_pos: HashMap<ParentId, u32>,
     session_pos: HashMap<SessionId, u32>,
     manual_pos: HashMap<ManualId, u32>,
-    sessions_by_start: Vec<u32>,
+    sessions_by_student: HashMap<StudentId, Vec<u32>>,
     manual_by_time: Vec<u32>,
     zones: HashMap<Zone, ZoneIndex>,
     sent: HashSet<ReminderKey>,
@@ -98,8 +98,10 @@ impl Snapshot {
                     .push(pos(i));
             }
         }
+        let mut sessions_by_student: HashMap<StudentId, Vec<u32>> = HashMap::new();
         for &i in &sessions_by_start {
             let owner = scenario.sessions[i as usize].student_id;
+            sessions_by_student.entry(owner).or_default().push(i);
             let Some(&at) = student_pos.get(&owner) else {
                 continue;
             };
@@ -115,7 +117,7 @@ impl Snapshot {
             parent_pos,
             session_pos,
             manual_pos,
-            sessions_by_start,
+            sessions_by_student,
             manual_by_time,
             zones,
             sent,
@@ -212,24 +214,23 @@ impl Snapshot {
         plan::due_reminders(&window, self.settings(), &candidates, self)
     }
 
-    /// The sessions of a student starting in `[from, until)`, for the weekly digest. Digest
-    /// content is not on the planning hot path; a range over the sorted index keeps it
-    /// proportional to the sessions of that span.
+    /// The sessions of a student starting in `[from, until)`, for the weekly digest: a
+    /// range over the student's own sessions, sorted by start.
     pub fn sessions_of(
         &self,
         student: StudentId,
         from: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Vec<&Session> {
-        let sc = &self.scenario;
-        let start = self
-            .sessions_by_start
-            .partition_point(|&i| sc.sessions[i as usize].starts_at < from);
-        self.sessions_by_start[start..]
+        let sessions = &self.scenario.sessions;
+        let Some(own) = self.sessions_by_student.get(&student) else {
+            return Vec::new();
+        };
+        let first = own.partition_point(|&i| sessions[i as usize].starts_at < from);
+        own[first..]
             .iter()
-            .map(|&i| &sc.sessions[i as usize])
+            .map(|&i| &sessions[i as usize])
             .take_while(|s| s.starts_at < until)
-            .filter(|s| s.student_id == student)
             .collect()
     }
 

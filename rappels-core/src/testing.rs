@@ -212,27 +212,35 @@ impl Store for MemoryStore {
         let snapshot = &state.snapshot;
         let candidates = snapshot.candidates(window);
         let mut input = PlanInput {
-            sessions: candidates.sessions.iter().map(|s| (*s).clone()).collect(),
+            sessions: candidates
+                .sessions
+                .iter()
+                .map(|s| (s.id, (*s).clone()))
+                .collect(),
             inactivity: candidates.inactivity.iter().map(|s| s.id).collect(),
             weekly: candidates.weekly.iter().map(|s| s.id).collect(),
-            manual: candidates.manual.iter().map(|m| (*m).clone()).collect(),
+            manual: candidates
+                .manual
+                .iter()
+                .map(|m| (m.id, (*m).clone()))
+                .collect(),
             sent: snapshot.scenario().sent.iter().copied().collect(),
             ..PlanInput::default()
         };
         let named = input
             .sessions
-            .iter()
+            .values()
             .map(|s| s.student_id)
             .chain(input.inactivity.iter().copied())
             .chain(input.weekly.iter().copied())
-            .chain(input.manual.iter().map(|m| m.student_id))
+            .chain(input.manual.values().map(|m| m.student_id))
             .collect::<Vec<_>>();
         for id in named {
             if let Some(student) = snapshot.student(id) {
                 input.students.insert(id, student.clone());
             }
         }
-        for request in &input.manual {
+        for request in input.manual.values() {
             if let Some(parent) = snapshot.parent(request.parent_id) {
                 input.parents.insert(parent.id, parent.clone());
             }
