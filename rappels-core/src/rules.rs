@@ -330,9 +330,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{
-        EmailAddress, Locale, ManualId, OptOut, OptOuts, SessionId, parse_instant,
-    };
+    use crate::domain::{ManualId, OptOut, OptOuts, SessionId, parse_instant};
+    use crate::testing::{parent, student};
 
     fn t(s: &str) -> DateTime<Utc> {
         parse_instant(s).unwrap()
@@ -345,22 +344,6 @@ mod tests {
     }
     fn zone(s: &str) -> Zone {
         Zone::parse(s).unwrap()
-    }
-
-    pub(crate) fn student(id: i64) -> Student {
-        Student {
-            id: StudentId::new(id).unwrap(),
-            first_name: "Awa".into(),
-            last_name: String::new(),
-            email: EmailAddress::parse(format!("s{id}@example.org")).unwrap(),
-            timezone: None,
-            locale: Locale::Fr,
-            account_active: true,
-            subscription_active: true,
-            created_at: None,
-            last_activity_at: None,
-            opt_out: OptOuts::default(),
-        }
     }
 
     fn session(start: &str) -> Session {
@@ -576,19 +559,6 @@ mod tests {
         assert!(is_weekly_date(d("2026-11-29"), &s));
         assert!(!is_weekly_date(d("2026-11-28"), &s));
         assert!(!is_weekly_date(d("2026-11-30"), &s));
-    }
-
-    fn parent(id: i64, children: &[i64]) -> Parent {
-        Parent {
-            id: ParentId::new(id).unwrap(),
-            first_name: "Mariam".into(),
-            last_name: String::new(),
-            email: EmailAddress::parse("p@example.org").unwrap(),
-            children: children
-                .iter()
-                .map(|&c| StudentId::new(c).unwrap())
-                .collect(),
-        }
     }
 
     fn request(id: i64, parent: i64, student: i64, title: &str, at: &str) -> ManualRequest {

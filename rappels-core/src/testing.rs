@@ -435,3 +435,37 @@ impl Store for MemoryStore {
         Ok(changed)
     }
 }
+
+/// A student for tests: active, subscribed, French, in the platform's zone, no activity
+/// recorded, e-mail `s{id}@example.org`.
+pub fn student(id: i64) -> crate::domain::Student {
+    crate::domain::Student {
+        id: StudentId::new(id).expect("test ids are positive"),
+        first_name: "Awa".into(),
+        last_name: String::new(),
+        email: crate::domain::EmailAddress::parse(format!("s{id}@example.org"))
+            .expect("a valid address"),
+        timezone: None,
+        locale: crate::domain::Locale::Fr,
+        account_active: true,
+        subscription_active: true,
+        created_at: None,
+        last_activity_at: None,
+        opt_out: crate::domain::OptOuts::default(),
+    }
+}
+
+/// A parent for tests, of the given children, e-mail `p{id}@example.org`.
+pub fn parent(id: i64, children: &[i64]) -> crate::domain::Parent {
+    crate::domain::Parent {
+        id: crate::domain::ParentId::new(id).expect("test ids are positive"),
+        first_name: "Mariam".into(),
+        last_name: String::new(),
+        email: crate::domain::EmailAddress::parse(format!("p{id}@example.org"))
+            .expect("a valid address"),
+        children: children
+            .iter()
+            .map(|&c| StudentId::new(c).expect("test ids are positive"))
+            .collect(),
+    }
+}

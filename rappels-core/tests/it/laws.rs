@@ -4,9 +4,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use proptest::prelude::*;
-use rappels_core::domain::{
-    EmailAddress, Locale, ManualId, ManualRequest, OptOuts, Parent, ParentId, Student, StudentId,
-};
+use rappels_core::domain::{ManualId, ManualRequest};
 use rappels_core::plan::DueReminder;
 use rappels_core::rules::{self, Rejection};
 use rappels_core::scenario::Scenario;
@@ -100,26 +98,8 @@ proptest! {
         at in strategies::plan_instant(),
     ) {
         let title = format!("{before}{line_break}{after}");
-        let student = Student {
-            id: StudentId::new(1).unwrap(),
-            first_name: "Awa".into(),
-            last_name: String::new(),
-            email: EmailAddress::parse("awa@example.org").unwrap(),
-            timezone: None,
-            locale: Locale::Fr,
-            account_active: true,
-            subscription_active: true,
-            created_at: None,
-            last_activity_at: None,
-            opt_out: OptOuts::default(),
-        };
-        let parent = Parent {
-            id: ParentId::new(10).unwrap(),
-            first_name: "Mariam".into(),
-            last_name: String::new(),
-            email: EmailAddress::parse("mariam@example.org").unwrap(),
-            children: vec![student.id],
-        };
+        let student = rappels_core::testing::student(1);
+        let parent = rappels_core::testing::parent(10, &[1]);
         let request = ManualRequest {
             id: ManualId::new(500).unwrap(),
             parent_id: parent.id,

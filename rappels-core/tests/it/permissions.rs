@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use proptest::prelude::*;
 use rappels_core::domain::{
-    EmailAddress, Locale, ManualId, ManualRequest, OptOuts, Parent, ParentId, Student, StudentId,
+    EmailAddress, ManualId, ManualRequest, Parent, ParentId, Student, StudentId,
 };
 use rappels_core::permissions::{self, Actor, Denied, HistoryScope};
 use rappels_core::rules::{self, Rejection};
@@ -89,19 +89,7 @@ impl Families {
 }
 
 fn student(id: StudentId) -> Student {
-    Student {
-        id,
-        first_name: "Awa".into(),
-        last_name: String::new(),
-        email: EmailAddress::parse("awa@example.org").unwrap(),
-        timezone: None,
-        locale: Locale::Fr,
-        account_active: true,
-        subscription_active: true,
-        created_at: None,
-        last_activity_at: None,
-        opt_out: OptOuts::default(),
-    }
+    rappels_core::testing::student(id.get())
 }
 
 proptest! {
