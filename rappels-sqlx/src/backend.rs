@@ -1,0 +1,878 @@
+//! The queries, written once and expanded for each backend by `backend!`: both accept the
+//! same SQL (`$n` parameters, `ON CONFLICT`, `RETURNING`, `FILTER`), so only the schema and
+//! the claim's lock clause differ.
+
+use rappels_core::scenario::Scenario;
+
+use crate::SqlError;
+use crate::convert;
+
+/// Rows per multi-row statement: under SQLite's 32,766 bound parameters for the widest
+/// table, and large enough that a million students import in a few hundred statements.
+pub(crate) const BATCH: usize = 1000;
+
+/// Refuses, before anything is written, instants the database cannot store exactly.
+pub(crate) fn check_storable(scenario: &Scenario) -> Result<(), SqlError> {
+    let bad = |path: String| SqlError::Unstorable {
+        path,
+        message: "fractions of a second finer than a microsecond cannot be stored".to_owned(),
+    };
+    for (i, s) in scenario.students.iter().enumerate() {
+        for (field, t) in [
+            ("created_at", s.created_at),
+            ("last_activity_at", s.last_activity_at),
+        ] {
+            if t.is_some_and(|t| !convert::storable(t)) {
+                return Err(bad(format!("students[{i}].{field}")));
+            }
+        }
+    }
+    for (i, s) in scenario.sessions.iter().enumerate() {
+        if !convert::storable(s.starts_at) {
+            return Err(bad(format!("sessions[{i}].starts_at")));
+        }
+    }
+    for (i, m) in scenario.manual.iter().enumerate() {
+        if !convert::storable(m.requested_at) {
+            return Err(bad(format!("manual[{i}].requested_at")));
+        }
+    }
+    Ok(())
+}
+
+const STUDENT_COLUMNS: &str = "id, first_name, last_name, email, timezone, locale, account_active, \
+     subscription_active, created_at, last_activity_at, opt_out";
+const SESSION_COLUMNS: &str =
+    "s.id, s.student_id, s.subject, s.objective, s.starts_at, s.duration_minutes, s.status";
+const REMINDER_COLUMNS: &str = "id, reminder_key, student_id, slot_date, due_at, expires_at, to_address, \
+     to_name, locale, subject, text_body, html_body, attempts, status, sent_at, last_error";
+
+macro_rules! backend {
+    ($module:ident, $Db:ty, $Pool:ty, $migrations:literal, claim_lock = $lock:literal) => {
+        pub(crate) mod $module {
+            use std::collections::{BTreeSet, HashMap, HashSet};
+
+            use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+            use rappels_core::domain::{
+                EmailAddress, Family, Kind, Locale, ManualId, ManualRequest, Parent, ParentId,
+                ReminderKey, Session, SessionId, SessionStatus, Student, StudentId, StudyPlan,
+                Zone,
+            };
+            use rappels_core::message::RenderedMessage;
+            use rappels_core::permissions::HistoryScope;
+            use rappels_core::plan::PlanWindow;
+            use rappels_core::ports::{
+                Claim, Lease, LogEntry, OutgoingReminder, Outcome, PlanInput, ReminderStatus,
+                Stats,
+            };
+            use rappels_core::rules;
+            use rappels_core::scenario::Scenario;
+            use rappels_core::settings::Settings;
+            use rappels_core::snapshot::Snapshot;
+            use sqlx::{QueryBuilder, Row};
+
+            use super::{BATCH, REMINDER_COLUMNS, SESSION_COLUMNS, STUDENT_COLUMNS};
+            use crate::convert::{self, micros};
+            use crate::{ImportProgress, ImportReport, SqlError};
+
+            type DbRow = <$Db as sqlx::Database>::Row;
+
+            fn corrupt(what: impl std::fmt::Display, e: impl std::fmt::Display) -> SqlError {
+                SqlError::Corrupt(format!("{what}: {e}"))
+            }
+
+            pub(crate) async fn migrate(pool: &$Pool) -> Result<(), SqlError> {
+                sqlx::migrate!($migrations).run(pool).await?;
+                Ok(())
+            }
+
+            pub(crate) async fn load_settings(pool: &$Pool) -> Result<Option<Settings>, SqlError> {
+                let body: Option<String> = sqlx::query_scalar("SELECT body FROM settings WHERE id = 1")
+                    .fetch_optional(pool)
+                    .await?;
+                body.map(|b| serde_json::from_str(&b).map_err(|e| corrupt("settings", e)))
+                    .transpose()
+            }
+
+            pub(crate) async fn zones(pool: &$Pool) -> Result<Vec<Zone>, SqlError> {
+                let names: Vec<String> =
+                    sqlx::query_scalar("SELECT DISTINCT zone FROM students").fetch_all(pool).await?;
+                names
+                    .iter()
+                    .map(|n| Zone::parse(n).map_err(|e| corrupt("students.zone", e)))
+                    .collect()
+            }
+
+            fn student(row: &DbRow) -> Result<Student, SqlError> {
+                let id: i64 = row.try_get("id")?;
+                let what = format!("student {id}");
+                let bad = |e: rappels_core::domain::DomainError| corrupt(&what, e);
+                let timezone: Option<String> = row.try_get("timezone")?;
+                let locale: String = row.try_get("locale")?;
+                let opt_out: String = row.try_get("opt_out")?;
+                Ok(Student {
+                    id: StudentId::new(id).map_err(bad)?,
+                    first_name: row.try_get("first_name")?,
+                    last_name: row.try_get("last_name")?,
+                    email: EmailAddress::parse(row.try_get::<String, _>("email")?).map_err(bad)?,
+                    timezone: timezone.map(|z| Zone::parse(&z)).transpose().map_err(bad)?,
+                    locale: locale.parse::<Locale>().map_err(bad)?,
+                    account_active: row.try_get("account_active")?,
+                    subscription_active: row.try_get("subscription_active")?,
+                    created_at: convert::opt_instant(row.try_get("created_at")?, &what)?,
+                    last_activity_at: convert::opt_instant(row.try_get("last_activity_at")?, &what)?,
+                    opt_out: convert::opt_outs(&opt_out, &what)?,
+                })
+            }
+
+            fn session(row: &DbRow) -> Result<Session, SqlError> {
+                let id: i64 = row.try_get("id")?;
+                let what = format!("session {id}");
+                let bad = |e: rappels_core::domain::DomainError| corrupt(&what, e);
+                let status = match row.try_get::<String, _>("status")?.as_str() {
+                    "scheduled" => SessionStatus::Scheduled,
+                    "completed" => SessionStatus::Completed,
+                    "cancelled" => SessionStatus::Cancelled,
+                    other => return Err(corrupt(&what, format!("unknown status {other:?}"))),
+                };
+                let duration: i64 = row.try_get("duration_minutes")?;
+                Ok(Session {
+                    id: SessionId::new(id).map_err(bad)?,
+                    student_id: StudentId::new(row.try_get("student_id")?).map_err(bad)?,
+                    subject: row.try_get("subject")?,
+                    objective: row.try_get("objective")?,
+                    starts_at: convert::instant(row.try_get("starts_at")?, &what)?,
+                    duration_minutes: u32::try_from(duration).map_err(|e| corrupt(&what, e))?,
+                    status,
+                })
+            }
+
+            fn manual_request(row: &DbRow) -> Result<ManualRequest, SqlError> {
+                let id: i64 = row.try_get("id")?;
+                let what = format!("manual request {id}");
+                let bad = |e: rappels_core::domain::DomainError| corrupt(&what, e);
+                Ok(ManualRequest {
+                    id: ManualId::new(id).map_err(bad)?,
+                    parent_id: ParentId::new(row.try_get("parent_id")?).map_err(bad)?,
+                    student_id: StudentId::new(row.try_get("student_id")?).map_err(bad)?,
+                    title: row.try_get("title")?,
+                    message: row.try_get("message")?,
+                    requested_at: convert::instant(row.try_get("requested_at")?, &what)?,
+                })
+            }
+
+            async fn students_by_id(
+                pool: &$Pool,
+                ids: &[StudentId],
+                into: &mut HashMap<StudentId, Student>,
+            ) -> Result<(), SqlError> {
+                let missing: Vec<i64> =
+                    ids.iter().filter(|id| !into.contains_key(id)).map(|id| id.get()).collect();
+                for chunk in missing.chunks(BATCH) {
+                    let mut q = QueryBuilder::<$Db>::new(format!("SELECT {STUDENT_COLUMNS} FROM students WHERE id IN ("));
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                    for row in q.build().fetch_all(pool).await? {
+                        let s = student(&row)?;
+                        into.insert(s.id, s);
+                    }
+                }
+                Ok(())
+            }
+
+            async fn parents_by_id(
+                pool: &$Pool,
+                ids: &[ParentId],
+                into: &mut HashMap<ParentId, Parent>,
+            ) -> Result<(), SqlError> {
+                let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
+                for chunk in ids.chunks(BATCH) {
+                    let mut q = QueryBuilder::<$Db>::new("SELECT id, first_name, last_name, email FROM parents WHERE id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                    for row in q.build().fetch_all(pool).await? {
+                        let id: i64 = row.try_get("id")?;
+                        let what = format!("parent {id}");
+                        let bad = |e: rappels_core::domain::DomainError| corrupt(&what, e);
+                        let parent = Parent {
+                            id: ParentId::new(id).map_err(bad)?,
+                            first_name: row.try_get("first_name")?,
+                            last_name: row.try_get("last_name")?,
+                            email: EmailAddress::parse(row.try_get::<String, _>("email")?).map_err(bad)?,
+                            children: Vec::new(),
+                        };
+                        into.insert(parent.id, parent);
+                    }
+                    let mut q = QueryBuilder::<$Db>::new(
+                        "SELECT parent_id, student_id FROM parent_children WHERE parent_id IN (",
+                    );
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(") ORDER BY parent_id, position");
+                    for row in q.build().fetch_all(pool).await? {
+                        let parent = ParentId::new(row.try_get("parent_id")?).map_err(|e| corrupt("parent_children", e))?;
+                        let child = StudentId::new(row.try_get("student_id")?).map_err(|e| corrupt("parent_children", e))?;
+                        if let Some(p) = into.get_mut(&parent) {
+                            p.children.push(child);
+                        }
+                    }
+                }
+                Ok(())
+            }
+
+            /// Step 2 of planning in SQL: the candidates of `window`, by indexed queries per
+            /// zone, and the records that deciding and rendering them need.
+            pub(crate) async fn plan_input(
+                pool: &$Pool,
+                window: &PlanWindow,
+                settings: &Settings,
+            ) -> Result<PlanInput, SqlError> {
+                let at = window.at;
+                let mut input = PlanInput::default();
+                let mut named: Vec<StudentId> = Vec::new();
+                let mut key_dates: BTreeSet<(Kind, NaiveDate)> = BTreeSet::new();
+                let (digest_from, digest_until) = Snapshot::digest_span(at);
+                for zw in window.zones() {
+                    let zone = zw.zone.name();
+                    key_dates.extend(zw.session_eve.iter().map(|s| (Kind::SessionEve, s.date)));
+                    key_dates.extend(zw.session_day.iter().map(|s| (Kind::SessionDay, s.date)));
+                    key_dates.extend(zw.inactivity.iter().map(|s| (Kind::Inactivity, s.date)));
+                    key_dates.extend(zw.weekly.iter().map(|s| (Kind::Weekly, s.date)));
+
+                    for (from, until) in zw.session_start_ranges() {
+                        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "SELECT {SESSION_COLUMNS} FROM sessions s JOIN students st ON st.id = s.student_id \
+                             WHERE st.zone = $1 AND s.starts_at > $2 AND s.starts_at < $3"
+                        )))
+                        .bind(zone)
+                        .bind(micros(from.max(at)))
+                        .bind(micros(until))
+                        .fetch_all(pool)
+                        .await?;
+                        for row in rows {
+                            let s = session(&row)?;
+                            named.push(s.student_id);
+                            input.sessions.insert(s.id, s);
+                        }
+                    }
+
+                    for dates in zw.activity_dates(settings) {
+                        let mut q = QueryBuilder::<$Db>::new(format!(
+                            "SELECT {STUDENT_COLUMNS} FROM students WHERE zone = "
+                        ));
+                        q.push_bind(zone);
+                        q.push(" AND account_active AND subscription_active AND (reference_day IN (");
+                        let mut list = q.separated(", ");
+                        for d in &dates.exact {
+                            list.push_bind(convert::day(*d));
+                        }
+                        // An empty ladder still needs a valid list.
+                        if dates.exact.is_empty() {
+                            list.push("NULL");
+                        }
+                        q.push(")");
+                        if let Some(repeat) = dates.repeat {
+                            let anchor = convert::day(repeat.anchor);
+                            q.push(" OR (reference_day < ");
+                            q.push_bind(anchor);
+                            q.push(" AND (");
+                            q.push_bind(anchor);
+                            q.push(" - reference_day) % ");
+                            q.push_bind(i64::from(repeat.every));
+                            q.push(" = 0)");
+                        }
+                        q.push(")");
+                        for row in q.build().fetch_all(pool).await? {
+                            let s = student(&row)?;
+                            input.inactivity.push(s.id);
+                            input.students.insert(s.id, s);
+                        }
+                    }
+
+                    if !zw.weekly.is_empty() {
+                        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "SELECT {STUDENT_COLUMNS} FROM students \
+                             WHERE zone = $1 AND account_active AND subscription_active"
+                        )))
+                        .bind(zone)
+                        .fetch_all(pool)
+                        .await?;
+                        for row in rows {
+                            let s = student(&row)?;
+                            input.weekly.push(s.id);
+                            input.students.insert(s.id, s);
+                        }
+                        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "SELECT {SESSION_COLUMNS} FROM sessions s JOIN students st ON st.id = s.student_id \
+                             WHERE st.zone = $1 AND st.account_active AND st.subscription_active \
+                             AND s.starts_at >= $2 AND s.starts_at < $3"
+                        )))
+                        .bind(zone)
+                        .bind(micros(digest_from))
+                        .bind(micros(digest_until))
+                        .fetch_all(pool)
+                        .await?;
+                        for row in rows {
+                            let s = session(&row)?;
+                            input.digest_sessions.entry(s.student_id).or_default().push(s);
+                        }
+                    }
+                }
+
+                let rows = sqlx::query(
+                    "SELECT id, parent_id, student_id, title, message, requested_at \
+                     FROM manual_requests WHERE requested_at <= $1",
+                )
+                .bind(micros(at))
+                .fetch_all(pool)
+                .await?;
+                let mut parents: Vec<ParentId> = Vec::new();
+                for row in rows {
+                    let m = manual_request(&row)?;
+                    named.push(m.student_id);
+                    parents.push(m.parent_id);
+                    input.manual.insert(m.id, m);
+                }
+                named.sort_unstable();
+                named.dedup();
+                students_by_id(pool, &named, &mut input.students).await?;
+                parents.sort_unstable();
+                parents.dedup();
+                parents_by_id(pool, &parents, &mut input.parents).await?;
+
+                // Recorded keys among the candidates: by (kind, slot date) for the automatic
+                // kinds, by request id for manual ones.
+                for (kind, date) in key_dates {
+                    let keys: Vec<String> = sqlx::query_scalar(
+                        "SELECT reminder_key FROM reminders WHERE kind = $1 AND slot_date = $2",
+                    )
+                    .bind(kind.as_str())
+                    .bind(convert::day(date))
+                    .fetch_all(pool)
+                    .await?;
+                    for key in keys {
+                        input.sent.insert(key.parse::<ReminderKey>().map_err(|e| corrupt("reminders", e))?);
+                    }
+                }
+                let manual_ids: Vec<i64> = input.manual.keys().map(|id| id.get()).collect();
+                for chunk in manual_ids.chunks(BATCH) {
+                    let mut q = QueryBuilder::<$Db>::new("SELECT reminder_key FROM reminders WHERE manual_id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                    for row in q.build().fetch_all(pool).await? {
+                        let key: String = row.try_get("reminder_key")?;
+                        input.sent.insert(key.parse::<ReminderKey>().map_err(|e| corrupt("reminders", e))?);
+                    }
+                }
+                Ok(input)
+            }
+
+            pub(crate) async fn record_due(
+                pool: &$Pool,
+                reminders: &[OutgoingReminder],
+                now: DateTime<Utc>,
+            ) -> Result<usize, SqlError> {
+                let mut tx = pool.begin().await?;
+                let mut added = 0u64;
+                for chunk in reminders.chunks(BATCH) {
+                    let mut q = QueryBuilder::<$Db>::new(
+                        "INSERT INTO reminders (reminder_key, kind, student_id, session_id, manual_id, \
+                         slot_date, subject, text_body, html_body, to_address, to_name, locale, due_at, \
+                         expires_at, status, attempts, next_attempt_at, created_at) ",
+                    );
+                    q.push_values(chunk, |mut b, r| {
+                        b.push_bind(r.key.to_string())
+                            .push_bind(r.key.kind().as_str())
+                            .push_bind(r.student.get())
+                            .push_bind(r.key.session().map(SessionId::get))
+                            .push_bind(r.key.manual().map(ManualId::get))
+                            .push_bind(convert::day(r.slot_date))
+                            .push_bind(r.message.subject.clone())
+                            .push_bind(r.message.text.clone())
+                            .push_bind(r.message.html.clone())
+                            .push_bind(r.to.to_string())
+                            .push_bind(r.to_name.clone())
+                            .push_bind(r.locale.code())
+                            .push_bind(micros(r.due_at))
+                            .push_bind(micros(r.expires_at))
+                            .push_bind("pending")
+                            .push_bind(0i64)
+                            .push_bind(micros(now))
+                            .push_bind(micros(now));
+                    });
+                    q.push(" ON CONFLICT (reminder_key) DO NOTHING");
+                    added += q.build().execute(&mut *tx).await?.rows_affected();
+                }
+                tx.commit().await?;
+                Ok(added as usize)
+            }
+
+            fn status(text: &str) -> Result<ReminderStatus, SqlError> {
+                Ok(match text {
+                    "pending" => ReminderStatus::Pending,
+                    "sending" => ReminderStatus::Sending,
+                    "sent" => ReminderStatus::Sent,
+                    "failed" => ReminderStatus::Failed,
+                    "expired" => ReminderStatus::Expired,
+                    other => return Err(corrupt("reminders.status", format!("unknown status {other:?}"))),
+                })
+            }
+
+            fn outgoing(row: &DbRow) -> Result<OutgoingReminder, SqlError> {
+                let id: i64 = row.try_get("id")?;
+                let what = format!("reminder {id}");
+                let bad = |e: rappels_core::domain::DomainError| corrupt(&what, e);
+                let key: String = row.try_get("reminder_key")?;
+                let student: Option<i64> = row.try_get("student_id")?;
+                let slot_date: Option<i64> = row.try_get("slot_date")?;
+                let due_at: Option<i64> = row.try_get("due_at")?;
+                let expires_at: Option<i64> = row.try_get("expires_at")?;
+                let missing = |field| corrupt(&what, format!("no {field}"));
+                Ok(OutgoingReminder {
+                    key: key.parse().map_err(bad)?,
+                    student: StudentId::new(student.ok_or_else(|| missing("student_id"))?).map_err(bad)?,
+                    slot_date: convert::date(slot_date.ok_or_else(|| missing("slot_date"))?, &what)?,
+                    due_at: convert::instant(due_at.ok_or_else(|| missing("due_at"))?, &what)?,
+                    expires_at: convert::instant(expires_at.ok_or_else(|| missing("expires_at"))?, &what)?,
+                    to: EmailAddress::parse(row.try_get::<String, _>("to_address")?).map_err(bad)?,
+                    to_name: row.try_get("to_name")?,
+                    locale: row.try_get::<String, _>("locale")?.parse().map_err(bad)?,
+                    message: RenderedMessage {
+                        subject: row.try_get("subject")?,
+                        text: row.try_get("text_body")?,
+                        html: row.try_get("html_body")?,
+                    },
+                })
+            }
+
+            /// Claims pending reminders whose attempt time has come, and reminders whose lease
+            /// ended, in one statement: the rows it updates are locked for the others.
+            pub(crate) async fn claim(
+                pool: &$Pool,
+                owner: &str,
+                now: DateTime<Utc>,
+                lease: TimeDelta,
+                limit: usize,
+            ) -> Result<Vec<Claim>, SqlError> {
+                let until = now + lease;
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE reminders SET status = 'sending', lease_owner = $1, lease_until = $2 \
+                     WHERE id IN (SELECT id FROM reminders \
+                        WHERE (status = 'pending' AND next_attempt_at <= $3) \
+                           OR (status = 'sending' AND lease_until <= $3) \
+                        ORDER BY due_at, id LIMIT $4{}) \
+                     RETURNING {REMINDER_COLUMNS}",
+                    $lock
+                )))
+                .bind(owner)
+                .bind(micros(until))
+                .bind(micros(now))
+                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                .fetch_all(pool)
+                .await?;
+                let mut claims = rows
+                    .iter()
+                    .map(|row| {
+                        Ok(Claim {
+                            id: row.try_get("id")?,
+                            reminder: outgoing(row)?,
+                            attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+                            lease: Lease { owner: owner.to_owned(), until },
+                        })
+                    })
+                    .collect::<Result<Vec<_>, SqlError>>()?;
+                claims.sort_by_key(|c| (c.reminder.due_at, c.id));
+                Ok(claims)
+            }
+
+            /// Records an outcome if the lease is still held; false when it was lost.
+            pub(crate) async fn complete(
+                pool: &$Pool,
+                claim: &Claim,
+                outcome: &Outcome,
+                now: DateTime<Utc>,
+            ) -> Result<bool, SqlError> {
+                let (state, attempted, next, error, message_id, sent_at) = match outcome {
+                    Outcome::Sent { message_id, at } => ("sent", 1i64, None, None, Some(message_id.clone()), Some(micros(*at))),
+                    Outcome::Retry { next_attempt_at, error } => ("pending", 1, Some(micros(*next_attempt_at)), Some(error.clone()), None, None),
+                    Outcome::Failed { error } => ("failed", 1, None, Some(error.clone()), None, None),
+                    Outcome::Expired => ("expired", 0, None, None, None, None),
+                };
+                let done = sqlx::query(
+                    "UPDATE reminders SET status = $1, attempts = attempts + $2, \
+                     next_attempt_at = COALESCE($3, next_attempt_at), last_error = COALESCE($4, last_error), \
+                     message_id = COALESCE($5, message_id), sent_at = COALESCE($6, sent_at), \
+                     lease_owner = NULL, lease_until = NULL \
+                     WHERE id = $7 AND status = 'sending' AND lease_owner = $8 AND lease_until > $9",
+                )
+                .bind(state)
+                .bind(attempted)
+                .bind(next)
+                .bind(error)
+                .bind(message_id)
+                .bind(sent_at)
+                .bind(claim.id)
+                .bind(claim.lease.owner.as_str())
+                .bind(micros(now))
+                .execute(pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            pub(crate) async fn history(
+                pool: &$Pool,
+                scope: &HistoryScope,
+                limit: usize,
+            ) -> Result<Vec<LogEntry>, SqlError> {
+                let mut q = QueryBuilder::<$Db>::new(format!(
+                    "SELECT {REMINDER_COLUMNS} FROM reminders WHERE NOT imported"
+                ));
+                match scope {
+                    HistoryScope::All => {}
+                    HistoryScope::Student(id) => {
+                        q.push(" AND student_id = ");
+                        q.push_bind(id.get());
+                    }
+                    HistoryScope::Students(ids) if ids.is_empty() => return Ok(Vec::new()),
+                    HistoryScope::Students(ids) => {
+                        q.push(" AND student_id IN (");
+                        let mut list = q.separated(", ");
+                        for id in ids {
+                            list.push_bind(id.get());
+                        }
+                        q.push(")");
+                    }
+                }
+                q.push(" ORDER BY due_at DESC, id DESC LIMIT ");
+                q.push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+                q.build()
+                    .fetch_all(pool)
+                    .await?
+                    .iter()
+                    .map(|row| {
+                        let reminder = outgoing(row)?;
+                        let what = format!("reminder {}", reminder.key);
+                        Ok(LogEntry {
+                            key: reminder.key,
+                            student: reminder.student,
+                            due_at: reminder.due_at,
+                            status: status(&row.try_get::<String, _>("status")?)?,
+                            attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+                            subject: reminder.message.subject,
+                            sent_at: convert::opt_instant(row.try_get("sent_at")?, &what)?,
+                            last_error: row.try_get("last_error")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            pub(crate) async fn stats(
+                pool: &$Pool,
+                today_from: DateTime<Utc>,
+                period_from: DateTime<Utc>,
+            ) -> Result<Stats, SqlError> {
+                let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql);
+                let sent_since = "SELECT COUNT(*) FROM reminders WHERE status = 'sent' AND sent_at >= $1";
+                let status = "SELECT COUNT(*) FROM reminders WHERE status = $1";
+                let mut stats = Stats {
+                    sent_today: count(sent_since).bind(micros(today_from)).fetch_one(pool).await? as u64,
+                    sent_in_period: count(sent_since).bind(micros(period_from)).fetch_one(pool).await? as u64,
+                    failed: count(status).bind("failed").fetch_one(pool).await? as u64,
+                    pending: count("SELECT COUNT(*) FROM reminders WHERE status IN ('pending', 'sending')")
+                        .fetch_one(pool)
+                        .await? as u64,
+                    expired: count(status).bind("expired").fetch_one(pool).await? as u64,
+                    ..Stats::default()
+                };
+                let rows = sqlx::query(
+                    "SELECT kind, COUNT(*) AS n FROM reminders WHERE status = 'sent' AND sent_at >= $1 GROUP BY kind",
+                )
+                .bind(micros(period_from))
+                .fetch_all(pool)
+                .await?;
+                for row in rows {
+                    let kind: String = row.try_get("kind")?;
+                    let kind = kind.parse::<Kind>().map_err(|e| corrupt("reminders.kind", e))?;
+                    stats.sent_by_kind.insert(kind, row.try_get::<i64, _>("n")? as u64);
+                }
+                Ok(stats)
+            }
+
+            /// Adds an opt-out; `None` when the student does not exist.
+            pub(crate) async fn opt_out(
+                pool: &$Pool,
+                student: StudentId,
+                family: Family,
+            ) -> Result<Option<bool>, SqlError> {
+                let mut tx = pool.begin().await?;
+                let current: Option<String> = sqlx::query_scalar("SELECT opt_out FROM students WHERE id = $1")
+                    .bind(student.get())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(current) = current else { return Ok(None) };
+                let mut opt_outs = convert::opt_outs(&current, &format!("student {student}"))?;
+                let changed = opt_outs.add(family);
+                if changed {
+                    sqlx::query("UPDATE students SET opt_out = $1 WHERE id = $2")
+                        .bind(convert::opt_out_text(&opt_outs))
+                        .bind(student.get())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(Some(changed))
+            }
+
+            /// The effective zone and the day inactivity is counted from, as stored.
+            fn derived(student: &Student, default_zone: Zone) -> (Zone, Option<i64>) {
+                let zone = student.zone(default_zone);
+                (zone, rules::inactivity_reference_date(student, zone).map(convert::day))
+            }
+
+            pub(crate) async fn import(
+                pool: &$Pool,
+                scenario: &Scenario,
+                now: DateTime<Utc>,
+                progress: &(dyn Fn(ImportProgress) + Sync),
+            ) -> Result<ImportReport, SqlError> {
+                let total = scenario.students.len()
+                    + scenario.parents.len()
+                    + scenario.sessions.len()
+                    + scenario.study_plans.len()
+                    + scenario.manual.len()
+                    + scenario.sent.len();
+                let mut done = 0;
+                let mut step = |n: usize| {
+                    done += n;
+                    progress(ImportProgress { done, total });
+                };
+                let mut tx = pool.begin().await?;
+                let settings = &scenario.settings;
+                let default_zone = settings.timezone;
+                let previous: Option<String> = sqlx::query_scalar("SELECT body FROM settings WHERE id = 1")
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let previous_zone = previous
+                    .as_deref()
+                    .and_then(|b| serde_json::from_str::<Settings>(b).ok())
+                    .map(|s| s.timezone);
+                sqlx::query(
+                    "INSERT INTO settings (id, body) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+                )
+                .bind(serde_json::to_string(settings).map_err(|e| corrupt("settings", e))?)
+                .execute(&mut *tx)
+                .await?;
+
+                for chunk in scenario.students.chunks(BATCH) {
+                    let mut q = QueryBuilder::<$Db>::new(
+                        "INSERT INTO students (id, first_name, last_name, email, timezone, zone, locale, \
+                         account_active, subscription_active, created_at, last_activity_at, reference_day, opt_out) ",
+                    );
+                    q.push_values(chunk, |mut b, s| {
+                        let (zone, reference_day) = derived(s, default_zone);
+                        b.push_bind(s.id.get())
+                            .push_bind(s.first_name.clone())
+                            .push_bind(s.last_name.clone())
+                            .push_bind(s.email.to_string())
+                            .push_bind(s.timezone.map(|z| z.name()))
+                            .push_bind(zone.name())
+                            .push_bind(s.locale.code())
+                            .push_bind(s.account_active)
+                            .push_bind(s.subscription_active)
+                            .push_bind(s.created_at.map(micros))
+                            .push_bind(s.last_activity_at.map(micros))
+                            .push_bind(reference_day)
+                            .push_bind(convert::opt_out_text(&s.opt_out));
+                    });
+                    q.push(
+                        " ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, \
+                         last_name = excluded.last_name, email = excluded.email, timezone = excluded.timezone, \
+                         zone = excluded.zone, locale = excluded.locale, account_active = excluded.account_active, \
+                         subscription_active = excluded.subscription_active, created_at = excluded.created_at, \
+                         last_activity_at = excluded.last_activity_at, reference_day = excluded.reference_day, \
+                         opt_out = excluded.opt_out",
+                    );
+                    q.build().execute(&mut *tx).await?;
+                    step(chunk.len());
+                }
+
+                // Students of earlier imports that follow the default zone move with it.
+                if previous_zone.is_some_and(|z| z != default_zone) {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {STUDENT_COLUMNS} FROM students WHERE timezone IS NULL"
+                    )))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    for row in rows {
+                        let s = student(&row)?;
+                        let (zone, reference_day) = derived(&s, default_zone);
+                        sqlx::query("UPDATE students SET zone = $1, reference_day = $2 WHERE id = $3")
+                            .bind(zone.name())
+                            .bind(reference_day)
+                            .bind(s.id.get())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+
+                for chunk in scenario.parents.chunks(BATCH) {
+                    let mut q = QueryBuilder::<$Db>::new("INSERT INTO parents (id, first_name, last_name, email) ");
+                    q.push_values(chunk, |mut b, p| {
+                        b.push_bind(p.id.get())
+                            .push_bind(p.first_name.clone())
+                            .push_bind(p.last_name.clone())
+                            .push_bind(p.email.to_string());
+                    });
+                    q.push(
+                        " ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, \
+                         last_name = excluded.last_name, email = excluded.email",
+                    );
+                    q.build().execute(&mut *tx).await?;
+                    let mut q = QueryBuilder::<$Db>::new("DELETE FROM parent_children WHERE parent_id IN (");
+                    let mut list = q.separated(", ");
+                    for p in chunk {
+                        list.push_bind(p.id.get());
+                    }
+                    q.push(")");
+                    q.build().execute(&mut *tx).await?;
+                    let mut links: Vec<(i64, i64, i64)> = Vec::new();
+                    for p in chunk {
+                        let mut seen = HashSet::new();
+                        for child in p.children.iter().filter(|c| seen.insert(**c)) {
+                            links.push((p.id.get(), child.get(), links.len() as i64));
+                        }
+                    }
+                    for links in links.chunks(BATCH) {
+                        let mut q = QueryBuilder::<$Db>::new("INSERT INTO parent_children (parent_id, student_id, position) ");
+                        q.push_values(links, |mut b, (parent, child, position)| {
+                            b.push_bind(*parent).push_bind(*child).push_bind(*position);
+                        });
+                        q.build().execute(&mut *tx).await?;
+                    }
+                    step(chunk.len());
+                }
+
+                for chunk in scenario.sessions.chunks(BATCH) {
+                    let mut q = QueryBuilder::<$Db>::new(
+                        "INSERT INTO sessions (id, student_id, subject, objective, starts_at, duration_minutes, status) ",
+                    );
+                    q.push_values(chunk, |mut b, s| {
+                        b.push_bind(s.id.get())
+                            .push_bind(s.student_id.get())
+                            .push_bind(s.subject.clone())
+                            .push_bind(s.objective.clone())
+                            .push_bind(micros(s.starts_at))
+                            .push_bind(i64::from(s.duration_minutes))
+                            .push_bind(s.status.as_str());
+                    });
+                    q.push(
+                        " ON CONFLICT (id) DO UPDATE SET student_id = excluded.student_id, subject = excluded.subject, \
+                         objective = excluded.objective, starts_at = excluded.starts_at, \
+                         duration_minutes = excluded.duration_minutes, status = excluded.status",
+                    );
+                    q.build().execute(&mut *tx).await?;
+                    step(chunk.len());
+                }
+
+                for chunk in scenario.study_plans.chunks(BATCH) {
+                    let mut q = QueryBuilder::<$Db>::new(
+                        "INSERT INTO study_plans (id, student_id, weekday, time, subject, objective, duration_minutes) ",
+                    );
+                    q.push_values(chunk, |mut b, p: &StudyPlan| {
+                        b.push_bind(p.id.get())
+                            .push_bind(p.student_id.get())
+                            .push_bind(p.weekday.name())
+                            .push_bind(p.time.to_string())
+                            .push_bind(p.subject.clone())
+                            .push_bind(p.objective.clone())
+                            .push_bind(i64::from(p.duration_minutes));
+                    });
+                    q.push(
+                        " ON CONFLICT (id) DO UPDATE SET student_id = excluded.student_id, weekday = excluded.weekday, \
+                         time = excluded.time, subject = excluded.subject, objective = excluded.objective, \
+                         duration_minutes = excluded.duration_minutes",
+                    );
+                    q.build().execute(&mut *tx).await?;
+                    step(chunk.len());
+                }
+
+                for chunk in scenario.manual.chunks(BATCH) {
+                    let mut q = QueryBuilder::<$Db>::new(
+                        "INSERT INTO manual_requests (id, parent_id, student_id, title, message, requested_at) ",
+                    );
+                    q.push_values(chunk, |mut b, m| {
+                        b.push_bind(m.id.get())
+                            .push_bind(m.parent_id.get())
+                            .push_bind(m.student_id.get())
+                            .push_bind(m.title.clone())
+                            .push_bind(m.message.clone())
+                            .push_bind(micros(m.requested_at));
+                    });
+                    q.push(
+                        " ON CONFLICT (id) DO UPDATE SET parent_id = excluded.parent_id, student_id = excluded.student_id, \
+                         title = excluded.title, message = excluded.message, requested_at = excluded.requested_at",
+                    );
+                    q.build().execute(&mut *tx).await?;
+                    step(chunk.len());
+                }
+
+                let mut sent = 0u64;
+                for chunk in scenario.sent.chunks(BATCH) {
+                    let mut q = QueryBuilder::<$Db>::new(
+                        "INSERT INTO reminders (reminder_key, kind, student_id, session_id, manual_id, slot_date, \
+                         status, created_at, imported) ",
+                    );
+                    q.push_values(chunk, |mut b, key| {
+                        b.push_bind(key.to_string())
+                            .push_bind(key.kind().as_str())
+                            .push_bind(key.student().map(StudentId::get))
+                            .push_bind(key.session().map(SessionId::get))
+                            .push_bind(key.manual().map(ManualId::get))
+                            .push_bind(key.slot_date().map(convert::day))
+                            .push_bind("sent")
+                            .push_bind(micros(now))
+                            .push_bind(true);
+                    });
+                    q.push(" ON CONFLICT (reminder_key) DO NOTHING");
+                    sent += q.build().execute(&mut *tx).await?.rows_affected();
+                    step(chunk.len());
+                }
+                tx.commit().await?;
+                Ok(ImportReport {
+                    students: scenario.students.len(),
+                    parents: scenario.parents.len(),
+                    sessions: scenario.sessions.len(),
+                    study_plans: scenario.study_plans.len(),
+                    manual: scenario.manual.len(),
+                    sent: sent as usize,
+                })
+            }
+        }
+    };
+}
+
+backend!(
+    sqlite,
+    sqlx::Sqlite,
+    sqlx::SqlitePool,
+    "./migrations/sqlite",
+    claim_lock = ""
+);
+backend!(
+    postgres,
+    sqlx::Postgres,
+    sqlx::PgPool,
+    "./migrations/postgres",
+    claim_lock = " FOR UPDATE SKIP LOCKED"
+);

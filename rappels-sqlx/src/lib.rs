@@ -1,0 +1,317 @@
+//! SQLite and PostgreSQL stores for rappels.
+//!
+//! `rappels-core` plans from a window of candidates; this crate answers the candidate
+//! questions with indexed SQL — sessions starting on the local days that can be due,
+//! students whose stored local date of last activity hits the inactivity ladder, subscribed
+//! students of a zone whose weekly digest is due — so planning a platform of a million
+//! students reads what is due, not a million rows. It also keeps the reminder log, the
+//! table that makes delivery exactly-once:
+//!
+//! - recording a due reminder is `INSERT … ON CONFLICT (reminder_key) DO NOTHING`, so two
+//!   runners planning the same instant record it once;
+//! - sending starts with a claim: one `UPDATE … RETURNING` that marks pending rows `sending`
+//!   with a lease (owner, expiry), under `FOR UPDATE SKIP LOCKED` on PostgreSQL and SQLite's
+//!   single writer, so no two runners hold the same row; a crashed runner's rows are taken
+//!   over once its lease ends;
+//! - every outcome is written only if the lease is still held by the same owner.
+//!
+//! SQLite is the embedded default (a file, WAL, a busy timeout); PostgreSQL serves
+//! platforms that run several runners. Both share the SQL of every query; only the schema
+//! files and the claim's lock clause differ.
+
+#![deny(missing_docs)]
+
+mod backend;
+mod convert;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use rappels_core::domain::{Family, StudentId, Zone};
+use rappels_core::permissions::HistoryScope;
+use rappels_core::plan::PlanWindow;
+use rappels_core::ports::{
+    Claim, LogEntry, Outcome, OutgoingReminder, PlanInput, Stats, Store, StoreError,
+};
+use rappels_core::scenario::Scenario;
+use rappels_core::settings::Settings;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+/// A failure of the SQL store.
+#[derive(Debug, thiserror::Error)]
+pub enum SqlError {
+    /// The URL names no backend this crate serves.
+    #[error("unsupported database URL {0:?}: expected sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    /// The database could not be reached or opened.
+    #[error("cannot connect to {url}: {source}")]
+    Connect {
+        /// The URL, password removed.
+        url: String,
+        /// The driver's error.
+        source: sqlx::Error,
+    },
+    /// The migrations failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error("database query failed: {0}")]
+    Query(#[from] sqlx::Error),
+    /// A stored row does not hold a valid value (edited by hand, or a bug).
+    #[error("invalid data in the database: {0}")]
+    Corrupt(String),
+    /// A scenario value the database cannot store exactly.
+    #[error("{path}: {message}")]
+    Unstorable {
+        /// The record, as in scenario errors (`students[3].last_activity_at`).
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// The database holds no settings: nothing was imported yet.
+    #[error("the database holds no settings yet: import a scenario first (rappels import FILE)")]
+    NoSettings,
+}
+
+impl From<SqlError> for StoreError {
+    fn from(e: SqlError) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// What an import wrote, per table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Students inserted or updated.
+    pub students: usize,
+    /// Parents inserted or updated.
+    pub parents: usize,
+    /// Sessions inserted or updated.
+    pub sessions: usize,
+    /// Study plans inserted or updated.
+    pub study_plans: usize,
+    /// Manual requests inserted or updated.
+    pub manual: usize,
+    /// `sent` keys newly recorded in the log.
+    pub sent: usize,
+}
+
+/// Progress of an import, reported after each batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportProgress {
+    /// Records written so far, all tables together.
+    pub done: usize,
+    /// Records to write.
+    pub total: usize,
+}
+
+/// A store on SQLite or PostgreSQL.
+#[derive(Debug, Clone)]
+pub enum SqlStore {
+    /// SQLite.
+    Sqlite(SqlitePool),
+    /// PostgreSQL.
+    Postgres(PgPool),
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+macro_rules! dispatch {
+    ($self:ident, $f:ident ( $($arg:expr),* )) => {
+        match $self {
+            SqlStore::Sqlite(pool) => backend::sqlite::$f(pool $(, $arg)*).await,
+            SqlStore::Postgres(pool) => backend::postgres::$f(pool $(, $arg)*).await,
+        }
+    };
+}
+
+impl SqlStore {
+    /// Opens the database named by `url`: `sqlite://path/to/rappels.db` (created if missing,
+    /// in WAL mode with a busy timeout) or `postgres://user@host/db`.
+    pub async fn connect(url: &str) -> Result<SqlStore, SqlError> {
+        let failed = |source| SqlError::Connect {
+            url: redact_url(url),
+            source,
+        };
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(failed)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(options)
+                .await
+                .map_err(failed)?;
+            Ok(SqlStore::Sqlite(pool))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = PgPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await
+                .map_err(failed)?;
+            Ok(SqlStore::Postgres(pool))
+        } else {
+            Err(SqlError::UnsupportedUrl(redact_url(url)))
+        }
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        match self {
+            SqlStore::Sqlite(_) => Backend::Sqlite,
+            SqlStore::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies the pending migrations (embedded in the binary).
+    pub async fn migrate(&self) -> Result<(), SqlError> {
+        dispatch!(self, migrate())
+    }
+
+    /// The settings of the last import, if any.
+    pub async fn settings(&self) -> Result<Option<Settings>, SqlError> {
+        dispatch!(self, load_settings())
+    }
+
+    /// Imports a validated scenario in one transaction: every record is upserted by id (so
+    /// importing twice changes nothing), `sent` keys are recorded as already sent, and on
+    /// any error nothing is written. `progress` is called after each batch.
+    pub async fn import(
+        &self,
+        scenario: &Scenario,
+        now: DateTime<Utc>,
+        progress: &(dyn Fn(ImportProgress) + Sync),
+    ) -> Result<ImportReport, SqlError> {
+        backend::check_storable(scenario)?;
+        dispatch!(self, import(scenario, now, progress))
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        match self {
+            SqlStore::Sqlite(pool) => pool.close().await,
+            SqlStore::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn zones(&self, _settings: &Settings) -> Result<Vec<Zone>, StoreError> {
+        Ok(dispatch!(self, zones())?)
+    }
+
+    async fn plan_input(
+        &self,
+        window: &PlanWindow,
+        settings: &Settings,
+    ) -> Result<PlanInput, StoreError> {
+        Ok(dispatch!(self, plan_input(window, settings))?)
+    }
+
+    async fn record_due(
+        &self,
+        reminders: &[OutgoingReminder],
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        Ok(dispatch!(self, record_due(reminders, now))?)
+    }
+
+    async fn claim(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> Result<Vec<Claim>, StoreError> {
+        Ok(dispatch!(self, claim(owner, now, lease, limit))?)
+    }
+
+    async fn complete(
+        &self,
+        claim: &Claim,
+        outcome: &Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let held = dispatch!(self, complete(claim, outcome, now))?;
+        if held {
+            Ok(())
+        } else {
+            Err(StoreError::LeaseLost { id: claim.id })
+        }
+    }
+
+    async fn history(
+        &self,
+        scope: &HistoryScope,
+        limit: usize,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        Ok(dispatch!(self, history(scope, limit))?)
+    }
+
+    async fn stats(
+        &self,
+        today_from: DateTime<Utc>,
+        period_from: DateTime<Utc>,
+    ) -> Result<Stats, StoreError> {
+        Ok(dispatch!(self, stats(today_from, period_from))?)
+    }
+
+    async fn opt_out(&self, student: StudentId, family: Family) -> Result<bool, StoreError> {
+        match dispatch!(self, opt_out(student, family))? {
+            Some(changed) => Ok(changed),
+            None => Err(StoreError::NotFound {
+                what: "student",
+                id: student.get(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db.internal/rappels"),
+            "postgres://app:***@db.internal/rappels"
+        );
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1:5432/test"),
+            "postgres://postgres@127.0.0.1:5432/test"
+        );
+        assert_eq!(redact_url("sqlite://rappels.db"), "sqlite://rappels.db");
+    }
+}
