@@ -1,0 +1,292 @@
+//! Exactly-once delivery: concurrent claimers, separate processes, and leases.
+
+use std::collections::HashSet;
+use std::process::Command;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rappels_core::domain::{EmailAddress, Locale, ManualId, ReminderKey, StudentId, parse_instant};
+use rappels_core::message::RenderedMessage;
+use rappels_core::ports::{Outcome, OutgoingReminder, Store, StoreError};
+use rappels_sqlx::SqlStore;
+
+use crate::harness::{TestDb, backends, sqlite};
+
+fn now() -> DateTime<Utc> {
+    parse_instant("2026-11-26T18:30:00Z").unwrap()
+}
+
+fn reminder(id: i64) -> OutgoingReminder {
+    OutgoingReminder {
+        key: ReminderKey::Manual(ManualId::new(id).unwrap()),
+        student: StudentId::new(1 + id % 50).unwrap(),
+        slot_date: "2026-11-26".parse().unwrap(),
+        due_at: now() - TimeDelta::seconds(id % 600),
+        expires_at: now() + TimeDelta::days(7),
+        to: EmailAddress::parse(format!("s{id}@example.org")).unwrap(),
+        to_name: format!("Élève {id}"),
+        locale: Locale::Fr,
+        message: RenderedMessage {
+            subject: format!("Rappel {id}"),
+            text: "Texte".into(),
+            html: "<p>Texte</p>".into(),
+        },
+    }
+}
+
+async fn fill(store: &SqlStore, count: i64) {
+    let all: Vec<_> = (1..=count).map(reminder).collect();
+    assert_eq!(store.record_due(&all, now()).await.unwrap(), count as usize);
+    // Recording again is a no-op: the key is unique.
+    assert_eq!(store.record_due(&all[..10], now()).await.unwrap(), 0);
+}
+
+/// Claims until nothing is left, in batches, as a runner does; returns the ids claimed.
+async fn drain(store: &SqlStore, owner: &str) -> Vec<i64> {
+    let mut ids = Vec::new();
+    loop {
+        let claims = store
+            .claim(owner, now(), TimeDelta::minutes(5), 50)
+            .await
+            .unwrap();
+        if claims.is_empty() {
+            return ids;
+        }
+        for claim in &claims {
+            let sent = Outcome::Sent {
+                message_id: format!("<{}@test>", claim.id),
+                at: now(),
+            };
+            store.complete(claim, &sent, now()).await.unwrap();
+            ids.push(claim.id);
+        }
+    }
+}
+
+fn assert_exactly_once(claimed: &[Vec<i64>], total: usize, what: &str) {
+    let all: Vec<i64> = claimed.iter().flatten().copied().collect();
+    let distinct: HashSet<i64> = all.iter().copied().collect();
+    assert_eq!(
+        all.len(),
+        distinct.len(),
+        "{what}: a reminder was claimed twice"
+    );
+    assert_eq!(distinct.len(), total, "{what}: every reminder is claimed");
+}
+
+fn assert_shared(claimed: &[Vec<i64>], what: &str) {
+    let busy = claimed.iter().filter(|c| !c.is_empty()).count();
+    assert!(busy > 1, "{what}: only {busy} claimer got work");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn eight_concurrent_claimers_claim_each_reminder_once() {
+    for db in backends().await {
+        fill(&db.store, 10_000).await;
+        let mut tasks = Vec::new();
+        for n in 0..8 {
+            let store = db.connect_again().await;
+            tasks.push(tokio::spawn(async move {
+                let ids = drain(&store, &format!("runner-{n}")).await;
+                store.close().await;
+                ids
+            }));
+        }
+        let mut claimed = Vec::new();
+        for task in tasks {
+            claimed.push(task.await.unwrap());
+        }
+        assert_exactly_once(&claimed, 10_000, db.name);
+        assert_shared(&claimed, db.name);
+        let stats = db
+            .store
+            .stats(now() - TimeDelta::days(1), now() - TimeDelta::days(7))
+            .await
+            .unwrap();
+        assert_eq!(
+            (stats.sent_today, stats.pending),
+            (10_000, 0),
+            "{}",
+            db.name
+        );
+        db.finish().await;
+    }
+}
+
+/// The variables that turn this test binary into a claim worker for the test below.
+const WORKER_URL: &str = "RAPPELS_CLAIM_WORKER_URL";
+const WORKER_OWNER: &str = "RAPPELS_CLAIM_WORKER_OWNER";
+
+/// Run alone, one worker drains a fresh database; run by the test below with the worker
+/// variables set, it drains the database it is given and prints what it claimed.
+#[tokio::test]
+async fn claim_worker() {
+    match (std::env::var(WORKER_URL), std::env::var(WORKER_OWNER)) {
+        (Ok(url), Ok(owner)) => {
+            let store = SqlStore::connect(&url).await.unwrap();
+            let ids = drain(&store, &owner).await;
+            println!(
+                "\nCLAIMED {}",
+                ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+            );
+        }
+        _ => {
+            let db = sqlite().await;
+            fill(&db.store, 300).await;
+            assert_exactly_once(&[drain(&db.store, "alone").await], 300, "one worker");
+            db.finish().await;
+        }
+    }
+}
+
+async fn claim_in_processes(db: &TestDb, workers: usize) -> Vec<Vec<i64>> {
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..workers)
+        .map(|n| {
+            Command::new(&exe)
+                .args([
+                    "--exact",
+                    "claims::claim_worker",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env(WORKER_URL, &db.url)
+                .env(WORKER_OWNER, format!("process-{n}"))
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|child| {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "worker failed: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+            let text = String::from_utf8(out.stdout).unwrap();
+            let line = text
+                .lines()
+                .find_map(|l| l.split_once("CLAIMED ").map(|(_, ids)| ids))
+                .unwrap_or_else(|| panic!("the worker reports nothing: {text}"));
+            line.split(',')
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse().unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claimers_in_separate_processes_claim_each_reminder_once() {
+    for db in backends().await {
+        fill(&db.store, 3_000).await;
+        let claimed = claim_in_processes(&db, 4).await;
+        assert_exactly_once(&claimed, 3_000, db.name);
+        assert_shared(&claimed, db.name);
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_claimer_whose_lease_expired_cannot_record_an_outcome() {
+    for db in backends().await {
+        fill(&db.store, 20).await;
+        let store = &db.store;
+        let a = store
+            .claim("runner-a", now(), TimeDelta::minutes(1), 5)
+            .await
+            .unwrap();
+        assert_eq!(a.len(), 5);
+        // Before the lease ends nobody else gets them.
+        let early = store
+            .claim(
+                "runner-b",
+                now() + TimeDelta::seconds(59),
+                TimeDelta::minutes(1),
+                100,
+            )
+            .await
+            .unwrap();
+        assert!(early.iter().all(|c| a.iter().all(|mine| mine.id != c.id)));
+        let sent_late = Outcome::Sent {
+            message_id: "<late@test>".into(),
+            at: now() + TimeDelta::minutes(2),
+        };
+        // A's lease ended: even with nobody else on it, A cannot record.
+        let late = store
+            .complete(&a[0], &sent_late, now() + TimeDelta::minutes(2))
+            .await;
+        assert!(
+            matches!(late, Err(StoreError::LeaseLost { .. })),
+            "{}: {late:?}",
+            db.name
+        );
+        // B takes the expired claims over and records them.
+        let later = now() + TimeDelta::minutes(3);
+        let b = store
+            .claim("runner-b", later, TimeDelta::minutes(1), 100)
+            .await
+            .unwrap();
+        let taken: Vec<_> = b
+            .iter()
+            .filter(|c| a.iter().any(|mine| mine.id == c.id))
+            .collect();
+        assert_eq!(taken.len(), 5, "{}", db.name);
+        assert!(matches!(
+            store.complete(&a[1], &sent_late, later).await,
+            Err(StoreError::LeaseLost { .. })
+        ));
+        for claim in taken {
+            store
+                .complete(
+                    claim,
+                    &Outcome::Sent {
+                        message_id: "<b@test>".into(),
+                        at: later,
+                    },
+                    later,
+                )
+                .await
+                .unwrap();
+        }
+        // A retry puts the reminder back in the queue only once its time has come.
+        let retry_at = later + TimeDelta::minutes(5);
+        let other = b
+            .iter()
+            .find(|c| a.iter().all(|mine| mine.id != c.id))
+            .unwrap();
+        store
+            .complete(
+                other,
+                &Outcome::Retry {
+                    next_attempt_at: retry_at,
+                    error: "421 busy".into(),
+                },
+                later,
+            )
+            .await
+            .unwrap();
+        let before = store
+            .claim(
+                "runner-c",
+                retry_at - TimeDelta::seconds(1),
+                TimeDelta::minutes(1),
+                100,
+            )
+            .await
+            .unwrap();
+        assert!(before.iter().all(|c| c.id != other.id));
+        let again = store
+            .claim("runner-c", retry_at, TimeDelta::minutes(1), 100)
+            .await
+            .unwrap();
+        let retried = again
+            .iter()
+            .find(|c| c.id == other.id)
+            .expect("the retry is claimable");
+        assert_eq!(retried.attempts, 1);
+        db.finish().await;
+    }
+}

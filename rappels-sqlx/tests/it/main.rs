@@ -1,0 +1,8 @@
+//! Integration tests of the SQL stores: one suite, run against a fresh SQLite file and,
+//! when `RAPPELS_TEST_POSTGRES` names a server, a fresh PostgreSQL database per test.
+
+mod claims;
+mod harness;
+mod import;
+mod parity;
+mod service;

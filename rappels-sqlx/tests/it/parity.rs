@@ -1,0 +1,204 @@
+//! Plan parity: the SQL candidate queries and the in-memory indexes must give the same plan
+//! for the same data, at every instant, on every backend.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rappels_core::domain::parse_instant;
+use rappels_core::message::{MessageConfig, Templates};
+use rappels_core::plan::Plan;
+use rappels_core::scenario::Scenario;
+use rappels_core::service::{Reminders, ServiceConfig};
+use rappels_core::snapshot::Snapshot;
+use rappels_core::testing::{FixedClock, RecordingMailer};
+
+use crate::harness::{backends, import};
+
+/// A small deterministic generator (a linear congruential one): the scenario must be the
+/// same on every run so a failure can be reproduced.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % below
+    }
+}
+
+const ZONES: [&str; 8] = [
+    "Europe/Paris",
+    "America/New_York",
+    "Africa/Abidjan",
+    "Asia/Kolkata",
+    "Pacific/Chatham",
+    "America/Nuuk",
+    "Africa/Cairo",
+    "Australia/Lord_Howe",
+];
+
+/// A dense scenario around the 2026 European spring transition: students in eight zones,
+/// sessions at all hours, manual requests with every rejection reason, some history.
+pub(crate) fn dense_scenario(settings: &str, seed: u64) -> Scenario {
+    let mut rng = Lcg(seed);
+    let base = parse_instant("2026-03-27T00:00:00Z").unwrap();
+    let mut students = Vec::new();
+    for id in 1..=60 {
+        let zone = if id % 9 == 0 {
+            String::new()
+        } else {
+            format!(r#""timezone": "{}","#, ZONES[rng.next(8) as usize])
+        };
+        let activity = base - TimeDelta::minutes(rng.next(40 * 24 * 60) as i64);
+        let opt_out = [
+            "[]",
+            r#"["weekly"]"#,
+            r#"["session"]"#,
+            r#"["all"]"#,
+            "[]",
+            "[]",
+        ][rng.next(6) as usize];
+        students.push(format!(
+            r#"{{ "id": {id}, "first_name": "Eleve{id}", "email": "eleve{id}@example.org", {zone}
+                "account_active": {}, "subscription_active": {}, "locale": "{}",
+                "last_activity_at": "{}", "created_at": "2025-09-01T08:00:00Z", "opt_out": {opt_out} }}"#,
+            rng.next(10) != 0,
+            rng.next(5) != 0,
+            if rng.next(2) == 0 { "fr" } else { "en" },
+            activity.to_rfc3339()
+        ));
+    }
+    let mut sessions = Vec::new();
+    for id in 1..=150 {
+        let start = base + TimeDelta::minutes(rng.next(5 * 24 * 60) as i64 - 24 * 60);
+        let status = [
+            "scheduled",
+            "scheduled",
+            "scheduled",
+            "completed",
+            "cancelled",
+        ][rng.next(5) as usize];
+        sessions.push(format!(
+            r#"{{ "id": {id}, "student_id": {}, "subject": "Matière {id}", "starts_at": "{}", "status": "{status}" }}"#,
+            1 + rng.next(60),
+            start.to_rfc3339()
+        ));
+    }
+    let parents: Vec<String> = (1..=20)
+        .map(|id| format!(r#"{{ "id": {id}, "first_name": "Parent{id}", "email": "p{id}@example.org", "children": [{}, {}] }}"#, 3 * id - 2, 3 * id - 1))
+        .collect();
+    let mut manual = Vec::new();
+    for id in 1..=40 {
+        let title = ["Révise", "", "Bonne\nchance", "Courage"][rng.next(4) as usize];
+        manual.push(format!(
+            r#"{{ "id": {id}, "parent_id": {}, "student_id": {}, "title": {title:?}, "message": "Allez !", "requested_at": "{}" }}"#,
+            1 + rng.next(21),
+            1 + rng.next(62),
+            (base + TimeDelta::minutes(rng.next(3 * 24 * 60) as i64)).to_rfc3339()
+        ));
+    }
+    let sent = r#"[ { "student_id": 3, "kind": "weekly", "slot_date": "2026-03-29" }, { "manual_id": 7 },
+        { "student_id": 5, "kind": "inactivity", "slot_date": "2026-03-28" } ]"#;
+    let json = format!(
+        r#"{{ "settings": {settings}, "students": [{}], "parents": [{}], "sessions": [{}], "manual": [{}], "sent": {sent} }}"#,
+        students.join(","),
+        parents.join(","),
+        sessions.join(","),
+        manual.join(",")
+    );
+    Scenario::from_json(&json).expect("the generated scenario is valid")
+}
+
+/// The instants to compare at: every 47 minutes over four days, plus the slots' edges.
+fn instants() -> Vec<DateTime<Utc>> {
+    let start = parse_instant("2026-03-27T00:00:00Z").unwrap();
+    let mut all: Vec<_> = (0..4 * 24 * 60 / 47)
+        .map(|i| start + TimeDelta::minutes(47 * i))
+        .collect();
+    for edge in [
+        "2026-03-28T09:00:00Z",
+        "2026-03-29T00:59:59Z",
+        "2026-03-29T01:00:00Z",
+        "2026-03-29T19:00:00Z",
+    ] {
+        all.push(parse_instant(edge).unwrap());
+    }
+    all
+}
+
+fn lines(plan: &Plan) -> Vec<String> {
+    plan.due
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {} {} {} {}",
+                d.key,
+                d.due_at,
+                d.slot_date,
+                d.to,
+                d.due_until.map_or("-".into(), |u| u.to_string())
+            )
+        })
+        .chain(
+            plan.rejected
+                .iter()
+                .map(|r| format!("rejected {} {}", r.manual_id, r.reason)),
+        )
+        .collect()
+}
+
+async fn compare(settings: &str, seed: u64) {
+    let scenario = dense_scenario(settings, seed);
+    let snapshot = Snapshot::new(scenario.clone());
+    let templates = Templates::embedded();
+    let config = MessageConfig::default();
+    for db in backends().await {
+        import(&db.store, &scenario).await;
+        let engine = Reminders::new(
+            db.store.clone(),
+            RecordingMailer::default(),
+            FixedClock::new(parse_instant("2026-03-27T00:00:00Z").unwrap()),
+            scenario.settings.clone(),
+            Templates::embedded(),
+            ServiceConfig::default(),
+        );
+        let mut due_seen = 0;
+        for at in instants() {
+            let expected = snapshot.plan(at);
+            let (actual, input) = engine.plan(at).await.expect("plan from the database");
+            assert_eq!(lines(&actual), lines(&expected), "{} at {at}", db.name);
+            for due in &actual.due {
+                assert_eq!(
+                    templates
+                        .subject(due, &input, &scenario.settings, &config)
+                        .unwrap(),
+                    templates
+                        .subject(due, &snapshot, &scenario.settings, &config)
+                        .unwrap(),
+                    "{} subject of {}",
+                    db.name,
+                    due.key
+                );
+            }
+            due_seen += actual.due.len();
+        }
+        assert!(
+            due_seen > 50,
+            "the scenario must exercise the planner ({due_seen} due lines)"
+        );
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn plans_from_the_database_equal_plans_from_memory_with_default_settings() {
+    compare("{}", 7).await;
+}
+
+#[tokio::test]
+async fn plans_equal_with_a_repeating_ladder_times_in_gaps_and_a_short_grace() {
+    let settings = r#"{ "timezone": "America/New_York", "inactivity_days": [2, 5], "inactivity_repeat_days": 3,
+        "session_eve_time": "02:30", "session_day_time": "00:15", "inactivity_time": "02:15",
+        "weekly_day": "sunday", "weekly_time": "02:45", "grace_minutes": 90, "manual_max_per_day": 1 }"#;
+    compare(settings, 11).await;
+}
