@@ -1,6 +1,7 @@
 //! `rappels`: plan, send and inspect the reminders of a tutoring platform.
 
 mod commands;
+mod database;
 mod failure;
 mod output;
 
@@ -43,6 +44,12 @@ enum Command {
     /// Print the reminders due at an instant, and the refused manual requests.
     #[command(long_about = commands::plan::LONG_ABOUT, after_help = commands::plan::EXAMPLES)]
     Plan(commands::plan::PlanArgs),
+    /// Create or upgrade the database schema.
+    #[command(long_about = commands::migrate::LONG_ABOUT, after_help = commands::migrate::EXAMPLES)]
+    Migrate(commands::migrate::MigrateArgs),
+    /// Load a scenario file into the database, all or nothing.
+    #[command(long_about = commands::import::LONG_ABOUT, after_help = commands::import::EXAMPLES)]
+    Import(commands::import::ImportArgs),
 }
 
 fn init_logging(cli: &Cli) {
@@ -68,6 +75,8 @@ fn main() -> ExitCode {
     init_logging(&cli);
     let result = match cli.command {
         Command::Plan(args) => commands::plan::run(args),
+        Command::Migrate(args) => commands::migrate::run(args),
+        Command::Import(args) => commands::import::run(args, cli.quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

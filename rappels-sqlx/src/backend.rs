@@ -11,8 +11,9 @@ use crate::convert;
 /// table, and large enough that a million students import in a few hundred statements.
 pub(crate) const BATCH: usize = 1000;
 
-/// Refuses, before anything is written, instants the database cannot store exactly.
-pub(crate) fn check_storable(scenario: &Scenario) -> Result<(), SqlError> {
+/// Refuses, before anything is written (or even connected to), instants the database cannot
+/// store exactly: fractions of a second finer than a microsecond.
+pub fn check_storable(scenario: &Scenario) -> Result<(), SqlError> {
     let bad = |path: String| SqlError::Unstorable {
         path,
         message: "fractions of a second finer than a microsecond cannot be stored".to_owned(),

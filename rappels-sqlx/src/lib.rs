@@ -24,6 +24,8 @@
 mod backend;
 mod convert;
 
+pub use backend::check_storable;
+
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -37,30 +39,37 @@ use rappels_core::ports::{
 };
 use rappels_core::scenario::Scenario;
 use rappels_core::settings::Settings;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
-/// A failure of the SQL store.
+/// A failure of the SQL store. Each message already includes the driver's words, so the
+/// driver's error is kept as data, not as a `source()` that would print it twice.
 #[derive(Debug, thiserror::Error)]
 pub enum SqlError {
     /// The URL names no backend this crate serves.
     #[error("unsupported database URL {0:?}: expected sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
     /// The database could not be reached or opened.
-    #[error("cannot connect to {url}: {source}")]
+    #[error("cannot connect to {url}: {cause}")]
     Connect {
         /// The URL, password removed.
         url: String,
         /// The driver's error.
-        source: sqlx::Error,
+        cause: sqlx::Error,
     },
+    /// The database exists but its schema was never created.
+    #[error(
+        "the database has no rappels schema yet: run `rappels migrate` (or `rappels import FILE`)"
+    )]
+    NotMigrated,
     /// The migrations failed.
     #[error("migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(sqlx::migrate::MigrateError),
     /// A query failed.
     #[error("database query failed: {0}")]
-    Query(#[from] sqlx::Error),
+    Query(sqlx::Error),
     /// A stored row does not hold a valid value (edited by hand, or a bug).
     #[error("invalid data in the database: {0}")]
     Corrupt(String),
@@ -75,6 +84,25 @@ pub enum SqlError {
     /// The database holds no settings: nothing was imported yet.
     #[error("the database holds no settings yet: import a scenario first (rappels import FILE)")]
     NoSettings,
+}
+
+impl From<sqlx::Error> for SqlError {
+    fn from(e: sqlx::Error) -> Self {
+        // PostgreSQL's undefined_table, SQLite's "no such table": the schema is missing.
+        let missing_table = matches!(&e, sqlx::Error::Database(db)
+            if db.code().as_deref() == Some("42P01") || db.message().starts_with("no such table"));
+        if missing_table {
+            SqlError::NotMigrated
+        } else {
+            SqlError::Query(e)
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for SqlError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        SqlError::Migrate(e)
+    }
 }
 
 impl From<SqlError> for StoreError {
@@ -154,14 +182,24 @@ impl SqlStore {
     /// Opens the database named by `url`: `sqlite://path/to/rappels.db` (created if missing,
     /// in WAL mode with a busy timeout) or `postgres://user@host/db`.
     pub async fn connect(url: &str) -> Result<SqlStore, SqlError> {
-        let failed = |source| SqlError::Connect {
+        Self::open(url, true).await
+    }
+
+    /// Opens an existing database only: a mistyped SQLite path is an error rather than a
+    /// new empty file (for commands that only read).
+    pub async fn connect_existing(url: &str) -> Result<SqlStore, SqlError> {
+        Self::open(url, false).await
+    }
+
+    async fn open(url: &str, create: bool) -> Result<SqlStore, SqlError> {
+        let failed = |cause| SqlError::Connect {
             url: redact_url(url),
-            source,
+            cause,
         };
         if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
                 .map_err(failed)?
-                .create_if_missing(true)
+                .create_if_missing(create)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(30))
@@ -173,10 +211,19 @@ impl SqlStore {
                 .map_err(failed)?;
             Ok(SqlStore::Sqlite(pool))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options = PgConnectOptions::from_str(url).map_err(failed)?;
+            // One direct attempt first: a pool would retry until its timeout and then report
+            // only "timed out", hiding "connection refused" or "password authentication failed".
+            PgConnection::connect_with(&options)
+                .await
+                .map_err(failed)?
+                .close()
+                .await
+                .map_err(failed)?;
             let pool = PgPoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(10))
-                .connect(url)
+                .connect_with(options)
                 .await
                 .map_err(failed)?;
             Ok(SqlStore::Postgres(pool))
@@ -212,7 +259,7 @@ impl SqlStore {
         now: DateTime<Utc>,
         progress: &(dyn Fn(ImportProgress) + Sync),
     ) -> Result<ImportReport, SqlError> {
-        backend::check_storable(scenario)?;
+        check_storable(scenario)?;
         dispatch!(self, import(scenario, now, progress))
     }
 

@@ -1,15 +1,23 @@
-//! `rappels plan`: what is due at an instant, computed from a scenario file.
+//! `rappels plan`: what is due at an instant, computed from a scenario file or from the
+//! database.
 
 use std::path::PathBuf;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use clap::{Args, ValueEnum};
+use clap::{ArgGroup, Args, ValueEnum};
 use rappels_core::clock::{Clock, SystemClock};
 use rappels_core::domain::parse_instant;
-use rappels_core::message::{MessageConfig, Templates};
+use rappels_core::message::{MessageConfig, MessageSource, Templates};
+use rappels_core::plan::Plan;
+use rappels_core::ports::{Delivery, Email, MailError, Mailer};
 use rappels_core::scenario::Scenario;
+use rappels_core::service::{Reminders, ServiceConfig};
+use rappels_core::settings::Settings;
 use rappels_core::snapshot::Snapshot;
+use rappels_sqlx::{SqlError, redact_url};
 
+use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
 use crate::output::PlanOutput;
 
@@ -18,6 +26,9 @@ Print the reminders due at an instant and the manual requests the rules refuse, 
 RULES.md defines them. Nothing is sent and nothing is written: this is the command to check \
 the rules against a snapshot of your data, or to see what the next run would do.
 
+The data comes from a scenario file (`--scenario`, the JSON format of RULES.md) or from the \
+database (`--db`, filled by `rappels import`); both print the same plan for the same data.
+
 A reminder is due when its slot has come, it was not sent before (the scenario's `sent` \
 list), and it is still inside its window: the grace period (`grace_minutes`, 6 h by \
 default), and for session reminders no later than the session's start.";
@@ -25,7 +36,9 @@ default), and for session reminders no later than the session's start.";
 pub(crate) const EXAMPLES: &str = "\
 Examples:
   rappels plan --scenario school.json --at 2026-11-26T18:45:00Z
-  rappels plan --scenario school.json --at 2026-11-27T08:30:00+01:00 --format table";
+  rappels plan --scenario school.json --at 2026-11-27T08:30:00+01:00 --format table
+  rappels plan --db --at 2026-11-26T18:45:00Z
+  rappels plan --db --database-url postgres://rappels@db.internal/rappels --format table";
 
 /// Output formats of `plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -37,10 +50,17 @@ pub(crate) enum PlanFormat {
 }
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("source").required(true).args(["scenario", "db"])))]
+#[command(group(ArgGroup::new("database").args(["database_url"]).conflicts_with("scenario")))]
 pub(crate) struct PlanArgs {
     /// Scenario file (JSON, the format of RULES.md).
     #[arg(long, value_name = "FILE")]
-    scenario: PathBuf,
+    scenario: Option<PathBuf>,
+    /// Plan from the database (see `rappels import`) instead of a file.
+    #[arg(long)]
+    db: bool,
+    #[command(flatten)]
+    database: DatabaseArgs,
     /// Instant to plan at, RFC 3339 with an offset (default: now).
     #[arg(long, value_name = "INSTANT", value_parser = parse_at)]
     at: Option<DateTime<Utc>>,
@@ -66,25 +86,92 @@ pub(crate) fn load_scenario(path: &std::path::Path) -> Result<Scenario, Failure>
 
 pub(crate) fn run(args: PlanArgs) -> Result<(), Failure> {
     let at = args.at.unwrap_or_else(|| SystemClock.now());
-    let scenario = load_scenario(&args.scenario)?;
+    let output = match &args.scenario {
+        Some(path) => plan_scenario(path, at)?,
+        None => plan_database(&args.database.url(), at)?,
+    };
+    match args.format {
+        PlanFormat::Json => println!("{}", output.to_json()),
+        PlanFormat::Table => print!("{}", output.to_table()),
+    }
+    Ok(())
+}
+
+fn plan_scenario(path: &std::path::Path, at: DateTime<Utc>) -> Result<PlanOutput, Failure> {
+    let scenario = load_scenario(path)?;
     let started = std::time::Instant::now();
     let snapshot = Snapshot::new(scenario);
     let plan = snapshot.plan(at);
+    log_planned(&plan, started);
+    Ok(output(
+        &plan,
+        &snapshot,
+        snapshot.settings(),
+        &Templates::embedded(),
+    ))
+}
+
+/// The same plan from the database: the service asks the store for the window's candidates
+/// and decides them with the same rules as the snapshot, so both print the same thing.
+fn plan_database(url: &str, at: DateTime<Utc>) -> Result<PlanOutput, Failure> {
+    database::block_on(async {
+        // Planning only reads: a mistyped SQLite path must not create an empty database.
+        let store = database::connect_existing(url).await?;
+        let planned = async {
+            let settings = match store.settings().await {
+                Ok(Some(settings)) => settings,
+                Ok(None) => return Err(database::sql_failure(SqlError::NoSettings)),
+                Err(error) => return Err(database::sql_failure(error)),
+            };
+            let started = std::time::Instant::now();
+            let templates = Templates::embedded();
+            let engine = Reminders::new(
+                store.clone(),
+                NoMailer,
+                SystemClock,
+                settings,
+                templates.clone(),
+                ServiceConfig::default(),
+            );
+            let (plan, input) = engine.plan(at).await.map_err(|e| {
+                Failure::Failed(anyhow::anyhow!(
+                    "planning from {} failed: {e}",
+                    redact_url(url)
+                ))
+            })?;
+            log_planned(&plan, started);
+            Ok(output(&plan, &input, engine.settings(), &templates))
+        }
+        .await;
+        store.close().await;
+        planned
+    })
+}
+
+fn log_planned(plan: &Plan, started: std::time::Instant) {
     tracing::debug!(
         due = plan.due.len(),
         rejected = plan.rejected.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "planned"
     );
-    // Subjects are rendered from the embedded templates; a reminder whose subject cannot be
-    // rendered is still listed (with a null subject) and the problem is logged.
-    let templates = Templates::embedded();
+}
+
+/// The printed plan. Subjects are rendered from the embedded templates; a reminder whose
+/// subject cannot be rendered is still listed (with a null subject) and the problem is
+/// logged.
+fn output(
+    plan: &Plan,
+    source: &impl MessageSource,
+    settings: &Settings,
+    templates: &Templates,
+) -> PlanOutput {
     let config = MessageConfig::default();
     let subjects = plan
         .due
         .iter()
         .map(
-            |due| match templates.subject(due, &snapshot, snapshot.settings(), &config) {
+            |due| match templates.subject(due, source, settings, &config) {
                 Ok(subject) => Some(subject),
                 Err(error) => {
                     tracing::warn!(key = %due.key, %error, "cannot render the subject");
@@ -93,10 +180,16 @@ pub(crate) fn run(args: PlanArgs) -> Result<(), Failure> {
             },
         )
         .collect();
-    let output = PlanOutput::new(&plan, subjects);
-    match args.format {
-        PlanFormat::Json => println!("{}", output.to_json()),
-        PlanFormat::Table => print!("{}", output.to_table()),
+    PlanOutput::new(plan, subjects)
+}
+
+/// `Reminders` needs a mailer, and planning never sends: this one refuses, should that
+/// ever change.
+struct NoMailer;
+
+#[async_trait]
+impl Mailer for NoMailer {
+    async fn send(&self, _email: &Email) -> Result<Delivery, MailError> {
+        Err(MailError::permanent("plan sends nothing"))
     }
-    Ok(())
 }

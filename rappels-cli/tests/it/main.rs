@@ -1,5 +1,6 @@
 //! Integration tests of the `rappels` binary: one test binary, one module per command.
 
+mod db;
 mod plan;
 
 use std::path::PathBuf;

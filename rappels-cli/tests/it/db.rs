@@ -1,0 +1,626 @@
+//! `rappels migrate`, `import` and `plan --db`, running the real binary on SQLite in a temp
+//! dir and, when `RAPPELS_TEST_POSTGRES` names a server, on a fresh PostgreSQL database per
+//! test: `plan --db` must print exactly what `plan --scenario` prints for the same data.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::Once;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sqlx::Connection as _;
+use tempfile::TempDir;
+
+use crate::{fixture, rappels};
+
+/// Instants around the fixtures' week: before and after the eve slots, the morning after,
+/// the weekly digest's Sunday evening (20:00 Paris is 19:00Z), and the next Monday.
+const SCHOOL_INSTANTS: [&str; 6] = [
+    "2026-11-26T09:00:00Z",
+    "2026-11-26T15:00:00Z",
+    "2026-11-26T18:45:00Z",
+    "2026-11-27T08:30:00+01:00",
+    "2026-11-29T19:30:00Z",
+    "2026-11-30T10:00:00Z",
+];
+
+/// Says once, on the terminal (libtest does not capture a direct write to stderr), that a
+/// part of this suite did not run, so a green run cannot be mistaken for a full one.
+fn note_once(once: &'static Once, line: &str) {
+    once.call_once(|| {
+        let _ = writeln!(std::io::stderr(), "{line}");
+    });
+}
+
+/// A database for one test, removed when dropped (the fields only hold what to remove).
+struct TestDb {
+    url: String,
+    _dir: Option<TempDir>,
+    _postgres: Option<PostgresDb>,
+}
+
+impl TestDb {
+    fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        TestDb {
+            url: format!("sqlite://{}", dir.path().join("rappels.db").display()),
+            _dir: Some(dir),
+            _postgres: None,
+        }
+    }
+
+    /// A fresh database on the server of `RAPPELS_TEST_POSTGRES`, or `None` (said once) when
+    /// it is not set. A server that is set but unreachable fails the test.
+    fn postgres() -> Option<TestDb> {
+        let db = PostgresDb::create(&postgres_server()?);
+        Some(TestDb {
+            url: db.url.clone(),
+            _dir: None,
+            _postgres: Some(db),
+        })
+    }
+}
+
+/// The server of `RAPPELS_TEST_POSTGRES`, or `None` (said once) when it is not set.
+fn postgres_server() -> Option<String> {
+    static NOTE: Once = Once::new();
+    let server = std::env::var("RAPPELS_TEST_POSTGRES")
+        .ok()
+        .filter(|s| !s.is_empty());
+    if server.is_none() {
+        note_once(
+            &NOTE,
+            "PostgreSQL CLI tests did not run: set RAPPELS_TEST_POSTGRES=postgres://… to run them",
+        );
+    }
+    server
+}
+
+/// A database created on a PostgreSQL server for one test and dropped after it.
+struct PostgresDb {
+    server: String,
+    name: String,
+    url: String,
+}
+
+impl PostgresDb {
+    fn create(server: &str) -> PostgresDb {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        // The process id keeps parallel test binaries apart; a database left by a killed run
+        // with the same id is dropped first.
+        let name = format!(
+            "rappels_cli_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        admin(
+            server,
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        )
+        .and_then(|()| admin(server, &format!("CREATE DATABASE {name}")))
+        .unwrap_or_else(|e| panic!("RAPPELS_TEST_POSTGRES={server}: {e}"));
+        PostgresDb {
+            url: with_database(server, &name),
+            server: server.to_owned(),
+            name,
+        }
+    }
+}
+
+impl Drop for PostgresDb {
+    fn drop(&mut self) {
+        let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        if let Err(e) = admin(&self.server, &drop) {
+            // Never panic here: this may run while a failed test unwinds.
+            let _ = writeln!(std::io::stderr(), "cannot drop {}: {e}", self.name);
+        }
+    }
+}
+
+/// Runs one statement on the server's own database.
+fn admin(server: &str, sql: &str) -> Result<(), sqlx::Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let mut conn = sqlx::PgConnection::connect(server).await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(&mut conn)
+                .await?;
+            conn.close().await
+        })
+}
+
+/// `postgres://u@h:5432/test?x=y` with database `name`: `postgres://u@h:5432/name?x=y`.
+fn with_database(server: &str, name: &str) -> String {
+    let (base, query) = match server.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (server, String::new()),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let authority_end = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
+    format!("{}/{name}{query}", &base[..authority_end])
+}
+
+/// The binary, with no database URL from the environment of whoever runs the tests.
+fn cli() -> assert_cmd::Command {
+    let mut cmd = rappels();
+    cmd.env_remove("DATABASE_URL")
+        .env_remove("RAPPELS_DATABASE_URL")
+        .env_remove("RAPPELS_LOG");
+    cmd
+}
+
+fn on(db: &TestDb, args: &[&str]) -> Output {
+    cli()
+        .args(args)
+        .args(["--database-url", &db.url])
+        .output()
+        .unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+fn succeeded(out: Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: exit {:?}, stderr: {}",
+        out.status.code(),
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
+fn import(db: &TestDb, file: &Path) -> String {
+    succeeded(
+        on(db, &["import", file.to_str().unwrap()]),
+        &format!("import {}", file.display()),
+    )
+}
+
+fn plan_db(db: &TestDb, at: &str) -> String {
+    succeeded(
+        on(db, &["plan", "--db", "--at", at]),
+        &format!("plan --db at {at}"),
+    )
+}
+
+fn plan_scenario(file: &Path, at: &str) -> String {
+    succeeded(
+        cli()
+            .args(["plan", "--scenario"])
+            .arg(file)
+            .args(["--at", at])
+            .output()
+            .unwrap(),
+        &format!("plan --scenario {} at {at}", file.display()),
+    )
+}
+
+/// Imports `file` into `db`, then checks that at every instant `plan --db` prints what
+/// `plan --scenario` prints: the whole JSON, subjects included, byte for byte.
+fn assert_parity(db: &TestDb, file: &Path, instants: &[&str]) {
+    import(db, file);
+    // A few instants at a time: each run mostly waits for its connections (TLS handshakes
+    // with PostgreSQL), and a few keep the server far from its connection limit.
+    for chunk in instants.chunks(8) {
+        let plans: Vec<(String, String)> = std::thread::scope(|scope| {
+            let runs: Vec<_> = chunk
+                .iter()
+                .map(|at| scope.spawn(move || (plan_scenario(file, at), plan_db(db, at))))
+                .collect();
+            runs.into_iter().map(|run| run.join().unwrap()).collect()
+        });
+        for (at, (expected, from_db)) in chunk.iter().zip(plans) {
+            assert!(
+                serde_json::from_str::<serde_json::Value>(&expected).is_ok(),
+                "{expected}"
+            );
+            assert_eq!(
+                from_db,
+                expected,
+                "{} at {at} on {}",
+                file.display(),
+                db.url
+            );
+        }
+    }
+}
+
+/// Runs a test body on SQLite, and on PostgreSQL when it is configured.
+macro_rules! on_both {
+    ($body:ident: $sqlite:ident, $postgres:ident) => {
+        #[test]
+        fn $sqlite() {
+            $body(&TestDb::sqlite());
+        }
+
+        #[test]
+        fn $postgres() {
+            if let Some(db) = TestDb::postgres() {
+                $body(&db);
+            }
+        }
+    };
+}
+
+fn migrate_is_idempotent(db: &TestDb) {
+    for _ in 0..2 {
+        let printed = succeeded(on(db, &["migrate"]), "migrate");
+        assert_eq!(printed, format!("migrated {}: schema up to date\n", db.url));
+    }
+}
+on_both!(migrate_is_idempotent: migrate_twice_on_sqlite, migrate_twice_on_postgres);
+
+#[test]
+fn migrate_creates_the_sqlite_file() {
+    let db = TestDb::sqlite();
+    let path = db.url.strip_prefix("sqlite://").unwrap();
+    assert!(!Path::new(path).exists());
+    succeeded(on(&db, &["migrate"]), "migrate");
+    assert!(Path::new(path).exists());
+}
+
+fn school_parity(db: &TestDb) {
+    assert_parity(db, &fixture("school.json"), &SCHOOL_INSTANTS);
+}
+on_both!(school_parity: plan_db_prints_plan_scenario_on_sqlite, plan_db_prints_plan_scenario_on_postgres);
+
+/// Study plans and `sent` keys: the imported keys are never due again.
+fn history_parity(db: &TestDb) {
+    assert_parity(db, &fixture("school_history.json"), &SCHOOL_INSTANTS);
+}
+on_both!(history_parity: imported_sent_keys_are_not_due_on_sqlite, imported_sent_keys_are_not_due_on_postgres);
+
+/// The acceptance scenarios of `../shared/scenarios/public`, each into its own database, at
+/// every instant of its `NAME.at.txt`.
+fn shared_scenarios_parity(fresh: impl Fn() -> TestDb) {
+    static NOTE: Once = Once::new();
+    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/scenarios/public");
+    let Ok(entries) = std::fs::read_dir(&folder) else {
+        note_once(
+            &NOTE,
+            &format!(
+                "shared-scenario parity of plan --db did not run: no folder {}",
+                folder.display()
+            ),
+        );
+        return;
+    };
+    let mut scenarios: Vec<PathBuf> = entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    scenarios.sort();
+    assert!(!scenarios.is_empty(), "no scenario in {}", folder.display());
+    for scenario in scenarios {
+        let instants = std::fs::read_to_string(scenario.with_extension("at.txt")).unwrap();
+        let instants: Vec<&str> = instants.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert!(!instants.is_empty(), "{}", scenario.display());
+        assert_parity(&fresh(), &scenario, &instants);
+    }
+}
+
+#[test]
+fn shared_scenarios_plan_the_same_from_sqlite() {
+    shared_scenarios_parity(TestDb::sqlite);
+}
+
+#[test]
+fn shared_scenarios_plan_the_same_from_postgres() {
+    if postgres_server().is_some() {
+        shared_scenarios_parity(|| TestDb::postgres().unwrap());
+    }
+}
+
+fn importing_twice_changes_nothing(db: &TestDb) {
+    let file = fixture("school_history.json");
+    let first = import(db, &file);
+    assert_eq!(
+        first,
+        format!(
+            "imported 3 students, 1 parent, 2 sessions, 1 study plan, 2 manual requests, \
+             3 sent keys (3 new) into {}\n",
+            db.url
+        )
+    );
+    let instants = ["2026-11-26T18:45:00Z", "2026-11-27T08:30:00Z"];
+    let before: Vec<String> = instants.iter().map(|at| plan_db(db, at)).collect();
+    let second = import(db, &file);
+    assert_eq!(
+        second,
+        format!(
+            "imported 3 students, 1 parent, 2 sessions, 1 study plan, 2 manual requests, \
+             3 sent keys (0 new) into {}\n",
+            db.url
+        )
+    );
+    let after: Vec<String> = instants.iter().map(|at| plan_db(db, at)).collect();
+    assert_eq!(before, after);
+}
+on_both!(importing_twice_changes_nothing: importing_twice_changes_nothing_on_sqlite, importing_twice_changes_nothing_on_postgres);
+
+/// Writes `text` as a scenario file in a temp dir.
+fn scenario_file(dir: &TempDir, name: &str, text: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn invalid_input_writes_nothing(db: &TestDb) {
+    let good = fixture("school.json");
+    import(db, &good);
+    let at = "2026-11-26T18:45:00Z";
+    let before = plan_db(db, at);
+    let text = std::fs::read_to_string(&good).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // Each bad file also changes a record that comes before the fault, so a partial write
+    // would show in the plan.
+    let renamed = text.replace("\"first_name\": \"Awa\"", "\"first_name\": \"Awa-Changed\"");
+    assert_ne!(renamed, text);
+    let cases = [
+        (
+            scenario_file(
+                &dir,
+                "bad_zone.json",
+                &renamed.replace(
+                    "\"email\": \"lucas@example.org\",",
+                    "\"email\": \"lucas@example.org\", \"timezone\": \"Europe/Pari\",",
+                ),
+            ),
+            "students[1].timezone",
+        ),
+        (
+            scenario_file(
+                &dir,
+                "nanoseconds.json",
+                &renamed.replace("2026-11-27T14:00:00Z", "2026-11-27T14:00:00.123456789Z"),
+            ),
+            "sessions[0].starts_at",
+        ),
+    ];
+    for (file, record) in cases {
+        let out = on(db, &["import", file.to_str().unwrap()]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{record}: {err}");
+        assert!(
+            err.contains(&format!("invalid scenario {}: {record}", file.display())),
+            "expected {record} in {err:?}"
+        );
+        assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+        assert_eq!(plan_db(db, at), before, "after {record}");
+    }
+}
+on_both!(invalid_input_writes_nothing: invalid_input_writes_nothing_on_sqlite, invalid_input_writes_nothing_on_postgres);
+
+fn plan_before_import_exits_2(db: &TestDb) {
+    succeeded(on(db, &["migrate"]), "migrate");
+    let out = on(db, &["plan", "--db", "--at", "2026-11-26T18:45:00Z"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("import a scenario first (rappels import FILE)"),
+        "{}",
+        stderr(&out)
+    );
+}
+on_both!(plan_before_import_exits_2: plan_before_import_exits_2_on_sqlite, plan_before_import_exits_2_on_postgres);
+
+/// `import` migrates first, so a fresh file needs nothing else; `--format table` works from
+/// the database too.
+#[test]
+fn import_into_a_new_file_then_plan_as_a_table() {
+    let db = TestDb::sqlite();
+    import(&db, &fixture("school.json"));
+    let out = succeeded(
+        on(
+            &db,
+            &[
+                "plan",
+                "--db",
+                "--at",
+                "2026-11-26T18:45:00Z",
+                "--format",
+                "table",
+            ],
+        ),
+        "plan --db --format table",
+    );
+    assert!(
+        out.starts_with("Plan at 2026-11-26T18:45:00Z: 4 due"),
+        "{out}"
+    );
+    assert!(out.contains("request 501: not_your_child"), "{out}");
+}
+
+/// A database that was never migrated cannot tell "no table" from other query failures; the
+/// message says what to run.
+#[test]
+fn plan_on_a_database_never_migrated_says_what_to_run() {
+    let db = TestDb::sqlite();
+    // An existing file without the schema: the user must run migrate (exit 2).
+    let path = db.url.strip_prefix("sqlite://").unwrap();
+    std::fs::write(path, b"").unwrap();
+    let out = on(&db, &["plan", "--db"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("rappels migrate"), "{}", stderr(&out));
+}
+
+#[test]
+fn plan_on_a_mistyped_sqlite_path_creates_nothing() {
+    let db = TestDb::sqlite();
+    let out = on(&db, &["plan", "--db"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot connect to sqlite://"),
+        "{}",
+        stderr(&out)
+    );
+    let path = db.url.strip_prefix("sqlite://").unwrap();
+    assert!(
+        !std::path::Path::new(path).exists(),
+        "plan --db created {path}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let db = TestDb::sqlite();
+    let school = fixture("school.json");
+    let school = school.to_str().unwrap();
+    // One source, and exactly one.
+    for args in [
+        vec!["plan", "--db", "--scenario", school],
+        vec!["plan"],
+        vec!["plan", "--scenario", school, "--database-url", &db.url],
+    ] {
+        let out = cli().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    }
+    // A URL no backend serves is a usage error, whichever command gets it.
+    for args in [
+        vec!["migrate"],
+        vec!["import", school],
+        vec!["plan", "--db"],
+    ] {
+        let out = cli()
+            .args(&args)
+            .args(["--database-url", "mysql://x"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("unsupported database URL \"mysql://x\""),
+            "{}",
+            stderr(&out)
+        );
+    }
+    // A bad file is refused before any database is touched.
+    let out = on(&db, &["import", "/nonexistent/school.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot read scenario /nonexistent/school.json"));
+    let path = db.url.strip_prefix("sqlite://").unwrap();
+    assert!(!Path::new(path).exists(), "nothing was created");
+}
+
+#[test]
+fn a_database_that_cannot_be_opened_exits_1() {
+    let out = cli()
+        .args([
+            "plan",
+            "--db",
+            "--database-url",
+            "sqlite:///nonexistent/dir/rappels.db",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot connect to sqlite:///nonexistent/dir/rappels.db"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A refused login: exit 1, and the password never reaches the terminal.
+#[test]
+fn a_refused_postgres_login_exits_1_without_the_password() {
+    let Some(server) = postgres_server() else {
+        return;
+    };
+    let rest = server.split_once("://").unwrap().1;
+    let host = rest.split_once('@').map_or(rest, |(_, host)| host);
+    let url = format!("postgres://rappels_nobody:s3cret@{host}");
+    let out = cli()
+        .args(["migrate", "--database-url", &url])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot connect to postgres://rappels_nobody:***@"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cret"), "{err}");
+}
+
+/// `--database-url`, then `RAPPELS_DATABASE_URL`, then `DATABASE_URL`, then
+/// `sqlite://rappels.db` in the working directory.
+#[test]
+fn the_url_comes_from_the_flag_then_the_environment_then_the_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
+    let migrated = |cmd: &mut assert_cmd::Command| {
+        succeeded(cmd.current_dir(dir.path()).output().unwrap(), "migrate")
+    };
+    assert_eq!(
+        migrated(cli().arg("migrate")),
+        "migrated sqlite://rappels.db: schema up to date\n"
+    );
+    assert!(dir.path().join("rappels.db").exists());
+    assert_eq!(
+        migrated(cli().arg("migrate").env("DATABASE_URL", url("a.db"))),
+        format!("migrated {}: schema up to date\n", url("a.db"))
+    );
+    assert_eq!(
+        migrated(
+            cli()
+                .arg("migrate")
+                .env("DATABASE_URL", url("a.db"))
+                .env("RAPPELS_DATABASE_URL", url("b.db"))
+        ),
+        format!("migrated {}: schema up to date\n", url("b.db"))
+    );
+    assert_eq!(
+        migrated(
+            cli()
+                .args(["migrate", "--database-url", &url("c.db")])
+                .env("DATABASE_URL", url("a.db"))
+                .env("RAPPELS_DATABASE_URL", url("b.db"))
+        ),
+        format!("migrated {}: schema up to date\n", url("c.db"))
+    );
+    // A URL from the environment does not make `plan --scenario` a usage error.
+    let out = cli()
+        .args(["plan", "--scenario"])
+        .arg(fixture("school.json"))
+        .env("DATABASE_URL", url("a.db"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn help_teaches_with_an_example() {
+    for (command, example) in [
+        ("migrate", "rappels migrate --database-url sqlite://"),
+        ("import", "rappels import school.json"),
+        ("plan", "rappels plan --db --at 2026-11-26T18:45:00Z"),
+    ] {
+        let out = cli().args([command, "--help"]).output().unwrap();
+        let text = stdout(&out);
+        assert!(text.contains(example), "{command}: {text}");
+        assert!(text.contains("DATABASE_URL"), "{command}: {text}");
+    }
+}
+
+#[test]
+fn postgres_urls_name_the_test_database() {
+    assert_eq!(
+        with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        with_database("postgres://u:p@h/test?sslmode=disable", "x"),
+        "postgres://u:p@h/x?sslmode=disable"
+    );
+    assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+}
