@@ -460,7 +460,11 @@ macro_rules! backend {
             }
 
             /// Claims pending reminders whose attempt time has come, and reminders whose lease
-            /// ended, in one statement: the rows it updates are locked for the others.
+            /// ended, in one statement. On PostgreSQL the subquery's `FOR UPDATE SKIP LOCKED`
+            /// gives concurrent claimers disjoint rows without waiting. On SQLite a write
+            /// statement takes the database's write lock before it reads (it is, in effect,
+            /// an immediate transaction), so claimers run one after the other, waiting on the
+            /// busy timeout, and each sees the rows the previous one left.
             pub(crate) async fn claim(
                 pool: &$Pool,
                 owner: &str,
