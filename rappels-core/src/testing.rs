@@ -469,3 +469,74 @@ pub fn parent(id: i64, children: &[i64]) -> crate::domain::Parent {
             .collect(),
     }
 }
+
+/// A small school used by the service tests of every store: two students (Abidjan and the
+/// default Paris zone), one parent, two sessions on 2026-11-27 and one manual request; at
+/// 2026-11-26T18:45Z four reminders are due (with its 12-hour grace).
+pub const SMALL_SCHOOL: &str = r#"{
+  "settings": { "grace_minutes": 720 },
+  "students": [
+    { "id": 1, "first_name": "Awa", "last_name": "Koné", "email": "awa@example.org",
+      "timezone": "Africa/Abidjan", "account_active": true, "subscription_active": true,
+      "last_activity_at": "2026-11-23T17:03:00Z" },
+    { "id": 2, "first_name": "Lucas", "email": "lucas@example.org",
+      "account_active": true, "subscription_active": true,
+      "last_activity_at": "2026-11-25T19:00:00Z" }
+  ],
+  "parents": [ { "id": 10, "first_name": "Mariam", "email": "m@example.org", "children": [1] } ],
+  "sessions": [
+    { "id": 100, "student_id": 1, "subject": "Mathématiques", "objective": "Fractions",
+      "starts_at": "2026-11-27T14:00:00Z" },
+    { "id": 101, "student_id": 2, "subject": "Physique", "starts_at": "2026-11-27T09:00:00+01:00" }
+  ],
+  "manual": [ { "id": 500, "parent_id": 10, "student_id": 1, "title": "Révise ce soir",
+                "message": "Courage !", "requested_at": "2026-11-26T18:00:00Z" } ]
+}"#;
+
+/// A synthetic platform of `students` students for scale measurements: spread over eight
+/// zones, activity over the 60 days before `base`, one session in four students over the
+/// 14 days after it; 2 % closed accounts, one in seven without subscription.
+pub fn synthetic_platform(students: usize, base: DateTime<Utc>) -> Scenario {
+    const ZONES: [&str; 8] = [
+        "Europe/Paris",
+        "Africa/Abidjan",
+        "America/New_York",
+        "Asia/Kolkata",
+        "Pacific/Chatham",
+        "Africa/Dakar",
+        "America/Montreal",
+        "Indian/Reunion",
+    ];
+    let zones: Vec<Zone> = ZONES
+        .iter()
+        .map(|z| Zone::parse(z).expect("known zone"))
+        .collect();
+    let mut scenario = Scenario::default();
+    for i in 0..students {
+        let id = i as i64 + 1;
+        let mut s = student(id);
+        s.first_name = format!("Eleve{id}");
+        s.timezone = Some(zones[i % zones.len()]);
+        s.locale = if i % 3 == 0 {
+            crate::domain::Locale::En
+        } else {
+            crate::domain::Locale::Fr
+        };
+        s.account_active = i % 50 != 0;
+        s.subscription_active = i % 7 != 0;
+        s.last_activity_at = Some(base - TimeDelta::minutes((i as i64 * 7919) % (60 * 24 * 60)));
+        scenario.students.push(s);
+        if i % 4 == 0 {
+            scenario.sessions.push(crate::domain::Session {
+                id: crate::domain::SessionId::new(id).expect("positive id"),
+                student_id: StudentId::new(id).expect("positive id"),
+                subject: "Mathématiques".to_owned(),
+                objective: String::new(),
+                starts_at: base + TimeDelta::minutes((i as i64 * 104_729) % (14 * 24 * 60)),
+                duration_minutes: 60,
+                status: crate::domain::SessionStatus::Scheduled,
+            });
+        }
+    }
+    scenario
+}

@@ -6,26 +6,11 @@
 
 use std::time::Instant;
 
-use chrono::TimeDelta;
-use rappels_core::domain::{
-    EmailAddress, Locale, OptOuts, Session, SessionId, SessionStatus, Student, StudentId, Zone,
-    parse_instant,
-};
+use rappels_core::domain::parse_instant;
 use rappels_core::plan::{self, PlanWindow};
 use rappels_core::ports::Store;
-use rappels_core::scenario::Scenario;
+use rappels_core::testing::synthetic_platform;
 use rappels_sqlx::SqlStore;
-
-const ZONES: [&str; 8] = [
-    "Europe/Paris",
-    "Africa/Abidjan",
-    "America/New_York",
-    "Asia/Kolkata",
-    "Pacific/Chatham",
-    "Africa/Dakar",
-    "America/Montreal",
-    "Indian/Reunion",
-];
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -39,38 +24,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .next()
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("scale.db").display()));
     let base = parse_instant("2026-11-26T00:00:00Z")?;
-    let zones: Vec<Zone> = ZONES
-        .iter()
-        .map(|z| Zone::parse(z))
-        .collect::<Result<_, _>>()?;
-    let mut scenario = Scenario::default();
-    for i in 0..n {
-        let id = i as i64 + 1;
-        scenario.students.push(Student {
-            id: StudentId::new(id)?,
-            first_name: format!("Eleve{id}"),
-            last_name: String::new(),
-            email: EmailAddress::parse(format!("eleve{id}@example.org"))?,
-            timezone: Some(zones[i % zones.len()]),
-            locale: if i % 3 == 0 { Locale::En } else { Locale::Fr },
-            account_active: i % 50 != 0,
-            subscription_active: i % 7 != 0,
-            created_at: None,
-            last_activity_at: Some(base - TimeDelta::minutes((i as i64 * 7919) % (60 * 24 * 60))),
-            opt_out: OptOuts::default(),
-        });
-        if i % 4 == 0 {
-            scenario.sessions.push(Session {
-                id: SessionId::new(id)?,
-                student_id: StudentId::new(id)?,
-                subject: "Mathématiques".to_owned(),
-                objective: String::new(),
-                starts_at: base + TimeDelta::minutes((i as i64 * 104_729) % (14 * 24 * 60)),
-                duration_minutes: 60,
-                status: SessionStatus::Scheduled,
-            });
-        }
-    }
+    let scenario = synthetic_platform(n, base);
     let store = SqlStore::connect(&url).await?;
     store.migrate().await?;
     let started = Instant::now();

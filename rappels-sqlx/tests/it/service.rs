@@ -18,25 +18,7 @@ fn t(s: &str) -> DateTime<Utc> {
     parse_instant(s).unwrap()
 }
 
-pub(crate) const SCHOOL: &str = r#"{
-  "settings": { "grace_minutes": 720 },
-  "students": [
-    { "id": 1, "first_name": "Awa", "last_name": "Koné", "email": "awa@example.org",
-      "timezone": "Africa/Abidjan", "account_active": true, "subscription_active": true,
-      "last_activity_at": "2026-11-23T17:03:00Z" },
-    { "id": 2, "first_name": "Lucas", "email": "lucas@example.org",
-      "account_active": true, "subscription_active": true,
-      "last_activity_at": "2026-11-25T19:00:00Z" }
-  ],
-  "parents": [ { "id": 10, "first_name": "Mariam", "email": "m@example.org", "children": [1] } ],
-  "sessions": [
-    { "id": 100, "student_id": 1, "subject": "Mathématiques", "objective": "Fractions",
-      "starts_at": "2026-11-27T14:00:00Z" },
-    { "id": 101, "student_id": 2, "subject": "Physique", "starts_at": "2026-11-27T09:00:00+01:00" }
-  ],
-  "manual": [ { "id": 500, "parent_id": 10, "student_id": 1, "title": "Révise ce soir",
-                "message": "Courage !", "requested_at": "2026-11-26T18:00:00Z" } ]
-}"#;
+pub(crate) use rappels_core::testing::SMALL_SCHOOL as SCHOOL;
 
 fn engine(
     store: SqlStore,
