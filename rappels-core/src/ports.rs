@@ -320,10 +320,13 @@ pub struct Email {
     pub student: StudentId,
     /// Subject and bodies.
     pub message: RenderedMessage,
+    /// The one-click unsubscribe address (RFC 8058) of an automatic reminder; mailers send
+    /// it as `List-Unsubscribe` with `List-Unsubscribe-Post`. `None` for manual reminders.
+    pub unsubscribe_url: Option<String>,
 }
 
 impl Email {
-    /// The e-mail of a recorded reminder.
+    /// The e-mail of a recorded reminder, with no unsubscribe address.
     pub fn of(reminder: &OutgoingReminder, message_id_domain: &str) -> Self {
         Email {
             message_id: message_id(&reminder.key, message_id_domain),
@@ -332,6 +335,7 @@ impl Email {
             kind: reminder.key.kind(),
             student: reminder.student,
             message: reminder.message.clone(),
+            unsubscribe_url: None,
         }
     }
 }

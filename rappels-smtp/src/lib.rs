@@ -202,6 +202,7 @@ mod tests {
                 text: "Bonjour Awa,\nCourage pour demain !".to_owned(),
                 html: "<p>Bonjour Awa,<br>Courage pour demain !</p>".to_owned(),
             },
+            unsubscribe_url: None,
         }
     }
 
