@@ -29,6 +29,7 @@
 //! - [`message`]: handlebars templates (French and English) for every kind.
 //! - [`permissions`]: who may read which history or send what.
 //! - [`retry`]: backoff, expiry and the fate of failed deliveries.
+//! - [`unsubscribe`]: signed one-click unsubscribe tokens (RFC 8058) and their links.
 //! - [`ports`], [`clock`], [`service`]: the traits and the service over them.
 //! - `testing` (feature `testing`): in-memory store, recording mailer, fixed clock.
 
@@ -48,3 +49,4 @@ pub mod settings;
 pub mod snapshot;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod unsubscribe;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::clock::Clock;
-use crate::domain::{Kind, StudentId};
+use crate::domain::{Family, Kind, StudentId};
 use crate::message::{MessageConfig, MessageError, MessageSource, Templates};
 use crate::permissions::{self, Actor, Denied};
 use crate::plan::{self, DueReminder, Plan, PlanWindow};
@@ -14,6 +14,9 @@ use crate::ports::{
 use crate::retry::{AfterFailure, RetryPolicy};
 use crate::rules;
 use crate::settings::Settings;
+use crate::unsubscribe::{self, UnsubscribeError};
+
+pub use crate::unsubscribe::UnsubscribeConfig;
 
 /// How a runner behaves.
 #[derive(Debug, Clone)]
@@ -30,6 +33,8 @@ pub struct ServiceConfig {
     pub retry: RetryPolicy,
     /// Links in messages.
     pub messages: MessageConfig,
+    /// One-click unsubscribe links on automatic reminders; `None` sends no such link.
+    pub unsubscribe: Option<UnsubscribeConfig>,
 }
 
 impl Default for ServiceConfig {
@@ -41,6 +46,7 @@ impl Default for ServiceConfig {
             message_id_domain: "rappels.localhost".to_owned(),
             retry: RetryPolicy::default(),
             messages: MessageConfig::default(),
+            unsubscribe: None,
         }
     }
 }
@@ -92,6 +98,12 @@ pub enum ServiceError {
     /// The actor may not do this.
     #[error(transparent)]
     Denied(#[from] Denied),
+    /// An unsubscribe was asked of a service that has no unsubscribe secret.
+    #[error("unsubscribe links are not configured: no unsubscribe secret was given")]
+    UnsubscribeNotConfigured,
+    /// An unsubscribe token was refused (altered, foreign or malformed).
+    #[error(transparent)]
+    Unsubscribe(#[from] UnsubscribeError),
 }
 
 /// The reminder engine over a store, a mailer and a clock.
@@ -242,7 +254,12 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
         let outcome = if now >= reminder.expires_at {
             Outcome::Expired
         } else {
-            let email = Email::of(reminder, &self.config.message_id_domain);
+            let mut email = Email::of(reminder, &self.config.message_id_domain);
+            email.unsubscribe_url = self
+                .config
+                .unsubscribe
+                .as_ref()
+                .and_then(|u| u.url_for(reminder.key.kind(), reminder.student));
             match self.mailer.send(&email).await {
                 Ok(delivery) => {
                     tracing::info!(key = %reminder.key, to = %reminder.to, reply = %delivery.reply, "sent");
@@ -305,6 +322,24 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
         Ok(self.store.history(&scope, limit).await?)
     }
 
+    /// Opts out the student and family that the token of an unsubscribe link names, once
+    /// the token is verified against the configured secret; returns them and whether the
+    /// opt-out is new (a second click changes nothing and is not an error).
+    pub async fn unsubscribe(
+        &self,
+        token: &str,
+    ) -> Result<(StudentId, Family, bool), ServiceError> {
+        let config = self
+            .config
+            .unsubscribe
+            .as_ref()
+            .ok_or(ServiceError::UnsubscribeNotConfigured)?;
+        let (student, family) = unsubscribe::verify(&config.secret, token)?;
+        let changed = self.store.opt_out(student, family).await?;
+        tracing::info!(%student, family = family.as_str(), changed, "unsubscribed");
+        Ok((student, family, changed))
+    }
+
     /// Counts: sent today (local day of the platform's zone), sent over the last `days`
     /// local days including today, and the failed, pending and expired totals.
     pub async fn stats(&self, days: u32) -> Result<Stats, ServiceError> {
@@ -347,6 +382,10 @@ mod tests {
     type Engine = Reminders<MemoryStore, RecordingMailer, FixedClock>;
 
     fn engine(mode: MailerMode, now: &str) -> Engine {
+        engine_with(mode, now, None)
+    }
+
+    fn engine_with(mode: MailerMode, now: &str, unsubscribe: Option<UnsubscribeConfig>) -> Engine {
         let scenario = Scenario::from_json(SCHOOL).unwrap();
         let settings = scenario.settings.clone();
         let config = ServiceConfig {
@@ -354,6 +393,7 @@ mod tests {
                 jitter: 0.0,
                 ..RetryPolicy::default()
             },
+            unsubscribe,
             ..ServiceConfig::default()
         };
         Reminders::new(
@@ -617,6 +657,148 @@ mod tests {
             .map(|d| d.kind())
             .collect();
         assert_eq!(kinds, [Kind::Inactivity, Kind::Manual]);
+    }
+
+    const UNSUBSCRIBE_BASE: &str = "https://rappels.example.org/";
+
+    fn unsubscribe_secret() -> crate::unsubscribe::UnsubscribeSecret {
+        crate::unsubscribe::UnsubscribeSecret::new("a test secret of the school").unwrap()
+    }
+
+    fn with_unsubscribe() -> Option<UnsubscribeConfig> {
+        Some(UnsubscribeConfig {
+            secret: unsubscribe_secret(),
+            base_url: UNSUBSCRIBE_BASE.to_owned(),
+        })
+    }
+
+    fn token_of(url: &str) -> &str {
+        url.strip_prefix("https://rappels.example.org/unsubscribe?token=")
+            .unwrap_or_else(|| panic!("not an unsubscribe link: {url}"))
+    }
+
+    /// Every student of the school, with the families each has opted out of.
+    fn opt_outs(engine: &Engine) -> Vec<(i64, Vec<Family>)> {
+        [1, 2]
+            .into_iter()
+            .map(|id| {
+                let student = StudentId::new(id).unwrap();
+                let families = [Family::Session, Family::Inactivity, Family::Weekly]
+                    .into_iter()
+                    .filter(|&f| engine.store().student_opts_out(student, f))
+                    .collect();
+                (id, families)
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn automatic_reminders_carry_a_signed_unsubscribe_link_and_manual_ones_none() {
+        let linked = engine_with(
+            MailerMode::Accept,
+            "2026-11-26T18:45:00Z",
+            with_unsubscribe(),
+        );
+        linked.run(&RunOptions::default()).await.unwrap();
+        let sent = linked.mailer().messages();
+        assert_eq!(sent.len(), 4);
+        for email in &sent {
+            match email.kind.family() {
+                None => assert_eq!(email.unsubscribe_url, None, "{}", email.message_id),
+                Some(family) => {
+                    let url = email.unsubscribe_url.as_deref().unwrap();
+                    let named = crate::unsubscribe::verify(&unsubscribe_secret(), token_of(url));
+                    assert_eq!(named, Ok((email.student, family)), "{url}");
+                }
+            }
+        }
+        assert!(sent.iter().any(|e| e.kind == Kind::Manual));
+
+        // Without an unsubscribe configuration no e-mail carries a link.
+        let plain = engine(MailerMode::Accept, "2026-11-26T18:45:00Z");
+        plain.run(&RunOptions::default()).await.unwrap();
+        assert!(
+            plain
+                .mailer()
+                .messages()
+                .iter()
+                .all(|e| e.unsubscribe_url.is_none())
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unsubscribe_link_opts_out_exactly_its_family() {
+        let engine = engine_with(
+            MailerMode::Accept,
+            "2026-11-26T18:45:00Z",
+            with_unsubscribe(),
+        );
+        engine.run(&RunOptions::default()).await.unwrap();
+        let awa = StudentId::new(1).unwrap();
+        let inactivity = engine
+            .mailer()
+            .messages()
+            .into_iter()
+            .find(|e| e.kind == Kind::Inactivity && e.student == awa)
+            .unwrap();
+        let token = token_of(inactivity.unsubscribe_url.as_deref().unwrap()).to_owned();
+
+        let first = engine.unsubscribe(&token).await.unwrap();
+        assert_eq!(first, (awa, Family::Inactivity, true));
+        assert_eq!(
+            opt_outs(&engine),
+            [(1, vec![Family::Inactivity]), (2, vec![])]
+        );
+        let second = engine.unsubscribe(&token).await.unwrap();
+        assert_eq!(second, (awa, Family::Inactivity, false));
+        assert_eq!(
+            opt_outs(&engine),
+            [(1, vec![Family::Inactivity]), (2, vec![])]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_tampered_or_foreign_unsubscribe_token_changes_nothing() {
+        let engine = engine_with(
+            MailerMode::Accept,
+            "2026-11-26T18:45:00Z",
+            with_unsubscribe(),
+        );
+        let awa = StudentId::new(1).unwrap();
+        let lucas = StudentId::new(2).unwrap();
+        let genuine = crate::unsubscribe::sign(&unsubscribe_secret(), awa, Family::Session);
+
+        // Awa's signature on a payload rewritten to name Lucas.
+        let (_, tag) = genuine.split_once('.').unwrap();
+        let lucas_payload = crate::unsubscribe::sign(&unsubscribe_secret(), lucas, Family::Session);
+        let (payload, _) = lucas_payload.split_once('.').unwrap();
+        let tampered = format!("{payload}.{tag}");
+        let foreign_secret =
+            crate::unsubscribe::UnsubscribeSecret::new("somebody else's secret").unwrap();
+        let foreign = crate::unsubscribe::sign(&foreign_secret, awa, Family::Session);
+        for token in [&tampered, &foreign] {
+            assert!(
+                matches!(
+                    engine.unsubscribe(token).await,
+                    Err(ServiceError::Unsubscribe(UnsubscribeError::BadSignature))
+                ),
+                "{token}"
+            );
+        }
+        assert!(matches!(
+            engine.unsubscribe("not a token").await,
+            Err(ServiceError::Unsubscribe(
+                UnsubscribeError::Malformed { .. }
+            ))
+        ));
+        // A service with no secret refuses even a genuine token.
+        let unconfigured = engine_with(MailerMode::Accept, "2026-11-26T18:45:00Z", None);
+        assert!(matches!(
+            unconfigured.unsubscribe(&genuine).await,
+            Err(ServiceError::UnsubscribeNotConfigured)
+        ));
+        assert_eq!(opt_outs(&engine), [(1, vec![]), (2, vec![])]);
+        assert_eq!(opt_outs(&unconfigured), [(1, vec![]), (2, vec![])]);
     }
 
     mockall::mock! {

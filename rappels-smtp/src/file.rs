@@ -1,0 +1,174 @@
+//! Mailers that need no server: `.eml` files in a folder, or standard output.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use lettre::message::Mailbox;
+use rappels_core::ports::{Delivery, Email, MailError, Mailer};
+
+use crate::SmtpError;
+use crate::message::{build_message, eml_file_name};
+
+/// Writes each e-mail as an `.eml` file into a folder, where any mail client can open it.
+#[derive(Debug, Clone)]
+pub struct FileMailer {
+    folder: PathBuf,
+    from: Mailbox,
+}
+
+impl FileMailer {
+    /// A mailer writing into `folder` (created if needed) as `from`.
+    pub fn new(folder: impl Into<PathBuf>, from: Mailbox) -> Result<Self, SmtpError> {
+        let folder = folder.into();
+        std::fs::create_dir_all(&folder).map_err(|cause| SmtpError::Folder {
+            path: folder.clone(),
+            cause,
+        })?;
+        Ok(FileMailer { folder, from })
+    }
+
+    /// The folder messages are written to.
+    pub fn folder(&self) -> &Path {
+        &self.folder
+    }
+}
+
+#[async_trait]
+impl Mailer for FileMailer {
+    async fn send(&self, email: &Email) -> Result<Delivery, MailError> {
+        let bytes = build_message(email, &self.from)?.formatted();
+        let path = self.folder.join(eml_file_name(email));
+        // Write then rename, so a reader never sees half a message.
+        let partial = path.with_extension("eml.partial");
+        let io = |e: std::io::Error| {
+            MailError::transient(format!("cannot write {}: {e}", path.display()))
+        };
+        tokio::fs::write(&partial, &bytes).await.map_err(io)?;
+        tokio::fs::rename(&partial, &path).await.map_err(io)?;
+        Ok(Delivery {
+            reply: format!("written to {}", path.display()),
+        })
+    }
+}
+
+/// Writes each e-mail, followed by a blank line, to a writer (stdout for
+/// [`stdout_mailer`]).
+#[derive(Debug)]
+pub struct WriterMailer<W> {
+    out: Mutex<W>,
+    from: Mailbox,
+}
+
+impl<W: Write + Send> WriterMailer<W> {
+    /// A mailer writing to `out` as `from`.
+    pub fn new(out: W, from: Mailbox) -> Self {
+        WriterMailer {
+            out: Mutex::new(out),
+            from,
+        }
+    }
+
+    /// The writer, to read back what was written.
+    pub fn into_inner(self) -> W {
+        self.out
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A mailer that prints every message on standard output.
+pub fn stdout_mailer(from: Mailbox) -> WriterMailer<std::io::Stdout> {
+    WriterMailer::new(std::io::stdout(), from)
+}
+
+#[async_trait]
+impl<W: Write + Send> Mailer for WriterMailer<W> {
+    async fn send(&self, email: &Email) -> Result<Delivery, MailError> {
+        let bytes = build_message(email, &self.from)?.formatted();
+        let mut out = self
+            .out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        out.write_all(&bytes)
+            .and_then(|()| out.write_all(b"\r\n"))
+            .and_then(|()| out.flush())
+            .map_err(|e| MailError::transient(format!("cannot write the message: {e}")))?;
+        Ok(Delivery {
+            reply: "printed".to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{email, sender};
+
+    #[tokio::test]
+    async fn the_file_mailer_writes_one_eml_per_reminder() {
+        let dir = tempfile::tempdir().unwrap();
+        let mailer = FileMailer::new(dir.path().join("outbox"), sender()).unwrap();
+        let delivery = mailer.send(&email("Révise ce soir")).await.unwrap();
+        let path = dir.path().join("outbox/manual.500@rappels.example.org.eml");
+        assert_eq!(delivery.reply, format!("written to {}", path.display()));
+        let raw = std::fs::read_to_string(&path).unwrap();
+        assert!(raw.contains("Message-ID: <manual.500@rappels.example.org>"));
+        // Sending the same reminder again replaces the file: one file per reminder.
+        mailer.send(&email("Révise ce soir")).await.unwrap();
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("outbox"))
+                .unwrap()
+                .count(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn the_writer_mailer_prints_messages() {
+        let mailer = WriterMailer::new(Vec::new(), sender());
+        mailer.send(&email("Coucou")).await.unwrap();
+        mailer.send(&email("Encore")).await.unwrap();
+        let out = String::from_utf8(mailer.into_inner()).unwrap();
+        assert_eq!(
+            out.matches("Message-ID: <manual.500@rappels.example.org>")
+                .count(),
+            2
+        );
+        assert!(out.contains("Subject: Coucou\r\n") && out.contains("Subject: Encore\r\n"));
+    }
+
+    #[tokio::test]
+    async fn the_file_mailer_serves_the_reminders_engine() {
+        use rappels_core::message::Templates;
+        use rappels_core::scenario::Scenario;
+        use rappels_core::service::{Reminders, RunOptions, ServiceConfig};
+        use rappels_core::testing::{FixedClock, MemoryStore};
+        let scenario = Scenario::from_json(
+            r#"{ "students": [ { "id": 1, "first_name": "Awa", "email": "awa@example.org",
+                 "account_active": true, "subscription_active": true } ],
+                 "sessions": [ { "id": 100, "student_id": 1, "subject": "Mathématiques",
+                 "starts_at": "2026-11-27T14:00:00Z" } ] }"#,
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let settings = scenario.settings.clone();
+        let engine = Reminders::new(
+            MemoryStore::new(scenario),
+            FileMailer::new(dir.path(), sender()).unwrap(),
+            FixedClock::new(rappels_core::domain::parse_instant("2026-11-26T17:45:00Z").unwrap()),
+            settings,
+            Templates::embedded(),
+            ServiceConfig::default(),
+        );
+        let report = engine.run(&RunOptions::default()).await.unwrap();
+        assert_eq!(report.sent, 1);
+        let raw = std::fs::read_to_string(
+            dir.path()
+                .join("session_eve.1.100.2026-11-26@rappels.localhost.eml"),
+        )
+        .unwrap();
+        assert!(raw.contains("To: Awa <awa@example.org>"), "{raw}");
+    }
+}

@@ -1,0 +1,195 @@
+//! The MIME message every mailer sends, built with lettre from a core `Email`.
+
+use lettre::Message;
+use lettre::message::header::{Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use rappels_core::ports::{Email, MailError};
+
+/// `List-Unsubscribe: <https://…/unsubscribe?token=…>` (RFC 2369).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(
+            s.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_owned(),
+        ))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), format!("<{}>", self.0))
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058): the mail client may
+/// unsubscribe with one POST, without opening a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListUnsubscribePost;
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribePost)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_owned())
+    }
+}
+
+/// One line: control characters (CR, LF, TAB…) become spaces, runs of white space one
+/// space. Header values built from data go through it, so no name or subject can add a
+/// header line.
+pub fn header_text(raw: &str) -> String {
+    raw.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Line endings of a body as SMTP wants them: every CR, LF or CRLF becomes CRLF.
+pub fn crlf(body: &str) -> String {
+    body.replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .replace('\n', "\r\n")
+}
+
+/// Builds the MIME message of an e-mail: From, To, Subject, Date, the Message-ID of the
+/// reminder key, `multipart/alternative` (plain text, then HTML), and for automatic kinds the
+/// one-click unsubscribe headers. A recipient lettre refuses is a permanent failure:
+/// retrying cannot fix an address.
+pub fn build_message(email: &Email, from: &Mailbox) -> Result<Message, MailError> {
+    let address = email
+        .to
+        .as_ref()
+        .parse()
+        .map_err(|e| MailError::permanent(format!("recipient {} refused: {e}", email.to)))?;
+    let name = header_text(&email.to_name);
+    let mut builder = Message::builder()
+        .from(from.clone())
+        .to(Mailbox::new((!name.is_empty()).then_some(name), address))
+        .subject(header_text(&email.message.subject))
+        .message_id(Some(email.message_id.clone()));
+    if let Some(url) = &email.unsubscribe_url {
+        builder = builder
+            .header(ListUnsubscribe(header_text(url)))
+            .header(ListUnsubscribePost);
+    }
+    builder
+        .multipart(MultiPart::alternative_plain_html(
+            crlf(&email.message.text),
+            crlf(&email.message.html),
+        ))
+        .map_err(|e| MailError::permanent(format!("message cannot be built: {e}")))
+}
+
+/// The file name of an e-mail: its Message-ID without the angle brackets, which is unique
+/// per reminder and made only of characters that are safe in file names.
+pub fn eml_file_name(email: &Email) -> String {
+    let id = email
+        .message_id
+        .trim_start_matches('<')
+        .trim_end_matches('>');
+    let safe: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.@".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{safe}.eml")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{email, sender};
+
+    #[test]
+    fn messages_carry_the_headers_and_both_parts() {
+        let raw = String::from_utf8(
+            build_message(&email("Message de Mariam : Révise ce soir"), &sender())
+                .unwrap()
+                .formatted(),
+        )
+        .unwrap();
+        let headers = raw.split("\r\n\r\n").next().unwrap();
+        assert!(
+            headers.contains("From: MyKarfour <noreply@example.org>\r\n"),
+            "{headers}"
+        );
+        assert!(
+            headers.contains("Message-ID: <manual.500@rappels.example.org>\r\n"),
+            "{headers}"
+        );
+        assert!(headers.contains("Date: "), "{headers}");
+        assert!(headers.contains("awa.kone@example.org>"), "{headers}");
+        // Non-ASCII subjects and names are encoded words (RFC 2047): headers stay ASCII.
+        assert!(headers.is_ascii(), "{headers}");
+        assert!(
+            headers.contains("Subject: Message de Mariam : =?utf-8?b?"),
+            "{headers}"
+        );
+        assert!(
+            !headers.contains("List-Unsubscribe"),
+            "manual reminders have no unsubscribe"
+        );
+        assert!(raw.contains("multipart/alternative"), "{raw}");
+        assert!(
+            raw.contains("Content-Type: text/plain; charset=utf-8"),
+            "{raw}"
+        );
+        assert!(
+            raw.contains("Content-Type: text/html; charset=utf-8"),
+            "{raw}"
+        );
+    }
+
+    #[test]
+    fn automatic_reminders_offer_one_click_unsubscribe() {
+        let mut e = email("Demain : Mathématiques à 14:00");
+        e.unsubscribe_url = Some("https://school.example.org/unsubscribe?token=abc.def".into());
+        let raw = String::from_utf8(build_message(&e, &sender()).unwrap().formatted()).unwrap();
+        assert!(
+            raw.contains(
+                "List-Unsubscribe: <https://school.example.org/unsubscribe?token=abc.def>\r\n"
+            ),
+            "{raw}"
+        );
+        assert!(
+            raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"),
+            "{raw}"
+        );
+    }
+
+    #[test]
+    fn data_never_adds_a_header_line() {
+        let mut e = email("Coucou\r\nBcc: victim@example.org");
+        e.to_name = "Awa\r\nBcc: victim@example.org".into();
+        e.unsubscribe_url = Some("https://x.example.org/u?t=1\r\nBcc: victim@example.org".into());
+        let raw = String::from_utf8(build_message(&e, &sender()).unwrap().formatted()).unwrap();
+        let headers = raw.split("\r\n\r\n").next().unwrap();
+        assert!(!headers.lines().any(|l| l.starts_with("Bcc:")), "{headers}");
+    }
+
+    #[test]
+    fn body_line_endings_are_crlf() {
+        assert_eq!(crlf("a\nb\r\nc\rd"), "a\r\nb\r\nc\r\nd");
+        assert_eq!(header_text(" a\t\r\n b  c "), "a b c");
+    }
+}
