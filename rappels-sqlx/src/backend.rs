@@ -42,7 +42,7 @@ pub fn check_storable(scenario: &Scenario) -> Result<(), SqlError> {
 }
 
 const STUDENT_COLUMNS: &str = "id, first_name, last_name, email, timezone, locale, account_active, \
-     subscription_active, created_at, last_activity_at, opt_out";
+     subscription_active, created_at, last_activity_at, opt_out, unsubscribed";
 const SESSION_COLUMNS: &str =
     "s.id, s.student_id, s.subject, s.objective, s.starts_at, s.duration_minutes, s.status";
 const REMINDER_COLUMNS: &str = "id, reminder_key, student_id, slot_date, due_at, expires_at, to_address, \
@@ -110,7 +110,10 @@ macro_rules! backend {
                 let bad = |e: rappels_core::domain::DomainError| corrupt(&what, e);
                 let timezone: Option<String> = row.try_get("timezone")?;
                 let locale: String = row.try_get("locale")?;
+                // The platform's opt-outs and those recorded by unsubscribe links.
                 let opt_out: String = row.try_get("opt_out")?;
+                let unsubscribed: String = row.try_get("unsubscribed")?;
+                let opt_out = [opt_out, unsubscribed].join(",");
                 Ok(Student {
                     id: StudentId::new(id).map_err(bad)?,
                     first_name: row.try_get("first_name")?,
@@ -616,23 +619,26 @@ macro_rules! backend {
                 Ok(stats)
             }
 
-            /// Adds an opt-out; `None` when the student does not exist.
+            /// Records an opt-out from an unsubscribe link; `None` when the student does not
+            /// exist. It goes to `unsubscribed`, which imports leave alone.
             pub(crate) async fn opt_out(
                 pool: &$Pool,
                 student: StudentId,
                 family: Family,
             ) -> Result<Option<bool>, SqlError> {
                 let mut tx = pool.begin().await?;
-                let current: Option<String> = sqlx::query_scalar("SELECT opt_out FROM students WHERE id = $1")
+                let row = sqlx::query("SELECT opt_out, unsubscribed FROM students WHERE id = $1")
                     .bind(student.get())
                     .fetch_optional(&mut *tx)
                     .await?;
-                let Some(current) = current else { return Ok(None) };
-                let mut opt_outs = convert::opt_outs(&current, &format!("student {student}"))?;
-                let changed = opt_outs.add(family);
+                let Some(row) = row else { return Ok(None) };
+                let what = format!("student {student}");
+                let platform = convert::opt_outs(&row.try_get::<String, _>("opt_out")?, &what)?;
+                let mut recorded = convert::opt_outs(&row.try_get::<String, _>("unsubscribed")?, &what)?;
+                let changed = !platform.excludes(family) && recorded.add(family);
                 if changed {
-                    sqlx::query("UPDATE students SET opt_out = $1 WHERE id = $2")
-                        .bind(convert::opt_out_text(&opt_outs))
+                    sqlx::query("UPDATE students SET unsubscribed = $1 WHERE id = $2")
+                        .bind(convert::opt_out_text(&recorded))
                         .bind(student.get())
                         .execute(&mut *tx)
                         .await?;

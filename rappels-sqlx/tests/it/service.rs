@@ -231,3 +231,30 @@ async fn an_opt_out_is_stored_and_stops_the_family() {
         db.finish().await;
     }
 }
+
+#[tokio::test]
+async fn an_unsubscribe_survives_the_next_import() {
+    for db in backends().await {
+        let school = Scenario::from_json(SCHOOL).unwrap();
+        import(&db.store, &school).await;
+        let awa = StudentId::new(1).unwrap();
+        assert!(db.store.opt_out(awa, Family::Inactivity).await.unwrap());
+        // The platform exports its data again, without the opt-out it never heard of.
+        import(&db.store, &school).await;
+        assert!(
+            !db.store.opt_out(awa, Family::Inactivity).await.unwrap(),
+            "{}: still recorded",
+            db.name
+        );
+        let engine = engine(db.store.clone(), MailerMode::Accept, "2026-11-26T18:45:00Z");
+        let (plan, _) = engine.plan(t("2026-11-26T18:45:00Z")).await.unwrap();
+        assert!(
+            plan.due
+                .iter()
+                .all(|d| !(d.student == awa && d.kind() == Kind::Inactivity)),
+            "{}: the opt-out still applies after the import",
+            db.name
+        );
+        db.finish().await;
+    }
+}
