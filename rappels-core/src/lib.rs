@@ -26,6 +26,7 @@
 //! - [`scenario`]: the JSON scenario format, validated with record paths in errors.
 //! - [`rules`]: one function per rule (slots and DST, windows, eligibility, ladder, manual).
 //! - [`plan`], [`snapshot`]: planning by window → candidates → decision.
+//! - [`explain`]: why each reminder of a student is or is not due.
 //! - [`message`]: handlebars templates (French and English) for every kind.
 //! - [`permissions`]: who may read which history or send what.
 //! - [`retry`]: backoff, expiry and the fate of failed deliveries.
@@ -37,6 +38,7 @@
 
 pub mod clock;
 pub mod domain;
+pub mod explain;
 pub mod message;
 pub mod permissions;
 pub mod plan;

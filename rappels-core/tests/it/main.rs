@@ -3,6 +3,7 @@
 //!
 //! - `slots`: one slot per (date, time, zone) in every zone chrono-tz knows, across the
 //!   2026 transitions;
+//! - `explain`: `explain` calls due exactly what the plan lists;
 //! - `laws`: due windows, re-planning after sending, manual titles, the scenario round trip;
 //! - `reference`: the indexed planner equals a brute-force reading of RULES.md;
 //! - `windows`: the planner's per-zone window of due dates equals brute force in every zone;
@@ -10,6 +11,7 @@
 //!   student's history;
 //! - `strategies`: the generators they share.
 
+mod explain;
 mod laws;
 mod permissions;
 mod reference;
