@@ -43,8 +43,8 @@ impl DatabaseArgs {
     }
 }
 
-/// Runs one database command to completion. The commands are sequential, so one thread is
-/// enough and starts faster than a pool.
+/// Runs one database command to completion on a Tokio runtime (multi-threaded: the SMTP pool
+/// and the database pool run their connections on it).
 pub(crate) fn block_on<T>(work: impl Future<Output = Result<T, Failure>>) -> Result<T, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -3,6 +3,7 @@
 mod commands;
 mod database;
 mod failure;
+mod mail;
 mod output;
 
 use std::process::ExitCode;
@@ -50,20 +51,33 @@ enum Command {
     /// Load a scenario file into the database, all or nothing.
     #[command(long_about = commands::import::LONG_ABOUT, after_help = commands::import::EXAMPLES)]
     Import(commands::import::ImportArgs),
+    /// Plan, record and send the reminders that are due (run it from cron).
+    #[command(long_about = commands::run::LONG_ABOUT, after_help = commands::run::after_help())]
+    Run(commands::run::RunArgs),
+    /// Send a test e-mail through the configured mailer.
+    #[command(long_about = commands::test_email::LONG_ABOUT, after_help = commands::test_email::after_help())]
+    TestEmail(commands::test_email::TestEmailArgs),
+    /// Opt a student out of a family of reminders with an unsubscribe token.
+    #[command(long_about = commands::unsubscribe::LONG_ABOUT, after_help = commands::unsubscribe::EXAMPLES)]
+    Unsubscribe(commands::unsubscribe::UnsubscribeArgs),
 }
 
 fn init_logging(cli: &Cli) {
-    let level = match (cli.quiet, cli.verbose) {
+    // handlebars logs every value it renders at debug level: a run of a thousand reminders
+    // would drown what `-v` is for. `RAPPELS_LOG=handlebars=debug` still shows it.
+    let directives = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
         (false, 0) => "info",
-        (false, 1) => "debug",
-        (false, _) => "trace",
+        (false, 1) => "debug,handlebars=info",
+        (false, _) => "trace,handlebars=info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("RAPPELS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(directives));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colours only on a terminal: cron mails and log files get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match cli.log_format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -77,6 +91,9 @@ fn main() -> ExitCode {
         Command::Plan(args) => commands::plan::run(args),
         Command::Migrate(args) => commands::migrate::run(args),
         Command::Import(args) => commands::import::run(args, cli.quiet),
+        Command::Run(args) => commands::run::run(args),
+        Command::TestEmail(args) => commands::test_email::run(args),
+        Command::Unsubscribe(args) => commands::unsubscribe::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

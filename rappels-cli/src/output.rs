@@ -1,6 +1,7 @@
 //! The printed forms of a plan: RULES.md's JSON, and a table for people.
 
 use std::fmt::Write as _;
+use std::io::{ErrorKind, Write as _};
 
 use rappels_core::domain::{ManualId, SessionId, StudentId, format_instant};
 use rappels_core::plan::Plan;
@@ -133,4 +134,16 @@ pub(crate) fn table<const N: usize>(rows: &[[String; N]]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Prints `text` on standard output. A reader that went away (`rappels plan | head`) is not
+/// an error: the rest is simply not printed, where `println!` would panic.
+pub(crate) fn emit(text: &str) -> Result<(), crate::failure::Failure> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != ErrorKind::BrokenPipe => Err(crate::failure::Failure::Failed(
+            anyhow::anyhow!("cannot write the output: {e}"),
+        )),
+        _ => Ok(()),
+    }
 }

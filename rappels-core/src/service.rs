@@ -223,7 +223,7 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
             return Ok(report);
         }
         report.recorded = self.store.record_due(&outgoing, at).await?;
-        tracing::info!(planned = report.planned, recorded = report.recorded, %at, "plan recorded");
+        tracing::info!(planned = report.planned, recorded = report.recorded, at = %crate::domain::format_instant(at), "plan recorded");
         loop {
             let claims = self
                 .store

@@ -17,9 +17,9 @@ mod smtp;
 
 use std::path::PathBuf;
 
-use lettre::message::Mailbox;
-
 pub use file::{FileMailer, WriterMailer, stdout_mailer};
+/// The sender and recipient type of lettre, so that callers need not depend on lettre.
+pub use lettre::message::Mailbox;
 pub use message::{
     ListUnsubscribe, ListUnsubscribePost, build_message, crlf, eml_file_name, header_text,
 };

@@ -96,7 +96,10 @@ pub(crate) fn run(args: ImportArgs, quiet: bool) -> Result<(), Failure> {
         elapsed_ms = started.elapsed().as_millis() as u64,
         "imported"
     );
-    println!("{}", summary(&report, scenario.sent.len(), &shown));
+    crate::output::emit(&format!(
+        "{}\n",
+        summary(&report, scenario.sent.len(), &shown)
+    ))?;
     Ok(())
 }
 

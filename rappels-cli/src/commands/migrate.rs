@@ -33,6 +33,6 @@ pub(crate) fn run(args: MigrateArgs) -> Result<(), Failure> {
     })?;
     let shown = redact_url(&url);
     tracing::info!(url = %shown, "migrations applied");
-    println!("migrated {shown}: schema up to date");
+    crate::output::emit(&format!("migrated {shown}: schema up to date\n"))?;
     Ok(())
 }

@@ -3,3 +3,6 @@
 pub(crate) mod import;
 pub(crate) mod migrate;
 pub(crate) mod plan;
+pub(crate) mod run;
+pub(crate) mod test_email;
+pub(crate) mod unsubscribe;

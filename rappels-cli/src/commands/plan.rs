@@ -3,14 +3,12 @@
 
 use std::path::PathBuf;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args, ValueEnum};
 use rappels_core::clock::{Clock, SystemClock};
 use rappels_core::domain::parse_instant;
 use rappels_core::message::{MessageConfig, MessageSource, Templates};
 use rappels_core::plan::Plan;
-use rappels_core::ports::{Delivery, Email, MailError, Mailer};
 use rappels_core::scenario::Scenario;
 use rappels_core::service::{Reminders, ServiceConfig};
 use rappels_core::settings::Settings;
@@ -19,6 +17,7 @@ use rappels_sqlx::{SqlError, redact_url};
 
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
+use crate::mail::NoMailer;
 use crate::output::PlanOutput;
 
 pub(crate) const LONG_ABOUT: &str = "\
@@ -91,8 +90,8 @@ pub(crate) fn run(args: PlanArgs) -> Result<(), Failure> {
         None => plan_database(&args.database.url(), at)?,
     };
     match args.format {
-        PlanFormat::Json => println!("{}", output.to_json()),
-        PlanFormat::Table => print!("{}", output.to_table()),
+        PlanFormat::Json => crate::output::emit(&format!("{}\n", output.to_json()))?,
+        PlanFormat::Table => crate::output::emit(&output.to_table())?,
     }
     Ok(())
 }
@@ -181,15 +180,4 @@ fn output(
         )
         .collect();
     PlanOutput::new(plan, subjects)
-}
-
-/// `Reminders` needs a mailer, and planning never sends: this one refuses, should that
-/// ever change.
-struct NoMailer;
-
-#[async_trait]
-impl Mailer for NoMailer {
-    async fn send(&self, _email: &Email) -> Result<Delivery, MailError> {
-        Err(MailError::permanent("plan sends nothing"))
-    }
 }

@@ -2,16 +2,16 @@
 //! dir and, when `RAPPELS_TEST_POSTGRES` names a server, on a fresh PostgreSQL database per
 //! test: `plan --db` must print exactly what `plan --scenario` prints for the same data.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::sync::Once;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use sqlx::Connection as _;
 use tempfile::TempDir;
 
-use crate::{fixture, rappels};
+use crate::fixture;
+use crate::support::{
+    TestDb, cli, import, note_once, on, plan_db, postgres_server, stderr, stdout, succeeded,
+    with_database,
+};
 
 /// Instants around the fixtures' week: before and after the eve slots, the morning after,
 /// the weekly digest's Sunday evening (20:00 Paris is 19:00Z), and the next Monday.
@@ -23,176 +23,6 @@ const SCHOOL_INSTANTS: [&str; 6] = [
     "2026-11-29T19:30:00Z",
     "2026-11-30T10:00:00Z",
 ];
-
-/// Says once, on the terminal (libtest does not capture a direct write to stderr), that a
-/// part of this suite did not run, so a green run cannot be mistaken for a full one.
-fn note_once(once: &'static Once, line: &str) {
-    once.call_once(|| {
-        let _ = writeln!(std::io::stderr(), "{line}");
-    });
-}
-
-/// A database for one test, removed when dropped (the fields only hold what to remove).
-struct TestDb {
-    url: String,
-    _dir: Option<TempDir>,
-    _postgres: Option<PostgresDb>,
-}
-
-impl TestDb {
-    fn sqlite() -> TestDb {
-        let dir = tempfile::tempdir().unwrap();
-        TestDb {
-            url: format!("sqlite://{}", dir.path().join("rappels.db").display()),
-            _dir: Some(dir),
-            _postgres: None,
-        }
-    }
-
-    /// A fresh database on the server of `RAPPELS_TEST_POSTGRES`, or `None` (said once) when
-    /// it is not set. A server that is set but unreachable fails the test.
-    fn postgres() -> Option<TestDb> {
-        let db = PostgresDb::create(&postgres_server()?);
-        Some(TestDb {
-            url: db.url.clone(),
-            _dir: None,
-            _postgres: Some(db),
-        })
-    }
-}
-
-/// The server of `RAPPELS_TEST_POSTGRES`, or `None` (said once) when it is not set.
-fn postgres_server() -> Option<String> {
-    static NOTE: Once = Once::new();
-    let server = std::env::var("RAPPELS_TEST_POSTGRES")
-        .ok()
-        .filter(|s| !s.is_empty());
-    if server.is_none() {
-        note_once(
-            &NOTE,
-            "PostgreSQL CLI tests did not run: set RAPPELS_TEST_POSTGRES=postgres://… to run them",
-        );
-    }
-    server
-}
-
-/// A database created on a PostgreSQL server for one test and dropped after it.
-struct PostgresDb {
-    server: String,
-    name: String,
-    url: String,
-}
-
-impl PostgresDb {
-    fn create(server: &str) -> PostgresDb {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        // The process id keeps parallel test binaries apart; a database left by a killed run
-        // with the same id is dropped first.
-        let name = format!(
-            "rappels_cli_{}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        admin(
-            server,
-            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        )
-        .and_then(|()| admin(server, &format!("CREATE DATABASE {name}")))
-        .unwrap_or_else(|e| panic!("RAPPELS_TEST_POSTGRES={server}: {e}"));
-        PostgresDb {
-            url: with_database(server, &name),
-            server: server.to_owned(),
-            name,
-        }
-    }
-}
-
-impl Drop for PostgresDb {
-    fn drop(&mut self) {
-        let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        if let Err(e) = admin(&self.server, &drop) {
-            // Never panic here: this may run while a failed test unwinds.
-            let _ = writeln!(std::io::stderr(), "cannot drop {}: {e}", self.name);
-        }
-    }
-}
-
-/// Runs one statement on the server's own database.
-fn admin(server: &str, sql: &str) -> Result<(), sqlx::Error> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            let mut conn = sqlx::PgConnection::connect(server).await?;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-                .execute(&mut conn)
-                .await?;
-            conn.close().await
-        })
-}
-
-/// `postgres://u@h:5432/test?x=y` with database `name`: `postgres://u@h:5432/name?x=y`.
-fn with_database(server: &str, name: &str) -> String {
-    let (base, query) = match server.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (server, String::new()),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let authority_end = base[authority_start..]
-        .find('/')
-        .map_or(base.len(), |i| authority_start + i);
-    format!("{}/{name}{query}", &base[..authority_end])
-}
-
-/// The binary, with no database URL from the environment of whoever runs the tests.
-fn cli() -> assert_cmd::Command {
-    let mut cmd = rappels();
-    cmd.env_remove("DATABASE_URL")
-        .env_remove("RAPPELS_DATABASE_URL")
-        .env_remove("RAPPELS_LOG");
-    cmd
-}
-
-fn on(db: &TestDb, args: &[&str]) -> Output {
-    cli()
-        .args(args)
-        .args(["--database-url", &db.url])
-        .output()
-        .unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).unwrap()
-}
-
-fn succeeded(out: Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what}: exit {:?}, stderr: {}",
-        out.status.code(),
-        stderr(&out)
-    );
-    stdout(&out)
-}
-
-fn import(db: &TestDb, file: &Path) -> String {
-    succeeded(
-        on(db, &["import", file.to_str().unwrap()]),
-        &format!("import {}", file.display()),
-    )
-}
-
-fn plan_db(db: &TestDb, at: &str) -> String {
-    succeeded(
-        on(db, &["plan", "--db", "--at", at]),
-        &format!("plan --db at {at}"),
-    )
-}
 
 fn plan_scenario(file: &Path, at: &str) -> String {
     succeeded(
@@ -234,23 +64,6 @@ fn assert_parity(db: &TestDb, file: &Path, instants: &[&str]) {
             );
         }
     }
-}
-
-/// Runs a test body on SQLite, and on PostgreSQL when it is configured.
-macro_rules! on_both {
-    ($body:ident: $sqlite:ident, $postgres:ident) => {
-        #[test]
-        fn $sqlite() {
-            $body(&TestDb::sqlite());
-        }
-
-        #[test]
-        fn $postgres() {
-            if let Some(db) = TestDb::postgres() {
-                $body(&db);
-            }
-        }
-    };
 }
 
 fn migrate_is_idempotent(db: &TestDb) {

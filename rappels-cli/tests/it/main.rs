@@ -1,7 +1,29 @@
 //! Integration tests of the `rappels` binary: one test binary, one module per command.
 
+/// Runs a test body on SQLite, and on PostgreSQL when it is configured. Defined before the
+/// modules, so that every one of them sees it.
+macro_rules! on_both {
+    ($body:ident: $sqlite:ident, $postgres:ident) => {
+        #[test]
+        fn $sqlite() {
+            $body(&$crate::support::TestDb::sqlite());
+        }
+
+        #[test]
+        fn $postgres() {
+            if let Some(db) = $crate::support::TestDb::postgres() {
+                $body(&db);
+            }
+        }
+    };
+}
+
 mod db;
+mod mail;
 mod plan;
+mod run;
+mod smtp_server;
+mod support;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,374 @@
+//! `rappels run`: plan what is due, record it and send it — the original system's
+//! `envoyer_rappels`, meant to be started by cron or a timer.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, ValueEnum};
+use rappels_core::clock::SystemClock;
+use rappels_core::domain::{Kind, format_instant};
+use rappels_core::message::Templates;
+use rappels_core::ports::Mailer;
+use rappels_core::service::{Reminders, RunOptions, RunReport, ServiceConfig, ServiceError};
+use rappels_core::settings::Settings;
+use rappels_sqlx::{SqlError, SqlStore, redact_url};
+use serde::Serialize;
+
+use crate::commands::plan::parse_at;
+use crate::database::{self, DatabaseArgs};
+use crate::failure::Failure;
+use crate::mail::{self, Environment, MailConfig, NoMailer};
+use crate::output::table;
+
+pub(crate) const LONG_ABOUT: &str = "\
+Plan the reminders due now, record them in the database, and send every recorded reminder \
+whose time has come: the new ones, and those a failed attempt rescheduled. Then print one \
+summary line.
+
+Run it every few minutes. Each reminder goes out at most once, however often and however \
+many runners run: a reminder is recorded once under its key, and sending goes through claims \
+with a lease. A reminder whose moment has passed (the grace period, the session's start) \
+expires instead of going out late.
+
+A delivery that fails does not fail the run: a transient failure (4xx, server unreachable) \
+is retried by later runs with a growing delay, a permanent one (5xx) is recorded as failed; \
+both are counted in the summary and logged. The exit status is 1 only when the run itself \
+fails, such as a database that cannot be reached.
+
+The database must have been filled by `rappels import`. Messages go to the mailer of the \
+environment (below); by default, .eml files in ./rappels-outbox.";
+
+pub(crate) const EXAMPLES: &str = "\
+Examples:
+  rappels run
+  rappels run --dry-run --at 2026-11-26T18:45:00Z      # what would be recorded, nothing written
+  rappels run --kind session_eve --kind session_day    # session reminders only
+  RAPPELS_MAILER=smtp RAPPELS_SMTP_HOST=smtp.example.org RAPPELS_SMTP_USER=school \\
+    RAPPELS_SMTP_PASSWORD=… RAPPELS_FROM='École <noreply@example.org>' rappels run --format json
+
+  # crontab: every five minutes (cron starts in $HOME, where the default database is)
+  */5 * * * * rappels run
+  # the variables (SMTP password included) in a file only this user can read
+  */5 * * * * set -a; . ~/.config/rappels.env; rappels run";
+
+/// The help text after the options: examples, then the mail variables.
+pub(crate) fn after_help() -> String {
+    format!("{EXAMPLES}\n\n{}", mail::ENVIRONMENT_HELP)
+}
+
+/// Output formats of `run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RunFormat {
+    /// One line for people and logs.
+    Text,
+    /// One JSON object on one line, for scripts.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Plan and send as if it were this instant, RFC 3339 with an offset (default: now).
+    #[arg(long, value_name = "INSTANT", value_parser = parse_at)]
+    at: Option<DateTime<Utc>>,
+    /// List what would be recorded, and record and send nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Only plan this kind (repeat, or separate with commas; default: all). Reminders
+    /// already recorded and due for a retry are sent whatever their kind.
+    #[arg(long = "kind", value_name = "KIND", value_delimiter = ',', value_parser = kind_parser())]
+    kinds: Vec<Kind>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+    format: RunFormat,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+/// The five kind names, as RULES.md writes them.
+fn kind_parser() -> impl TypedValueParser<Value = Kind> {
+    PossibleValuesParser::new(Kind::ALL.map(Kind::as_str)).map(|name| {
+        name.parse::<Kind>()
+            .expect("every possible value names a kind")
+    })
+}
+
+pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
+    // The configuration is checked before the database is opened, so a typo in a variable
+    // is reported as such whatever the state of the database.
+    let mail = MailConfig::read(&Environment)?;
+    let unsubscribe = mail::unsubscribe_config(&Environment, &mail.site_url)?;
+    if unsubscribe.is_none() {
+        tracing::warn!(
+            "{} is not set: reminders carry no List-Unsubscribe header (one-click unsubscribe is off)",
+            mail::SECRET
+        );
+    }
+    let config = ServiceConfig {
+        runner_id: mail::runner_id(),
+        message_id_domain: mail.message_id_domain(),
+        messages: mail.message_config(),
+        unsubscribe,
+        ..ServiceConfig::default()
+    };
+    let options = RunOptions {
+        at: args.at,
+        dry_run: args.dry_run,
+        kinds: args.kinds,
+    };
+    let url = args.database.url();
+    tracing::debug!(
+        url = %redact_url(&url),
+        mailer = %mail.destination(),
+        from = %mail.from,
+        site_url = %mail.site_url,
+        runner = %config.runner_id,
+        "configuration read"
+    );
+    let started = Instant::now();
+    let report = database::block_on(async {
+        let store = database::connect_existing(&url).await?;
+        let result = run_on(&store, &mail, config, &options).await;
+        store.close().await;
+        result.map_err(|error| match error {
+            RunError::Failure(failure) => failure,
+            RunError::Service(error) => Failure::Failed(anyhow::anyhow!(
+                "the run on {} failed: {error}",
+                redact_url(&url)
+            )),
+        })
+    })?;
+    tracing::info!(
+        dry_run = options.dry_run,
+        planned = report.planned,
+        recorded = report.recorded,
+        sent = report.sent,
+        retried = report.retried,
+        failed = report.failed,
+        expired = report.expired,
+        skipped = report.skipped,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "run finished"
+    );
+    let summary = RunSummary::new(&report, options.dry_run);
+    match args.format {
+        RunFormat::Text => crate::output::emit(&summary.to_text())?,
+        RunFormat::Json => crate::output::emit(&format!(
+            "{}\n",
+            serde_json::to_string(&summary).expect("the summary serialises")
+        ))?,
+    }
+    Ok(())
+}
+
+/// The run itself, on an open store: settings, then the engine with the configured mailer
+/// (none for a dry run, so that nothing, not even the outbox folder, is created).
+async fn run_on(
+    store: &SqlStore,
+    mail: &MailConfig,
+    config: ServiceConfig,
+    options: &RunOptions,
+) -> Result<RunReport, RunError> {
+    let settings = match store.settings().await {
+        Ok(Some(settings)) => settings,
+        Ok(None) => return Err(database::sql_failure(SqlError::NoSettings).into()),
+        Err(error) => return Err(database::sql_failure(error).into()),
+    };
+    tracing::info!(
+        at = %options.at.map_or_else(|| "now".to_owned(), format_instant),
+        dry_run = options.dry_run,
+        kinds = ?options.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+        mailer = %mail.destination(),
+        "run started"
+    );
+    let report = if options.dry_run {
+        run_with(store, NoMailer, settings, config, options).await
+    } else {
+        let mailer = mail.mailer()?;
+        run_with(store, mailer, settings, config, options).await
+    };
+    Ok(report?)
+}
+
+/// Why a run stopped: before the engine started (already a command failure), or in the
+/// engine, whose store failures are the run's own (exit 1).
+#[derive(Debug)]
+enum RunError {
+    Failure(Failure),
+    Service(ServiceError),
+}
+
+impl From<Failure> for RunError {
+    fn from(failure: Failure) -> Self {
+        RunError::Failure(failure)
+    }
+}
+
+impl From<ServiceError> for RunError {
+    fn from(error: ServiceError) -> Self {
+        RunError::Service(error)
+    }
+}
+
+/// One run of the engine over `mailer`, which is dropped before the runtime ends (the SMTP
+/// pool's connections are closed on it).
+async fn run_with<M: Mailer>(
+    store: &SqlStore,
+    mailer: M,
+    settings: Settings,
+    config: ServiceConfig,
+    options: &RunOptions,
+) -> Result<RunReport, ServiceError> {
+    Reminders::new(
+        store.clone(),
+        mailer,
+        SystemClock,
+        settings,
+        Templates::embedded(),
+        config,
+    )
+    .run(options)
+    .await
+}
+
+/// What `run` prints: the report's counts, and with `--dry-run` what would be recorded.
+#[derive(Debug, Serialize)]
+struct RunSummary {
+    at: String,
+    dry_run: bool,
+    planned: usize,
+    recorded: usize,
+    sent: usize,
+    retried: usize,
+    failed: usize,
+    expired: usize,
+    skipped: usize,
+    would_record: Vec<WouldRecord>,
+}
+
+/// A reminder a dry run would record.
+#[derive(Debug, Serialize)]
+struct WouldRecord {
+    kind: &'static str,
+    key: String,
+    to: String,
+    subject: String,
+}
+
+impl RunSummary {
+    fn new(report: &RunReport, dry_run: bool) -> RunSummary {
+        RunSummary {
+            at: report.at.map(format_instant).unwrap_or_default(),
+            dry_run,
+            planned: report.planned,
+            recorded: report.recorded,
+            sent: report.sent,
+            retried: report.retried,
+            failed: report.failed,
+            expired: report.expired,
+            skipped: report.skipped,
+            would_record: report
+                .would_record
+                .iter()
+                .map(|r| WouldRecord {
+                    kind: r.key.kind().as_str(),
+                    key: r.key.to_string(),
+                    to: r.to.to_string(),
+                    subject: r.message.subject.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// One summary line; a dry run adds what it would record.
+    fn to_text(&self) -> String {
+        if !self.dry_run {
+            return format!(
+                "run at {}: sent {}, retried {}, failed {}, expired {}, skipped {} \
+                 (planned {}, newly recorded {})\n",
+                self.at,
+                self.sent,
+                self.retried,
+                self.failed,
+                self.expired,
+                self.skipped,
+                self.planned,
+                self.recorded
+            );
+        }
+        let mut out = format!(
+            "dry run at {}: would record {}, skipped {} (planned {}); nothing was recorded or sent\n",
+            self.at,
+            self.would_record.len(),
+            self.skipped,
+            self.planned
+        );
+        if !self.would_record.is_empty() {
+            let mut rows = vec![[
+                "KIND".to_owned(),
+                "KEY".to_owned(),
+                "TO".to_owned(),
+                "SUBJECT".to_owned(),
+            ]];
+            rows.extend(self.would_record.iter().map(|r| {
+                [
+                    r.kind.to_owned(),
+                    r.key.clone(),
+                    r.to.clone(),
+                    r.subject.clone(),
+                ]
+            }));
+            out.push('\n');
+            out.push_str(&table(&rows));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(dry_run: bool) -> RunSummary {
+        RunSummary {
+            at: "2026-11-26T18:45:00Z".to_owned(),
+            dry_run,
+            planned: 4,
+            recorded: if dry_run { 0 } else { 4 },
+            sent: if dry_run { 0 } else { 3 },
+            retried: if dry_run { 0 } else { 1 },
+            failed: 0,
+            expired: 0,
+            skipped: 0,
+            would_record: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_summary_is_one_line() {
+        assert_eq!(
+            summary(false).to_text(),
+            "run at 2026-11-26T18:45:00Z: sent 3, retried 1, failed 0, expired 0, skipped 0 \
+             (planned 4, newly recorded 4)\n"
+        );
+    }
+
+    #[test]
+    fn a_dry_run_lists_what_it_would_record() {
+        let mut dry = summary(true);
+        dry.would_record.push(WouldRecord {
+            kind: "manual",
+            key: "manual:500".to_owned(),
+            to: "awa@example.org".to_owned(),
+            subject: "Message de Mariam : Révise ce soir".to_owned(),
+        });
+        assert_eq!(
+            dry.to_text(),
+            "dry run at 2026-11-26T18:45:00Z: would record 1, skipped 0 (planned 4); \
+             nothing was recorded or sent\n\
+             \n\
+             KIND    KEY         TO               SUBJECT\n\
+             manual  manual:500  awa@example.org  Message de Mariam : Révise ce soir\n"
+        );
+    }
+}

@@ -1,0 +1,487 @@
+//! Mail configuration — which mailer, the sender, the site's address and the unsubscribe
+//! secret — read from the environment, and the mailer it builds.
+//!
+//! Every value is read through [`Values`], so that a configuration file can later become a
+//! second layer under the environment without the commands noticing. Values are checked
+//! here, before any database or server is touched, and an invalid one is a usage error
+//! (exit 2) that names its variable. The SMTP password is read from the environment only,
+//! is wrapped in `rappels_smtp::Password` at once, and is never printed or logged.
+
+use std::io::Stdout;
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use lettre::message::Mailbox;
+use rappels_core::message::MessageConfig;
+use rappels_core::ports::{Delivery, Email, MailError, Mailer};
+use rappels_core::unsubscribe::{UnsubscribeConfig, UnsubscribeSecret};
+use rappels_smtp::{
+    FileMailer, Password, SmtpError, SmtpMailer, SmtpSettings, TlsMode, WriterMailer, parse_sender,
+    stdout_mailer,
+};
+
+use crate::failure::Failure;
+
+/// `RAPPELS_MAILER`: `smtp`, `file:DIR` or `stdout`.
+pub(crate) const MAILER: &str = "RAPPELS_MAILER";
+/// `RAPPELS_SMTP_HOST`: the SMTP server, required with `RAPPELS_MAILER=smtp`.
+pub(crate) const SMTP_HOST: &str = "RAPPELS_SMTP_HOST";
+/// `RAPPELS_SMTP_PORT`: the port, by default the TLS mode's usual one.
+pub(crate) const SMTP_PORT: &str = "RAPPELS_SMTP_PORT";
+/// `RAPPELS_SMTP_TLS`: `starttls` (default), `tls` or `none`.
+pub(crate) const SMTP_TLS: &str = "RAPPELS_SMTP_TLS";
+/// `RAPPELS_SMTP_USER`: the user to authenticate as.
+pub(crate) const SMTP_USER: &str = "RAPPELS_SMTP_USER";
+/// `RAPPELS_SMTP_PASSWORD`: the user's password.
+pub(crate) const SMTP_PASSWORD: &str = "RAPPELS_SMTP_PASSWORD";
+/// `RAPPELS_FROM`: the sender mailbox.
+pub(crate) const FROM: &str = "RAPPELS_FROM";
+/// `RAPPELS_SITE_URL`: the platform's address, for links and unsubscribe addresses.
+pub(crate) const SITE_URL: &str = "RAPPELS_SITE_URL";
+/// `RAPPELS_SECRET`: the HMAC key of unsubscribe tokens.
+pub(crate) const SECRET: &str = "RAPPELS_SECRET";
+
+/// Where messages go when nothing is configured: `.eml` files in the working directory, so
+/// that a first run needs no mail server and sends nothing to real people.
+pub(crate) const DEFAULT_MAILER: &str = "file:rappels-outbox";
+/// The sender when nothing is configured. lettre accepts a domain without a dot, and
+/// `localhost` says plainly that it must be replaced before mail goes to real people.
+pub(crate) const DEFAULT_FROM: &str = "rappels <noreply@localhost>";
+
+/// The configuration variables, as `--help` of the commands that send lists them.
+pub(crate) const ENVIRONMENT_HELP: &str = "\
+Mail configuration (environment):
+  RAPPELS_MAILER         smtp, file:DIR or stdout (default: file:rappels-outbox)
+  RAPPELS_SMTP_HOST      the SMTP server (required with smtp)
+  RAPPELS_SMTP_PORT      default: 587 with starttls, 465 with tls, 25 with none
+  RAPPELS_SMTP_TLS       starttls (default), tls, or none (only for a relay you trust)
+  RAPPELS_SMTP_USER      the user to authenticate as, if the server requires it
+  RAPPELS_SMTP_PASSWORD  its password (read only from here, never printed)
+  RAPPELS_FROM           the sender (default: rappels <noreply@localhost>); its domain ends
+                         every Message-ID
+  RAPPELS_SITE_URL       the platform's address, for links (default: http://localhost:8000)
+  RAPPELS_SECRET         the key of one-click unsubscribe links, 16 bytes at least; without
+                         it reminders carry no List-Unsubscribe header";
+
+/// Where configuration values come from.
+pub(crate) trait Values {
+    /// The value of `name`; `None` when it is unset or blank, so that `VAR=` in a crontab
+    /// means "the default" rather than an invalid empty value.
+    fn get(&self, name: &str) -> Result<Option<String>, Failure>;
+}
+
+/// The process environment.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Environment;
+
+impl Values for Environment {
+    fn get(&self, name: &str) -> Result<Option<String>, Failure> {
+        match std::env::var(name) {
+            Ok(value) if value.trim().is_empty() => Ok(None),
+            Ok(value) => Ok(Some(value)),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                Err(Failure::invalid(format_args!("{name}: not valid UTF-8")))
+            }
+        }
+    }
+}
+
+/// Where the configured mailer delivers.
+#[derive(Debug, Clone)]
+pub(crate) enum Transport {
+    /// A mail server.
+    Smtp(SmtpSettings),
+    /// `.eml` files in a folder.
+    File(PathBuf),
+    /// Standard output.
+    Stdout,
+}
+
+/// The mail configuration in force.
+#[derive(Debug, Clone)]
+pub(crate) struct MailConfig {
+    /// Where messages go.
+    pub(crate) transport: Transport,
+    /// The sender.
+    pub(crate) from: Mailbox,
+    /// The platform's address (no trailing `/`).
+    pub(crate) site_url: String,
+}
+
+impl MailConfig {
+    /// Reads and checks the mailer, the sender and the site's address. The SMTP variables
+    /// are only read when `RAPPELS_MAILER=smtp`.
+    pub(crate) fn read(values: &impl Values) -> Result<MailConfig, Failure> {
+        let from = values.get(FROM)?;
+        let from = parse_sender(from.as_deref().unwrap_or(DEFAULT_FROM))
+            .map_err(|e| Failure::invalid(format_args!("{FROM}: {e}")))?;
+        let site_url = site_url(values)?;
+        let mailer = values.get(MAILER)?;
+        let mailer = mailer.as_deref().unwrap_or(DEFAULT_MAILER);
+        let transport = match mailer {
+            "smtp" => Transport::Smtp(smtp_settings(values, from.clone())?),
+            "stdout" => Transport::Stdout,
+            other => match other.strip_prefix("file:") {
+                Some(dir) if !dir.trim().is_empty() => Transport::File(PathBuf::from(dir)),
+                Some(_) => {
+                    return Err(Failure::invalid(format_args!(
+                        "{MAILER}: file: needs a folder, as in file:rappels-outbox"
+                    )));
+                }
+                None => {
+                    return Err(Failure::invalid(format_args!(
+                        "{MAILER}: unknown mailer {other:?}: expected smtp, file:DIR or stdout"
+                    )));
+                }
+            },
+        };
+        Ok(MailConfig {
+            transport,
+            from,
+            site_url,
+        })
+    }
+
+    /// The links of messages: the configured site, the shipped defaults for the rest.
+    pub(crate) fn message_config(&self) -> MessageConfig {
+        MessageConfig {
+            site_url: self.site_url.clone(),
+            ..MessageConfig::default()
+        }
+    }
+
+    /// The right-hand side of Message-IDs: the sender's domain, which the platform controls,
+    /// so ids stay unique across platforms.
+    pub(crate) fn message_id_domain(&self) -> String {
+        self.from.email.domain().to_owned()
+    }
+
+    /// Where messages go, for people: `smtp 127.0.0.1:25 (no TLS)`, `folder rappels-outbox`,
+    /// `standard output`.
+    pub(crate) fn destination(&self) -> String {
+        match &self.transport {
+            Transport::Smtp(settings) => {
+                let tls = match settings.tls {
+                    TlsMode::StartTls => "STARTTLS",
+                    TlsMode::Tls => "TLS",
+                    TlsMode::None => "no TLS",
+                };
+                format!("smtp {}:{} ({tls})", settings.host, settings.port())
+            }
+            Transport::File(folder) => format!("folder {}", folder.display()),
+            Transport::Stdout => "standard output".to_owned(),
+        }
+    }
+
+    /// Builds the mailer. Call it inside the Tokio runtime (the SMTP pool runs on it), and
+    /// only when something will be sent: the file mailer creates its folder.
+    pub(crate) fn mailer(&self) -> Result<ConfiguredMailer, Failure> {
+        Ok(match &self.transport {
+            Transport::Smtp(settings) => {
+                ConfiguredMailer::Smtp(SmtpMailer::new(settings.clone()).map_err(setup_failure)?)
+            }
+            Transport::File(folder) => ConfiguredMailer::File(
+                FileMailer::new(folder, self.from.clone()).map_err(setup_failure)?,
+            ),
+            Transport::Stdout => ConfiguredMailer::Stdout(stdout_mailer(self.from.clone())),
+        })
+    }
+}
+
+/// A mailer's set-up error: configuration is the user's to fix (exit 2), a folder that
+/// cannot be created is an IO failure (exit 1).
+fn setup_failure(error: SmtpError) -> Failure {
+    match error {
+        SmtpError::Folder { .. } => Failure::Failed(anyhow::anyhow!("{MAILER}: {error}")),
+        SmtpError::Tls(_) => Failure::invalid(format_args!("{SMTP_HOST}: {error}")),
+        SmtpError::InvalidSender { .. } => Failure::invalid(format_args!("{FROM}: {error}")),
+        SmtpError::InvalidTlsMode(_) => Failure::invalid(format_args!("{SMTP_TLS}: {error}")),
+        SmtpError::MissingPassword => Failure::invalid(error),
+    }
+}
+
+fn smtp_settings(values: &impl Values, from: Mailbox) -> Result<SmtpSettings, Failure> {
+    let host = values.get(SMTP_HOST)?.ok_or_else(|| {
+        Failure::invalid(format_args!("{SMTP_HOST} is required with {MAILER}=smtp"))
+    })?;
+    let host = host.trim();
+    if host.contains(|c: char| c.is_whitespace() || c.is_control() || c == '/') {
+        return Err(Failure::invalid(format_args!(
+            "{SMTP_HOST}: {host:?} is not a host name or address"
+        )));
+    }
+    let mut settings = SmtpSettings::new(host, from);
+    if let Some(tls) = values.get(SMTP_TLS)? {
+        settings.tls = tls
+            .parse::<TlsMode>()
+            .map_err(|e| Failure::invalid(format_args!("{SMTP_TLS}: {e}")))?;
+    }
+    if let Some(port) = values.get(SMTP_PORT)? {
+        settings.port = Some(
+            port.trim()
+                .parse::<u16>()
+                .ok()
+                .filter(|&p| p != 0)
+                .ok_or_else(|| {
+                    Failure::invalid(format_args!(
+                        "{SMTP_PORT}: {port:?} is not a port number (1 to 65535)"
+                    ))
+                })?,
+        );
+    }
+    settings.user = values.get(SMTP_USER)?;
+    settings.password = values.get(SMTP_PASSWORD)?.map(Password::new);
+    match (&settings.user, &settings.password) {
+        (Some(_), None) => return Err(setup_failure(SmtpError::MissingPassword)),
+        // Credentials that are silently not sent would show up as a puzzling refusal from
+        // the server; saying so now is kinder.
+        (None, Some(_)) => {
+            return Err(Failure::invalid(format_args!(
+                "{SMTP_PASSWORD} is set but {SMTP_USER} is not: set both, or neither"
+            )));
+        }
+        _ => {}
+    }
+    Ok(settings)
+}
+
+/// The platform's address: `RAPPELS_SITE_URL`, else the original system's development
+/// server.
+pub(crate) fn site_url(values: &impl Values) -> Result<String, Failure> {
+    match values.get(SITE_URL)? {
+        Some(url) => parse_site_url(&url),
+        None => Ok(MessageConfig::default().site_url),
+    }
+}
+
+/// `http://` or `https://` and something after it, with no white space (it goes into
+/// headers and links); a trailing `/` is dropped.
+fn parse_site_url(raw: &str) -> Result<String, Failure> {
+    let url = raw.trim();
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(rest)
+            if !rest.is_empty()
+                && !rest.starts_with('/')
+                && !url.contains(|c: char| c.is_whitespace() || c.is_control()) =>
+        {
+            Ok(url.trim_end_matches('/').to_owned())
+        }
+        _ => Err(Failure::invalid(format_args!(
+            "{SITE_URL}: {raw:?} is not an http:// or https:// address"
+        ))),
+    }
+}
+
+/// One-click unsubscribe links, when `RAPPELS_SECRET` is set. A secret too short to be a
+/// safe key is a usage error with the core's message.
+pub(crate) fn unsubscribe_config(
+    values: &impl Values,
+    site_url: &str,
+) -> Result<Option<UnsubscribeConfig>, Failure> {
+    let Some(secret) = values.get(SECRET)? else {
+        return Ok(None);
+    };
+    let secret = UnsubscribeSecret::new(secret)
+        .map_err(|e| Failure::invalid(format_args!("{SECRET}: {e}")))?;
+    Ok(Some(UnsubscribeConfig {
+        secret,
+        base_url: site_url.to_owned(),
+    }))
+}
+
+/// This runner's id in leases: `{host name}-{pid}`, unique among the processes that may
+/// share a database. The host name is the one lettre says in EHLO.
+pub(crate) fn runner_id() -> String {
+    use lettre::transport::smtp::extension::ClientId;
+    let host = match ClientId::default() {
+        ClientId::Domain(name) if !name.is_empty() => name,
+        _ => "rappels".to_owned(),
+    };
+    format!("{host}-{}", std::process::id())
+}
+
+/// The mailer the configuration chose.
+#[derive(Debug)]
+pub(crate) enum ConfiguredMailer {
+    /// A mail server.
+    Smtp(SmtpMailer),
+    /// `.eml` files.
+    File(FileMailer),
+    /// Standard output.
+    Stdout(WriterMailer<Stdout>),
+}
+
+#[async_trait]
+impl Mailer for ConfiguredMailer {
+    async fn send(&self, email: &Email) -> Result<Delivery, MailError> {
+        match self {
+            ConfiguredMailer::Smtp(mailer) => mailer.send(email).await,
+            ConfiguredMailer::File(mailer) => mailer.send(email).await,
+            ConfiguredMailer::Stdout(mailer) => mailer.send(email).await,
+        }
+    }
+}
+
+/// The mailer of commands that never send (`plan`, `run --dry-run`, `unsubscribe`):
+/// `Reminders` needs one, and this one refuses, should that ever change.
+pub(crate) struct NoMailer;
+
+#[async_trait]
+impl Mailer for NoMailer {
+    async fn send(&self, _email: &Email) -> Result<Delivery, MailError> {
+        Err(MailError::permanent("this command sends nothing"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    impl Values for HashMap<&str, &str> {
+        fn get(&self, name: &str) -> Result<Option<String>, Failure> {
+            Ok(HashMap::get(self, name)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| (*v).to_owned()))
+        }
+    }
+
+    fn read(pairs: &[(&'static str, &'static str)]) -> Result<MailConfig, String> {
+        MailConfig::read(&pairs.iter().copied().collect::<HashMap<_, _>>()).map_err(|f| {
+            assert!(matches!(f, Failure::Invalid(_)), "{f}");
+            f.to_string()
+        })
+    }
+
+    #[test]
+    fn nothing_configured_writes_files_as_localhost() {
+        let config = read(&[]).unwrap();
+        assert!(
+            matches!(&config.transport, Transport::File(dir) if dir.as_os_str() == "rappels-outbox")
+        );
+        assert_eq!(config.from.to_string(), DEFAULT_FROM);
+        assert_eq!(config.message_id_domain(), "localhost");
+        assert_eq!(config.site_url, "http://localhost:8000");
+        assert_eq!(config.destination(), "folder rappels-outbox");
+    }
+
+    #[test]
+    fn smtp_settings_come_from_their_variables() {
+        let config = read(&[
+            (MAILER, "smtp"),
+            (SMTP_HOST, "smtp.example.org"),
+            (SMTP_TLS, "tls"),
+            (SMTP_USER, "school"),
+            (SMTP_PASSWORD, "hunter2"),
+            (FROM, "École <noreply@ecole.example.org>"),
+            (SITE_URL, "https://ecole.example.org/"),
+        ])
+        .unwrap();
+        let Transport::Smtp(settings) = &config.transport else {
+            panic!("{config:?}")
+        };
+        assert_eq!((settings.port(), settings.tls), (465, TlsMode::Tls));
+        assert_eq!(settings.user.as_deref(), Some("school"));
+        assert_eq!(settings.password, Some(Password::new("hunter2")));
+        assert_eq!(config.message_id_domain(), "ecole.example.org");
+        assert_eq!(config.site_url, "https://ecole.example.org");
+        assert_eq!(config.destination(), "smtp smtp.example.org:465 (TLS)");
+        assert!(!format!("{config:?}").contains("hunter2"), "{config:?}");
+        let plain = read(&[
+            (MAILER, "smtp"),
+            (SMTP_HOST, "127.0.0.1"),
+            (SMTP_TLS, "none"),
+            (SMTP_PORT, "2525"),
+        ])
+        .unwrap();
+        assert_eq!(plain.destination(), "smtp 127.0.0.1:2525 (no TLS)");
+        let default = read(&[(MAILER, "smtp"), (SMTP_HOST, "smtp.example.org")]).unwrap();
+        assert_eq!(
+            default.destination(),
+            "smtp smtp.example.org:587 (STARTTLS)"
+        );
+    }
+
+    #[test]
+    fn invalid_values_name_their_variable() {
+        for (pairs, expected) in [
+            (
+                vec![(MAILER, "carrier-pigeon")],
+                "RAPPELS_MAILER: unknown mailer",
+            ),
+            (
+                vec![(MAILER, "file:")],
+                "RAPPELS_MAILER: file: needs a folder",
+            ),
+            (vec![(MAILER, "smtp")], "RAPPELS_SMTP_HOST is required"),
+            (
+                vec![(MAILER, "smtp"), (SMTP_HOST, "h"), (SMTP_TLS, "ssl")],
+                "RAPPELS_SMTP_TLS: invalid TLS mode \"ssl\"",
+            ),
+            (
+                vec![(MAILER, "smtp"), (SMTP_HOST, "h"), (SMTP_PORT, "0")],
+                "RAPPELS_SMTP_PORT: \"0\" is not a port number",
+            ),
+            (
+                vec![(MAILER, "smtp"), (SMTP_HOST, "h"), (SMTP_PORT, "smtp")],
+                "RAPPELS_SMTP_PORT",
+            ),
+            (
+                vec![(MAILER, "smtp"), (SMTP_HOST, "h"), (SMTP_USER, "u")],
+                "set RAPPELS_SMTP_PASSWORD",
+            ),
+            (
+                vec![(MAILER, "smtp"), (SMTP_HOST, "h"), (SMTP_PASSWORD, "p")],
+                "RAPPELS_SMTP_PASSWORD is set but RAPPELS_SMTP_USER is not",
+            ),
+            (
+                vec![(MAILER, "smtp"), (SMTP_HOST, "smtp://h")],
+                "RAPPELS_SMTP_HOST: \"smtp://h\" is not a host name",
+            ),
+            (
+                vec![(FROM, "rappels noreply")],
+                "RAPPELS_FROM: invalid sender",
+            ),
+            (vec![(SITE_URL, "localhost:8000")], "RAPPELS_SITE_URL"),
+            (vec![(SITE_URL, "https://")], "RAPPELS_SITE_URL"),
+            (vec![(SITE_URL, "https://a b")], "RAPPELS_SITE_URL"),
+        ] {
+            let error = read(&pairs).unwrap_err();
+            assert!(error.contains(expected), "{pairs:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn smtp_variables_are_ignored_by_the_other_mailers() {
+        let config = read(&[(MAILER, "stdout"), (SMTP_TLS, "ssl"), (SMTP_USER, "u")]).unwrap();
+        assert!(matches!(config.transport, Transport::Stdout));
+    }
+
+    #[test]
+    fn the_secret_turns_unsubscribe_links_on() {
+        let values = |secret: &'static str| HashMap::from([(SECRET, secret)]);
+        let site = "https://ecole.example.org";
+        assert!(unsubscribe_config(&values(""), site).unwrap().is_none());
+        let config = unsubscribe_config(&values("0123456789abcdef"), site)
+            .unwrap()
+            .unwrap();
+        assert_eq!(config.base_url, site);
+        let error = unsubscribe_config(&values("short"), site).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "RAPPELS_SECRET: unsubscribe secret is too short: 5 bytes, at least 16 are needed"
+        );
+    }
+
+    #[test]
+    fn runner_ids_hold_the_process_id() {
+        let id = runner_id();
+        assert!(id.ends_with(&format!("-{}", std::process::id())), "{id}");
+        assert!(id.len() > 2, "{id}");
+    }
+}
