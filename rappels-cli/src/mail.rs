@@ -34,6 +34,10 @@ pub(crate) const SMTP_TLS: &str = "RAPPELS_SMTP_TLS";
 pub(crate) const SMTP_USER: &str = "RAPPELS_SMTP_USER";
 /// `RAPPELS_SMTP_PASSWORD`: the user's password.
 pub(crate) const SMTP_PASSWORD: &str = "RAPPELS_SMTP_PASSWORD";
+/// `RAPPELS_SMTP_POOL_SIZE`: connections kept to the server (default 4).
+pub(crate) const SMTP_POOL_SIZE: &str = "RAPPELS_SMTP_POOL_SIZE";
+/// `RAPPELS_SMTP_TIMEOUT`: seconds allowed to connect and for each command (default 30).
+pub(crate) const SMTP_TIMEOUT: &str = "RAPPELS_SMTP_TIMEOUT";
 /// `RAPPELS_FROM`: the sender mailbox.
 pub(crate) const FROM: &str = "RAPPELS_FROM";
 /// `RAPPELS_SITE_URL`: the platform's address, for links and unsubscribe addresses.
@@ -57,6 +61,8 @@ Mail configuration (environment):
   RAPPELS_SMTP_TLS       starttls (default), tls, or none (only for a relay you trust)
   RAPPELS_SMTP_USER      the user to authenticate as, if the server requires it
   RAPPELS_SMTP_PASSWORD  its password (read only from here, never printed)
+  RAPPELS_SMTP_POOL_SIZE connections kept open to the server (default: 4)
+  RAPPELS_SMTP_TIMEOUT   seconds to connect and for each command (default: 30)
   RAPPELS_FROM           the sender (default: rappels <noreply@localhost>); its domain ends
                          every Message-ID
   RAPPELS_SITE_URL       the platform's address, for links (default: http://localhost:8000)
@@ -230,6 +236,24 @@ fn smtp_settings(values: &impl Values, from: Mailbox) -> Result<SmtpSettings, Fa
                 })?,
         );
     }
+    let positive = |name: &str, raw: String| {
+        raw.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| {
+                Failure::invalid(format_args!(
+                    "{name}: {raw:?} is not a positive whole number"
+                ))
+            })
+    };
+    if let Some(size) = values.get(SMTP_POOL_SIZE)? {
+        settings.pool_size = positive(SMTP_POOL_SIZE, size)?;
+    }
+    if let Some(seconds) = values.get(SMTP_TIMEOUT)? {
+        settings.timeout =
+            std::time::Duration::from_secs(u64::from(positive(SMTP_TIMEOUT, seconds)?));
+    }
     settings.user = values.get(SMTP_USER)?;
     settings.password = values.get(SMTP_PASSWORD)?.map(Password::new);
     match (&settings.user, &settings.password) {
@@ -400,6 +424,26 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(plain.destination(), "smtp 127.0.0.1:2525 (no TLS)");
+        let tuned = read(&[
+            (MAILER, "smtp"),
+            (SMTP_HOST, "smtp.example.org"),
+            (SMTP_POOL_SIZE, "8"),
+            (SMTP_TIMEOUT, "5"),
+        ])
+        .unwrap();
+        let Transport::Smtp(tuned) = &tuned.transport else {
+            panic!("{tuned:?}")
+        };
+        assert_eq!((tuned.pool_size, tuned.timeout.as_secs()), (8, 5));
+        for (name, bad) in [(SMTP_POOL_SIZE, "0"), (SMTP_TIMEOUT, "soon")] {
+            let err = read(&[
+                (MAILER, "smtp"),
+                (SMTP_HOST, "smtp.example.org"),
+                (name, bad),
+            ])
+            .unwrap_err();
+            assert!(err.to_string().starts_with(name), "{err}");
+        }
         let default = read(&[(MAILER, "smtp"), (SMTP_HOST, "smtp.example.org")]).unwrap();
         assert_eq!(
             default.destination(),
