@@ -302,6 +302,9 @@ pub trait Store: Send + Sync {
 
     /// Records that `student` opted out of `family`; true if it changed anything.
     async fn opt_out(&self, student: StudentId, family: Family) -> Result<bool, StoreError>;
+
+    /// The parent with this id, children included.
+    async fn parent(&self, id: ParentId) -> Result<Option<Parent>, StoreError>;
 }
 
 /// An e-mail ready for a mailer.

@@ -417,6 +417,14 @@ impl Store for MemoryStore {
         Ok(stats)
     }
 
+    async fn parent(
+        &self,
+        id: crate::domain::ParentId,
+    ) -> Result<Option<crate::domain::Parent>, StoreError> {
+        let state = self.0.lock().expect("store lock");
+        Ok(state.snapshot.parent(id).cloned())
+    }
+
     async fn opt_out(&self, student: StudentId, family: Family) -> Result<bool, StoreError> {
         let mut state = self.0.lock().expect("store lock");
         let mut scenario = state.snapshot.scenario().clone();

@@ -619,6 +619,12 @@ macro_rules! backend {
                 Ok(stats)
             }
 
+            pub(crate) async fn parent(pool: &$Pool, id: ParentId) -> Result<Option<Parent>, SqlError> {
+                let mut found = HashMap::new();
+                parents_by_id(pool, &[id], &mut found).await?;
+                Ok(found.remove(&id))
+            }
+
             /// Records an opt-out from an unsubscribe link; `None` when the student does not
             /// exist. It goes to `unsubscribed`, which imports leave alone.
             pub(crate) async fn opt_out(

@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use rappels_core::domain::{Family, StudentId, Zone};
+use rappels_core::domain::{Family, Parent, ParentId, StudentId, Zone};
 use rappels_core::permissions::HistoryScope;
 use rappels_core::plan::PlanWindow;
 use rappels_core::ports::{
@@ -332,6 +332,10 @@ impl Store for SqlStore {
         period_from: DateTime<Utc>,
     ) -> Result<Stats, StoreError> {
         Ok(dispatch!(self, stats(today_from, period_from))?)
+    }
+
+    async fn parent(&self, id: ParentId) -> Result<Option<Parent>, StoreError> {
+        Ok(dispatch!(self, parent(id))?)
     }
 
     async fn opt_out(&self, student: StudentId, family: Family) -> Result<bool, StoreError> {

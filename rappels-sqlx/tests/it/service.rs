@@ -258,3 +258,24 @@ async fn an_unsubscribe_survives_the_next_import() {
         db.finish().await;
     }
 }
+
+#[tokio::test]
+async fn parents_are_read_back_with_their_children_in_order() {
+    for db in backends().await {
+        let mut school = Scenario::from_json(SCHOOL).unwrap();
+        school.parents[0].children = vec![StudentId::new(2).unwrap(), StudentId::new(1).unwrap()];
+        import(&db.store, &school).await;
+        let parent = db
+            .store
+            .parent(ParentId::new(10).unwrap())
+            .await
+            .unwrap()
+            .expect("parent 10");
+        assert_eq!(parent, school.parents[0], "{}", db.name);
+        assert_eq!(
+            db.store.parent(ParentId::new(11).unwrap()).await.unwrap(),
+            None
+        );
+        db.finish().await;
+    }
+}
