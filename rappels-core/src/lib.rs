@@ -46,6 +46,7 @@ pub mod ports;
 pub mod retry;
 pub mod rules;
 pub mod scenario;
+pub mod schedule;
 pub mod service;
 pub mod settings;
 pub mod snapshot;

@@ -8,12 +8,13 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
 use crate::domain::{
     EmailAddress, Family, Kind, Locale, ManualId, ManualRequest, Parent, ParentId, ReminderKey,
-    Session, SessionId, Student, StudentId, Zone,
+    Session, SessionId, Student, StudentId, StudyPlan, Zone,
 };
 use crate::message::{MessageSource, RenderedMessage};
 use crate::permissions::HistoryScope;
 use crate::plan::{Candidates, Directory, PlanWindow};
 use crate::retry::FailureClass;
+use crate::schedule::NewSession;
 use crate::settings::Settings;
 
 /// What a store loads for a plan at one instant: the candidates of the window and the
@@ -305,6 +306,81 @@ pub trait Store: Send + Sync {
 
     /// The parent with this id, children included.
     async fn parent(&self, id: ParentId) -> Result<Option<Parent>, StoreError>;
+
+    /// What explaining one student's reminders at `at` needs: the student, their sessions
+    /// starting in `[from, until)`, their manual requests made by `at` with the parents who
+    /// made them, and the recorded keys of their reminders. `None` for an unknown student.
+    async fn explain_input(
+        &self,
+        student: StudentId,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<PlanInput>, StoreError>;
+
+    /// What judging a new manual request needs: the parent, the student, and the requests of
+    /// this parent for this student made since `since`.
+    async fn manual_context(
+        &self,
+        parent: ParentId,
+        student: StudentId,
+        since: DateTime<Utc>,
+    ) -> Result<ManualContext, StoreError>;
+
+    /// Stores an accepted manual request under a new id.
+    async fn add_manual_request(&self, request: &NewManualRequest) -> Result<ManualId, StoreError>;
+
+    /// What creating sessions from study plans needs: every plan, the students they name,
+    /// and the (student, start) of the sessions starting in `[from, until)`.
+    async fn schedule_input(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<ScheduleInput, StoreError>;
+
+    /// Stores new sessions under new ids; returns them as stored.
+    async fn add_sessions(&self, sessions: &[NewSession]) -> Result<Vec<Session>, StoreError>;
+
+    /// The earliest instant a recorded reminder can be claimed again: the next attempt of a
+    /// pending one or the end of a lease. `None` when nothing waits.
+    async fn next_attempt_at(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+}
+
+/// What judging a new manual request needs.
+#[derive(Debug, Clone, Default)]
+pub struct ManualContext {
+    /// The parent asking, if they exist.
+    pub parent: Option<Parent>,
+    /// The student, if they exist.
+    pub student: Option<Student>,
+    /// Earlier requests of the same parent for the same student (for the rate limit).
+    pub requests: Vec<ManualRequest>,
+}
+
+/// A manual request a parent makes now, validated, before the store gives it an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewManualRequest {
+    /// Who asks.
+    pub parent: ParentId,
+    /// For whom.
+    pub student: StudentId,
+    /// The title.
+    pub title: crate::domain::Title,
+    /// The message.
+    pub message: crate::domain::MessageText,
+    /// When.
+    pub requested_at: DateTime<Utc>,
+}
+
+/// What creating sessions from study plans needs.
+#[derive(Debug, Clone, Default)]
+pub struct ScheduleInput {
+    /// Every study plan.
+    pub plans: Vec<StudyPlan>,
+    /// The students the plans name.
+    pub students: HashMap<StudentId, Student>,
+    /// (student, start) of the sessions in the period.
+    pub existing: HashSet<(StudentId, DateTime<Utc>)>,
 }
 
 /// An e-mail ready for a mailer.

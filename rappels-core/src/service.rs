@@ -4,15 +4,18 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::clock::Clock;
-use crate::domain::{Family, Kind, StudentId};
+use crate::domain::{Family, Kind, ManualId, ManualRequest, ParentId, StudentId};
+use crate::explain::{self, Explanation};
 use crate::message::{MessageConfig, MessageError, MessageSource, Templates};
 use crate::permissions::{self, Actor, Denied};
 use crate::plan::{self, DueReminder, Plan, PlanWindow};
 use crate::ports::{
-    Claim, Email, LogEntry, Mailer, Outcome, OutgoingReminder, PlanInput, Stats, Store, StoreError,
+    Claim, Email, LogEntry, Mailer, NewManualRequest, Outcome, OutgoingReminder, PlanInput, Stats,
+    Store, StoreError,
 };
 use crate::retry::{AfterFailure, RetryPolicy};
 use crate::rules;
+use crate::schedule;
 use crate::settings::Settings;
 use crate::unsubscribe::{self, UnsubscribeError};
 
@@ -98,6 +101,9 @@ pub enum ServiceError {
     /// The actor may not do this.
     #[error(transparent)]
     Denied(#[from] Denied),
+    /// A manual request the rules refuse.
+    #[error("manual reminder refused: {} ({})", .0.as_str(), .0.explain())]
+    Refused(rules::Rejection),
     /// An unsubscribe was asked of a service that has no unsubscribe secret.
     #[error("unsubscribe links are not configured: no unsubscribe secret was given")]
     UnsubscribeNotConfigured,
@@ -338,6 +344,127 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
         let changed = self.store.opt_out(student, family).await?;
         tracing::info!(%student, family = family.as_str(), changed, "unsubscribed");
         Ok((student, family, changed))
+    }
+
+    /// Why each reminder of `student` is or is not due at `at` (see [`crate::explain`]).
+    pub async fn explain(
+        &self,
+        student: StudentId,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Explanation>, ServiceError> {
+        let (before, after) = explain::SESSION_HORIZON;
+        let input = self
+            .store
+            .explain_input(student, at - before, at + after + TimeDelta::seconds(1), at)
+            .await?
+            .ok_or(StoreError::NotFound {
+                what: "student",
+                id: student.get(),
+            })?;
+        let record = input.students.get(&student).ok_or(StoreError::NotFound {
+            what: "student",
+            id: student.get(),
+        })?;
+        let sessions: Vec<&crate::domain::Session> = input.sessions.values().collect();
+        let manual: Vec<&crate::domain::ManualRequest> = input.manual.values().collect();
+        Ok(explain::explain_student(
+            record,
+            &sessions,
+            &manual,
+            at,
+            &self.settings,
+            &input,
+        ))
+    }
+
+    /// A parent's manual reminder to their child, made now: judged by RULES.md's rules
+    /// (parent, student, family, active account, title, message, daily limit, in that order)
+    /// and stored only when accepted. The next run sends it.
+    pub async fn request_manual(
+        &self,
+        parent: ParentId,
+        student: StudentId,
+        title: &str,
+        message: &str,
+    ) -> Result<ManualId, ServiceError> {
+        let now = self.clock.now();
+        // The rate limit counts per local day; two days back covers every zone's today.
+        let context = self
+            .store
+            .manual_context(parent, student, now - TimeDelta::days(2))
+            .await?;
+        // The new request is judged after the earlier ones, with an id that sorts last
+        // among requests of the same instant.
+        let candidate = ManualRequest {
+            id: ManualId::new(i64::MAX).expect("a valid id"),
+            parent_id: parent,
+            student_id: student,
+            title: title.to_owned(),
+            message: message.to_owned(),
+            requested_at: now,
+        };
+        let verdicts = rules::judge_manual_requests(
+            context.requests.iter().chain([&candidate]),
+            now,
+            &self.settings,
+            |id| context.parent.as_ref().filter(|p| p.id == id),
+            |id| context.student.as_ref().filter(|s| s.id == id),
+        );
+        let (_, verdict) = verdicts
+            .into_iter()
+            .find(|(request, _)| std::ptr::eq(*request, &candidate))
+            .expect("the new request is judged");
+        let valid = verdict.map_err(ServiceError::Refused)?;
+        let request = NewManualRequest {
+            parent,
+            student,
+            title: valid.title,
+            message: valid.message,
+            requested_at: now,
+        };
+        let id = self.store.add_manual_request(&request).await?;
+        tracing::info!(%id, %parent, %student, "manual reminder accepted");
+        Ok(id)
+    }
+
+    /// Creates the sessions of the study plans for the next `days` local dates (the original
+    /// `programmer_sessions`); running it again creates nothing new.
+    pub async fn schedule_sessions(
+        &self,
+        days: u32,
+    ) -> Result<Vec<crate::domain::Session>, ServiceError> {
+        let now = self.clock.now();
+        // A day of margin on each side covers every zone's local dates.
+        let from = now - TimeDelta::days(1);
+        let until = now + TimeDelta::days(i64::from(days) + 1);
+        let input = self.store.schedule_input(from, until).await?;
+        let new = schedule::sessions_to_create(
+            &input.plans,
+            &input.students,
+            &input.existing,
+            now,
+            days,
+            &self.settings,
+        );
+        let created = self.store.add_sessions(&new).await?;
+        tracing::info!(
+            created = created.len(),
+            days,
+            "sessions scheduled from study plans"
+        );
+        Ok(created)
+    }
+
+    /// When a daemon should run next after `after`: the next slot of any kind in any zone,
+    /// or the next retry or lease end, whichever comes first.
+    pub async fn next_wakeup(&self, after: DateTime<Utc>) -> Result<DateTime<Utc>, ServiceError> {
+        let zones = self.store.zones(&self.settings).await?;
+        let slot = schedule::next_slot_after(after, &self.settings, zones);
+        let retry = self.store.next_attempt_at().await?;
+        Ok(match retry {
+            Some(retry) => slot.min(retry.max(after)),
+            None => slot,
+        })
     }
 
     /// Counts: sent today (local day of the platform's zone), sent over the last `days`

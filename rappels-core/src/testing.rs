@@ -425,6 +425,158 @@ impl Store for MemoryStore {
         Ok(state.snapshot.parent(id).cloned())
     }
 
+    async fn explain_input(
+        &self,
+        student: StudentId,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<PlanInput>, StoreError> {
+        let state = self.0.lock().expect("store lock");
+        let snapshot = &state.snapshot;
+        let Some(record) = snapshot.student(student) else {
+            return Ok(None);
+        };
+        let mut input = PlanInput::default();
+        input.students.insert(student, record.clone());
+        for s in snapshot.sessions_of(student, from, until) {
+            input.sessions.insert(s.id, s.clone());
+        }
+        for m in snapshot
+            .scenario()
+            .manual
+            .iter()
+            .filter(|m| m.student_id == student && m.requested_at <= at)
+        {
+            if let Some(parent) = snapshot.parent(m.parent_id) {
+                input.parents.insert(parent.id, parent.clone());
+            }
+            input.manual.insert(m.id, m.clone());
+        }
+        input.sent = snapshot
+            .scenario()
+            .sent
+            .iter()
+            .filter(|k| {
+                k.student() == Some(student)
+                    || k.manual().is_some_and(|id| input.manual.contains_key(&id))
+            })
+            .copied()
+            .collect();
+        Ok(Some(input))
+    }
+
+    async fn manual_context(
+        &self,
+        parent: crate::domain::ParentId,
+        student: StudentId,
+        since: DateTime<Utc>,
+    ) -> Result<crate::ports::ManualContext, StoreError> {
+        let state = self.0.lock().expect("store lock");
+        let snapshot = &state.snapshot;
+        Ok(crate::ports::ManualContext {
+            parent: snapshot.parent(parent).cloned(),
+            student: snapshot.student(student).cloned(),
+            requests: snapshot
+                .scenario()
+                .manual
+                .iter()
+                .filter(|m| {
+                    m.parent_id == parent && m.student_id == student && m.requested_at >= since
+                })
+                .cloned()
+                .collect(),
+        })
+    }
+
+    async fn add_manual_request(
+        &self,
+        request: &crate::ports::NewManualRequest,
+    ) -> Result<crate::domain::ManualId, StoreError> {
+        let mut state = self.0.lock().expect("store lock");
+        let mut scenario = state.snapshot.scenario().clone();
+        let next = scenario
+            .manual
+            .iter()
+            .map(|m| m.id.get())
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let id =
+            crate::domain::ManualId::new(next).map_err(|e| StoreError::Backend(e.to_string()))?;
+        scenario.manual.push(crate::domain::ManualRequest {
+            id,
+            parent_id: request.parent,
+            student_id: request.student,
+            title: request.title.to_string(),
+            message: request.message.to_string(),
+            requested_at: request.requested_at,
+        });
+        state.snapshot = Snapshot::new(scenario);
+        Ok(id)
+    }
+
+    async fn schedule_input(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<crate::ports::ScheduleInput, StoreError> {
+        let state = self.0.lock().expect("store lock");
+        let scenario = state.snapshot.scenario();
+        Ok(crate::ports::ScheduleInput {
+            plans: scenario.study_plans.clone(),
+            students: scenario
+                .study_plans
+                .iter()
+                .filter_map(|p| state.snapshot.student(p.student_id))
+                .map(|s| (s.id, s.clone()))
+                .collect(),
+            existing: scenario
+                .sessions
+                .iter()
+                .filter(|s| from <= s.starts_at && s.starts_at < until)
+                .map(|s| (s.student_id, s.starts_at))
+                .collect(),
+        })
+    }
+
+    async fn add_sessions(
+        &self,
+        sessions: &[crate::schedule::NewSession],
+    ) -> Result<Vec<crate::domain::Session>, StoreError> {
+        let mut state = self.0.lock().expect("store lock");
+        let mut scenario = state.snapshot.scenario().clone();
+        let mut next = scenario
+            .sessions
+            .iter()
+            .map(|s| s.id.get())
+            .max()
+            .unwrap_or(0);
+        let mut added = Vec::new();
+        for new in sessions {
+            next += 1;
+            let id = crate::domain::SessionId::new(next)
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            added.push(new.with_id(id));
+        }
+        scenario.sessions.extend(added.iter().cloned());
+        state.snapshot = Snapshot::new(scenario);
+        Ok(added)
+    }
+
+    async fn next_attempt_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let state = self.0.lock().expect("store lock");
+        Ok(state
+            .log
+            .iter()
+            .filter_map(|r| match r.status {
+                ReminderStatus::Pending => Some(r.next_attempt_at),
+                ReminderStatus::Sending => r.lease.as_ref().map(|l| l.until),
+                _ => None,
+            })
+            .min())
+    }
+
     async fn opt_out(&self, student: StudentId, family: Family) -> Result<bool, StoreError> {
         let mut state = self.0.lock().expect("store lock");
         let mut scenario = state.snapshot.scenario().clone();

@@ -63,9 +63,10 @@ macro_rules! backend {
             use rappels_core::permissions::HistoryScope;
             use rappels_core::plan::PlanWindow;
             use rappels_core::ports::{
-                Claim, Lease, LogEntry, OutgoingReminder, Outcome, PlanInput, ReminderStatus,
-                Stats,
+                Claim, Lease, LogEntry, ManualContext, NewManualRequest, OutgoingReminder, Outcome,
+                PlanInput, ReminderStatus, ScheduleInput, Stats,
             };
+            use rappels_core::schedule::NewSession;
             use rappels_core::rules;
             use rappels_core::scenario::Scenario;
             use rappels_core::settings::Settings;
@@ -623,6 +624,204 @@ macro_rules! backend {
                 let mut found = HashMap::new();
                 parents_by_id(pool, &[id], &mut found).await?;
                 Ok(found.remove(&id))
+            }
+
+            pub(crate) async fn explain_input(
+                pool: &$Pool,
+                student: StudentId,
+                from: DateTime<Utc>,
+                until: DateTime<Utc>,
+                at: DateTime<Utc>,
+            ) -> Result<Option<PlanInput>, SqlError> {
+                let mut input = PlanInput::default();
+                students_by_id(pool, &[student], &mut input.students).await?;
+                if input.students.is_empty() {
+                    return Ok(None);
+                }
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {SESSION_COLUMNS} FROM sessions s \
+                     WHERE s.student_id = $1 AND s.starts_at >= $2 AND s.starts_at < $3"
+                )))
+                .bind(student.get())
+                .bind(micros(from))
+                .bind(micros(until))
+                .fetch_all(pool)
+                .await?;
+                for row in rows {
+                    let s = session(&row)?;
+                    input.sessions.insert(s.id, s);
+                }
+                let rows = sqlx::query(
+                    "SELECT id, parent_id, student_id, title, message, requested_at \
+                     FROM manual_requests WHERE student_id = $1 AND requested_at <= $2",
+                )
+                .bind(student.get())
+                .bind(micros(at))
+                .fetch_all(pool)
+                .await?;
+                let mut parents = Vec::new();
+                for row in rows {
+                    let m = manual_request(&row)?;
+                    parents.push(m.parent_id);
+                    input.manual.insert(m.id, m);
+                }
+                parents.sort_unstable();
+                parents.dedup();
+                parents_by_id(pool, &parents, &mut input.parents).await?;
+                let keys: Vec<String> = sqlx::query_scalar("SELECT reminder_key FROM reminders WHERE student_id = $1")
+                    .bind(student.get())
+                    .fetch_all(pool)
+                    .await?;
+                for key in keys {
+                    input.sent.insert(key.parse::<ReminderKey>().map_err(|e| corrupt("reminders", e))?);
+                }
+                let ids: Vec<i64> = input.manual.keys().map(|id| id.get()).collect();
+                for chunk in ids.chunks(BATCH) {
+                    let mut q = QueryBuilder::<$Db>::new("SELECT reminder_key FROM reminders WHERE manual_id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                    for row in q.build().fetch_all(pool).await? {
+                        let key: String = row.try_get("reminder_key")?;
+                        input.sent.insert(key.parse::<ReminderKey>().map_err(|e| corrupt("reminders", e))?);
+                    }
+                }
+                Ok(Some(input))
+            }
+
+            pub(crate) async fn manual_context(
+                pool: &$Pool,
+                parent: ParentId,
+                student: StudentId,
+                since: DateTime<Utc>,
+            ) -> Result<ManualContext, SqlError> {
+                let mut parents = HashMap::new();
+                parents_by_id(pool, &[parent], &mut parents).await?;
+                let mut students = HashMap::new();
+                students_by_id(pool, &[student], &mut students).await?;
+                let rows = sqlx::query(
+                    "SELECT id, parent_id, student_id, title, message, requested_at FROM manual_requests \
+                     WHERE parent_id = $1 AND student_id = $2 AND requested_at >= $3",
+                )
+                .bind(parent.get())
+                .bind(student.get())
+                .bind(micros(since))
+                .fetch_all(pool)
+                .await?;
+                Ok(ManualContext {
+                    parent: parents.remove(&parent),
+                    student: students.remove(&student),
+                    requests: rows.iter().map(manual_request).collect::<Result<_, _>>()?,
+                })
+            }
+
+            /// Inserts a row whose id is the next free one, in one statement (atomic on
+            /// SQLite); two PostgreSQL writers may pick the same id, so a key conflict is
+            /// retried.
+            async fn insert_with_next_id<F>(pool: &$Pool, mut query: F) -> Result<i64, SqlError>
+            where
+                F: FnMut() -> sqlx::query::Query<'static, $Db, <$Db as sqlx::Database>::Arguments>,
+            {
+                for attempt in 0..5 {
+                    match query().fetch_one(pool).await {
+                        Ok(row) => return Ok(row.try_get::<i64, _>("id")?),
+                        Err(sqlx::Error::Database(e)) if e.is_unique_violation() && attempt < 4 => continue,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                unreachable!("the loop returns on its last attempt")
+            }
+
+            pub(crate) async fn add_manual_request(pool: &$Pool, request: &NewManualRequest) -> Result<ManualId, SqlError> {
+                let id = insert_with_next_id(pool, || {
+                    sqlx::query(
+                        "INSERT INTO manual_requests (id, parent_id, student_id, title, message, requested_at) \
+                         SELECT COALESCE(MAX(id), 0) + 1, $1, $2, $3, $4, $5 FROM manual_requests RETURNING id",
+                    )
+                    .bind(request.parent.get())
+                    .bind(request.student.get())
+                    .bind(request.title.to_string())
+                    .bind(request.message.to_string())
+                    .bind(micros(request.requested_at))
+                })
+                .await?;
+                ManualId::new(id).map_err(|e| corrupt("manual_requests.id", e))
+            }
+
+            pub(crate) async fn schedule_input(
+                pool: &$Pool,
+                from: DateTime<Utc>,
+                until: DateTime<Utc>,
+            ) -> Result<ScheduleInput, SqlError> {
+                let rows = sqlx::query(
+                    "SELECT id, student_id, weekday, time, subject, objective, duration_minutes FROM study_plans",
+                )
+                .fetch_all(pool)
+                .await?;
+                let mut input = ScheduleInput::default();
+                for row in rows {
+                    let id: i64 = row.try_get("id")?;
+                    let what = format!("study plan {id}");
+                    let bad = |e: rappels_core::domain::DomainError| corrupt(&what, e);
+                    let duration: i64 = row.try_get("duration_minutes")?;
+                    input.plans.push(StudyPlan {
+                        id: rappels_core::domain::StudyPlanId::new(id).map_err(bad)?,
+                        student_id: StudentId::new(row.try_get("student_id")?).map_err(bad)?,
+                        weekday: rappels_core::domain::Weekday::parse(&row.try_get::<String, _>("weekday")?).map_err(bad)?,
+                        time: rappels_core::domain::TimeOfDay::parse(&row.try_get::<String, _>("time")?).map_err(bad)?,
+                        subject: row.try_get("subject")?,
+                        objective: row.try_get("objective")?,
+                        duration_minutes: u32::try_from(duration).map_err(|e| corrupt(&what, e))?,
+                    });
+                }
+                let mut ids: Vec<StudentId> = input.plans.iter().map(|p| p.student_id).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                students_by_id(pool, &ids, &mut input.students).await?;
+                let rows = sqlx::query("SELECT student_id, starts_at FROM sessions WHERE starts_at >= $1 AND starts_at < $2")
+                    .bind(micros(from))
+                    .bind(micros(until))
+                    .fetch_all(pool)
+                    .await?;
+                for row in rows {
+                    let student = StudentId::new(row.try_get("student_id")?).map_err(|e| corrupt("sessions", e))?;
+                    input.existing.insert((student, convert::instant(row.try_get("starts_at")?, "sessions")?));
+                }
+                Ok(input)
+            }
+
+            pub(crate) async fn add_sessions(pool: &$Pool, sessions: &[NewSession]) -> Result<Vec<Session>, SqlError> {
+                let mut added = Vec::with_capacity(sessions.len());
+                for new in sessions {
+                    let id = insert_with_next_id(pool, || {
+                        sqlx::query(
+                            "INSERT INTO sessions (id, student_id, subject, objective, starts_at, duration_minutes, status) \
+                             SELECT COALESCE(MAX(id), 0) + 1, $1, $2, $3, $4, $5, 'scheduled' FROM sessions RETURNING id",
+                        )
+                        .bind(new.student.get())
+                        .bind(new.subject.clone())
+                        .bind(new.objective.clone())
+                        .bind(micros(new.starts_at))
+                        .bind(i64::from(new.duration_minutes))
+                    })
+                    .await?;
+                    added.push(new.with_id(SessionId::new(id).map_err(|e| corrupt("sessions.id", e))?));
+                }
+                Ok(added)
+            }
+
+            pub(crate) async fn next_attempt_at(pool: &$Pool) -> Result<Option<DateTime<Utc>>, SqlError> {
+                let pending: Option<i64> =
+                    sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM reminders WHERE status = 'pending'")
+                        .fetch_one(pool)
+                        .await?;
+                let leases: Option<i64> =
+                    sqlx::query_scalar("SELECT MIN(lease_until) FROM reminders WHERE status = 'sending'")
+                        .fetch_one(pool)
+                        .await?;
+                convert::opt_instant(pending.into_iter().chain(leases).min(), "reminders")
             }
 
             /// Records an opt-out from an unsubscribe link; `None` when the student does not

@@ -31,13 +31,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use rappels_core::domain::{Family, Parent, ParentId, StudentId, Zone};
+use rappels_core::domain::{Family, ManualId, Parent, ParentId, Session, StudentId, Zone};
 use rappels_core::permissions::HistoryScope;
 use rappels_core::plan::PlanWindow;
 use rappels_core::ports::{
-    Claim, LogEntry, Outcome, OutgoingReminder, PlanInput, Stats, Store, StoreError,
+    Claim, LogEntry, ManualContext, NewManualRequest, Outcome, OutgoingReminder, PlanInput,
+    ScheduleInput, Stats, Store, StoreError,
 };
 use rappels_core::scenario::Scenario;
+use rappels_core::schedule::NewSession;
 use rappels_core::settings::Settings;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
@@ -336,6 +338,45 @@ impl Store for SqlStore {
 
     async fn parent(&self, id: ParentId) -> Result<Option<Parent>, StoreError> {
         Ok(dispatch!(self, parent(id))?)
+    }
+
+    async fn explain_input(
+        &self,
+        student: StudentId,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<PlanInput>, StoreError> {
+        Ok(dispatch!(self, explain_input(student, from, until, at))?)
+    }
+
+    async fn manual_context(
+        &self,
+        parent: ParentId,
+        student: StudentId,
+        since: DateTime<Utc>,
+    ) -> Result<ManualContext, StoreError> {
+        Ok(dispatch!(self, manual_context(parent, student, since))?)
+    }
+
+    async fn add_manual_request(&self, request: &NewManualRequest) -> Result<ManualId, StoreError> {
+        Ok(dispatch!(self, add_manual_request(request))?)
+    }
+
+    async fn schedule_input(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<ScheduleInput, StoreError> {
+        Ok(dispatch!(self, schedule_input(from, until))?)
+    }
+
+    async fn add_sessions(&self, sessions: &[NewSession]) -> Result<Vec<Session>, StoreError> {
+        Ok(dispatch!(self, add_sessions(sessions))?)
+    }
+
+    async fn next_attempt_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(dispatch!(self, next_attempt_at())?)
     }
 
     async fn opt_out(&self, student: StudentId, family: Family) -> Result<bool, StoreError> {

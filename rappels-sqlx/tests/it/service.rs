@@ -279,3 +279,226 @@ async fn parents_are_read_back_with_their_children_in_order() {
         db.finish().await;
     }
 }
+
+fn engine_at(store: SqlStore, now: &str) -> Reminders<SqlStore, RecordingMailer, FixedClock> {
+    engine(store, MailerMode::Accept, now)
+}
+
+#[tokio::test]
+async fn explain_gives_the_same_answers_from_the_database_and_from_memory() {
+    use rappels_core::testing::MemoryStore;
+    for db in backends().await {
+        let school = Scenario::from_json(SCHOOL).unwrap();
+        import(&db.store, &school).await;
+        let sql = engine_at(db.store.clone(), "2026-11-26T18:45:00Z");
+        let memory = Reminders::new(
+            MemoryStore::new(school.clone()),
+            RecordingMailer::default(),
+            FixedClock::new(t("2026-11-26T18:45:00Z")),
+            school.settings.clone(),
+            Templates::embedded(),
+            ServiceConfig::default(),
+        );
+        sql.run(&RunOptions {
+            kinds: vec![Kind::SessionEve],
+            ..RunOptions::default()
+        })
+        .await
+        .unwrap();
+        memory
+            .run(&RunOptions {
+                kinds: vec![Kind::SessionEve],
+                ..RunOptions::default()
+            })
+            .await
+            .unwrap();
+        for at in [
+            "2026-11-26T18:50:00Z",
+            "2026-11-27T08:30:00Z",
+            "2026-11-29T19:30:00Z",
+        ] {
+            for student in [1, 2] {
+                let student = StudentId::new(student).unwrap();
+                let from_sql = sql.explain(student, t(at)).await.unwrap();
+                let from_memory = memory.explain(student, t(at)).await.unwrap();
+                assert_eq!(from_sql, from_memory, "{} at {at} for {student}", db.name);
+                assert!(!from_sql.is_empty());
+            }
+        }
+        let lines: Vec<String> = sql
+            .explain(StudentId::new(1).unwrap(), t("2026-11-26T18:50:00Z"))
+            .await
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            lines.contains(&"session_eve (session 100): already sent".to_owned()),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(&"manual (request 500): due since 2026-11-26T18:00:00Z".to_owned()),
+            "{lines:?}"
+        );
+        assert!(
+            sql.explain(StudentId::new(99).unwrap(), t("2026-11-26T18:50:00Z"))
+                .await
+                .is_err()
+        );
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn manual_requests_follow_the_rules_and_the_daily_limit() {
+    use rappels_core::rules::Rejection;
+    use rappels_core::service::ServiceError;
+    for db in backends().await {
+        import(&db.store, &Scenario::from_json(SCHOOL).unwrap()).await;
+        let engine = engine_at(db.store.clone(), "2026-11-26T19:00:00Z");
+        let (mariam, awa, lucas) = (
+            ParentId::new(10).unwrap(),
+            StudentId::new(1).unwrap(),
+            StudentId::new(2).unwrap(),
+        );
+        let refused = |r: Result<_, ServiceError>| match r {
+            Err(ServiceError::Refused(reason)) => reason,
+            other => panic!("{}: expected a refusal, got {other:?}", db.name),
+        };
+        assert_eq!(
+            refused(
+                engine
+                    .request_manual(mariam, lucas, "Coucou", "Tu as révisé ?")
+                    .await
+            ),
+            Rejection::NotYourChild
+        );
+        assert_eq!(
+            refused(
+                engine
+                    .request_manual(ParentId::new(99).unwrap(), awa, "a", "b")
+                    .await
+            ),
+            Rejection::UnknownParent
+        );
+        assert_eq!(
+            refused(
+                engine
+                    .request_manual(mariam, awa, "Bonne\r\nchance", "b")
+                    .await
+            ),
+            Rejection::InvalidTitle
+        );
+        assert_eq!(
+            refused(engine.request_manual(mariam, awa, "Titre", "   ").await),
+            Rejection::InvalidMessage
+        );
+        // Request 500 of the scenario counts: four more today, then the limit of five.
+        let mut accepted = Vec::new();
+        for n in 0..4 {
+            accepted.push(
+                engine
+                    .request_manual(mariam, awa, &format!("Rappel {n}"), "Courage !")
+                    .await
+                    .unwrap(),
+            );
+        }
+        assert_eq!(
+            accepted.iter().map(|id| id.get()).collect::<Vec<_>>(),
+            [501, 502, 503, 504],
+            "{}",
+            db.name
+        );
+        assert_eq!(
+            refused(
+                engine
+                    .request_manual(mariam, awa, "Encore", "Courage !")
+                    .await
+            ),
+            Rejection::RateLimited
+        );
+        // The accepted ones are planned for sending, the refused ones were never stored.
+        let (plan, _) = engine.plan(t("2026-11-26T19:00:00Z")).await.unwrap();
+        let manual: Vec<i64> = plan
+            .due
+            .iter()
+            .filter_map(|d| d.key.manual())
+            .map(|id| id.get())
+            .collect();
+        assert_eq!(manual, [500, 501, 502, 503, 504], "{}", db.name);
+        assert!(plan.rejected.is_empty(), "{}: {:?}", db.name, plan.rejected);
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn study_plans_create_each_session_once_and_it_gets_reminders() {
+    for db in backends().await {
+        let mut school = Scenario::from_json(SCHOOL).unwrap();
+        school.study_plans.push(rappels_core::domain::StudyPlan {
+            id: rappels_core::domain::StudyPlanId::new(7).unwrap(),
+            student_id: StudentId::new(2).unwrap(),
+            weekday: rappels_core::domain::Weekday::parse("wednesday").unwrap(),
+            time: rappels_core::domain::TimeOfDay::parse("17:00").unwrap(),
+            subject: "Physique".into(),
+            objective: "Exercices".into(),
+            duration_minutes: 60,
+        });
+        import(&db.store, &school).await;
+        let engine = engine_at(db.store.clone(), "2026-11-26T09:00:00Z");
+        let created = engine.schedule_sessions(14).await.unwrap();
+        let starts: Vec<_> = created.iter().map(|s| (s.id.get(), s.starts_at)).collect();
+        assert_eq!(
+            starts,
+            [
+                (102, t("2026-12-02T16:00:00Z")),
+                (103, t("2026-12-09T16:00:00Z"))
+            ],
+            "{}",
+            db.name
+        );
+        assert!(
+            engine.schedule_sessions(14).await.unwrap().is_empty(),
+            "{}: a second run creates nothing",
+            db.name
+        );
+        let (plan, _) = engine.plan(t("2026-12-01T17:45:00Z")).await.unwrap();
+        assert!(
+            plan.due
+                .iter()
+                .any(|d| d.key.to_string() == "session_eve:2:102:2026-12-01"),
+            "{}: {:?}",
+            db.name,
+            plan.due
+        );
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn the_next_wakeup_is_the_next_slot_or_the_next_retry() {
+    for db in backends().await {
+        import(&db.store, &Scenario::from_json(SCHOOL).unwrap()).await;
+        let engine = engine(
+            db.store.clone(),
+            MailerMode::Transient,
+            "2026-11-26T18:45:00Z",
+        );
+        // Nothing waits: the next slot of either zone is 08:00 in Paris (07:00Z) tomorrow.
+        assert_eq!(
+            engine.next_wakeup(t("2026-11-26T18:45:00Z")).await.unwrap(),
+            t("2026-11-27T07:00:00Z"),
+            "{}",
+            db.name
+        );
+        engine.run(&RunOptions::default()).await.unwrap();
+        // Four reminders failed transiently: the first retry comes a minute later.
+        assert_eq!(
+            engine.next_wakeup(t("2026-11-26T18:45:00Z")).await.unwrap(),
+            t("2026-11-26T18:46:00Z"),
+            "{}",
+            db.name
+        );
+        db.finish().await;
+    }
+}
