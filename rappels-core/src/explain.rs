@@ -420,7 +420,8 @@ impl fmt::Display for Reason {
                 days_inactive,
                 next,
             } => {
-                write!(f, "{days_inactive} days inactive is not a reminder day")?;
+                let unit = if days_inactive.abs() == 1 { "day" } else { "days" };
+                write!(f, "{days_inactive} {unit} inactive is not a reminder day")?;
                 match next {
                     Some(next) => write!(f, " (next: {next})"),
                     None => f.write_str(" (no later reminder day)"),
