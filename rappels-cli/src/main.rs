@@ -42,6 +42,9 @@ enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Build a sample school and send it a week of reminders into .eml files (start here).
+    #[command(long_about = commands::demo::LONG_ABOUT, after_help = commands::demo::EXAMPLES)]
+    Demo(commands::demo::DemoArgs),
     /// Print the reminders due at an instant, and the refused manual requests.
     #[command(long_about = commands::plan::LONG_ABOUT, after_help = commands::plan::EXAMPLES)]
     Plan(commands::plan::PlanArgs),
@@ -54,12 +57,39 @@ enum Command {
     /// Plan, record and send the reminders that are due (run it from cron).
     #[command(long_about = commands::run::LONG_ABOUT, after_help = commands::run::after_help())]
     Run(commands::run::RunArgs),
+    /// Record a parent's manual reminder to their child, under the rules' checks.
+    #[command(long_about = commands::remind::LONG_ABOUT, after_help = commands::remind::EXAMPLES)]
+    Remind(commands::remind::RemindArgs),
+    /// Say why each reminder of a student is or is not due at an instant.
+    #[command(long_about = commands::explain::LONG_ABOUT, after_help = commands::explain::EXAMPLES)]
+    Explain(commands::explain::ExplainArgs),
+    /// Create the sessions of the weekly study plans for the coming days.
+    #[command(
+        long_about = commands::schedule_sessions::LONG_ABOUT,
+        after_help = commands::schedule_sessions::EXAMPLES
+    )]
+    ScheduleSessions(commands::schedule_sessions::ScheduleSessionsArgs),
+    /// Print crontab lines or systemd units that run rappels every 5 minutes.
+    #[command(long_about = commands::cron::LONG_ABOUT, after_help = commands::cron::EXAMPLES)]
+    Cron(commands::cron::CronArgs),
+    /// Run, then sleep until the next slot or retry, until SIGTERM (instead of cron).
+    #[command(long_about = commands::daemon::LONG_ABOUT, after_help = commands::daemon::after_help())]
+    Daemon(commands::daemon::DaemonArgs),
+    /// Check the configuration, database, time zones, templates, mail server and clock.
+    #[command(long_about = commands::doctor::LONG_ABOUT, after_help = commands::doctor::after_help())]
+    Doctor(commands::doctor::DoctorArgs),
     /// Send a test e-mail through the configured mailer.
     #[command(long_about = commands::test_email::LONG_ABOUT, after_help = commands::test_email::after_help())]
     TestEmail(commands::test_email::TestEmailArgs),
     /// Opt a student out of a family of reminders with an unsubscribe token.
     #[command(long_about = commands::unsubscribe::LONG_ABOUT, after_help = commands::unsubscribe::EXAMPLES)]
     Unsubscribe(commands::unsubscribe::UnsubscribeArgs),
+    /// Print the reminders recorded for a student, a parent's children or everyone.
+    #[command(long_about = commands::history::LONG_ABOUT, after_help = commands::history::EXAMPLES)]
+    History(commands::history::HistoryArgs),
+    /// Print counts of the reminder log: sent today, over the last days and by kind, failed.
+    #[command(long_about = commands::stats::LONG_ABOUT, after_help = commands::stats::EXAMPLES)]
+    Stats(commands::stats::StatsArgs),
 }
 
 fn init_logging(cli: &Cli) {
@@ -88,12 +118,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
     let result = match cli.command {
+        Command::Demo(args) => commands::demo::run(args, cli.verbose > 0),
         Command::Plan(args) => commands::plan::run(args),
         Command::Migrate(args) => commands::migrate::run(args),
         Command::Import(args) => commands::import::run(args, cli.quiet),
         Command::Run(args) => commands::run::run(args),
+        Command::Remind(args) => commands::remind::run(args),
+        Command::Explain(args) => commands::explain::run(args),
+        Command::ScheduleSessions(args) => commands::schedule_sessions::run(args),
+        Command::Cron(args) => commands::cron::run(args),
+        Command::Daemon(args) => commands::daemon::run(args),
+        Command::Doctor(args) => commands::doctor::run(args),
         Command::TestEmail(args) => commands::test_email::run(args),
         Command::Unsubscribe(args) => commands::unsubscribe::run(args),
+        Command::History(args) => commands::history::run(args),
+        Command::Stats(args) => commands::stats::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -420,7 +420,11 @@ impl fmt::Display for Reason {
                 days_inactive,
                 next,
             } => {
-                let unit = if days_inactive.abs() == 1 { "day" } else { "days" };
+                let unit = if days_inactive.abs() == 1 {
+                    "day"
+                } else {
+                    "days"
+                };
                 write!(f, "{days_inactive} {unit} inactive is not a reminder day")?;
                 match next {
                     Some(next) => write!(f, " (next: {next})"),

@@ -547,7 +547,42 @@ fn registry(escape: fn(&str) -> String) -> Handlebars<'static> {
     let mut registry = Handlebars::new();
     registry.set_strict_mode(true);
     registry.register_escape_fn(escape);
+    registry.register_helper("de", Box::new(french_de));
     registry
+}
+
+/// `{{de word}}` writes the French preposition before `word`: "d'" before a vowel or a
+/// (mute) h, "de " otherwise — "séance d'Anglais", "séance de Physique", "message d'Awa".
+fn french_de(
+    h: &Helper<'_>,
+    _: &Handlebars<'_>,
+    _: &Context,
+    _: &mut RenderContext<'_, '_>,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let word = h
+        .param(0)
+        .ok_or(RenderErrorReason::ParamNotFoundForIndex("de", 0))?
+        .value()
+        .as_str()
+        .ok_or(RenderErrorReason::InvalidParamType("string"))?;
+    out.write(elided_de(word))?;
+    Ok(())
+}
+
+fn elided_de(word: &str) -> &'static str {
+    let first = word
+        .trim_start()
+        .chars()
+        .next()
+        .map(|c| c.to_lowercase().next().unwrap_or(c));
+    match first {
+        Some(
+            'a' | 'e' | 'i' | 'o' | 'u' | 'y' | 'h' | 'à' | 'â' | 'ä' | 'é' | 'è' | 'ê' | 'ë' | 'î'
+            | 'ï' | 'ô' | 'ö' | 'ù' | 'û' | 'ü' | 'ÿ',
+        ) => "d'",
+        _ => "de ",
+    }
 }
 
 /// `{{nl2br text}}` in HTML templates: the text escaped, then each line break turned into
@@ -1433,6 +1468,15 @@ mod tests {
             "{}",
             m.text
         );
+    }
+
+    #[test]
+    fn french_elides_de_before_a_vowel_or_h() {
+        assert_eq!(elided_de("Anglais"), "d'");
+        assert_eq!(elided_de("Histoire"), "d'");
+        assert_eq!(elided_de("Économie"), "d'");
+        assert_eq!(elided_de("Physique"), "de ");
+        assert_eq!(elided_de(""), "de ");
     }
 
     #[test]

@@ -18,9 +18,14 @@ macro_rules! on_both {
     };
 }
 
+mod cron;
+mod daemon;
 mod db;
+mod demo;
+mod history;
 mod mail;
 mod plan;
+mod remind;
 mod run;
 mod smtp_server;
 mod support;

@@ -1,0 +1,413 @@
+//! `rappels cron`: the crontab lines, or the systemd service and timer units, that start
+//! `rappels run` every five minutes and `rappels schedule-sessions` every night.
+//!
+//! The original system shipped a crontab line and a Windows script that overlapped, lost
+//! their output and broke on paths with spaces. Here every path is absolute and quoted for
+//! the program that reads it (`sh` behind cron, systemd's own rules for `ExecStart=`), runs
+//! never pile up (`flock -n`; systemd never starts a service that is still running), output
+//! goes to a log or the journal, and no secret is ever written into the output.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use crate::commands::demo::sqlite_url;
+use crate::failure::Failure;
+
+pub(crate) const LONG_ABOUT: &str = "\
+Print what a server needs to send reminders on its own: `rappels run` every 5 minutes and \
+`rappels schedule-sessions --days 14` every night at 02:15. Nothing is installed; the \
+output says how.
+
+By default, crontab lines: each job runs under `flock -n`, so a run still busy when the next \
+one is due makes that one skip instead of piling up, and both append their output to one \
+log file. The configuration variables are listed as comments to fill in.
+
+With --systemd, a service and a timer for each job (rappels-run.service and .timer, \
+rappels-schedule-sessions.service and .timer), separated by `# --- file: NAME ---` lines, \
+with install instructions. The timers are Persistent=true: a job missed while the machine \
+was off runs when it is back. The services read their configuration from \
+/etc/rappels/env and log to the journal.
+
+Paths are made absolute and quoted as the shell (crontab) or systemd (ExecStart=) expects, \
+spaces and all. No password or secret is ever printed: variables appear with placeholder \
+values.";
+
+pub(crate) const EXAMPLES: &str = "\
+Examples:
+  rappels cron                                   # crontab lines for this binary
+  rappels cron --log /var/log/rappels/rappels.log --lock /run/lock/rappels.lock
+  rappels cron > rappels.cron && crontab rappels.cron    # replaces your whole crontab
+  rappels cron --systemd --binary /usr/local/bin/rappels";
+
+#[derive(Debug, Args)]
+pub(crate) struct CronArgs {
+    /// Print systemd service and timer units instead of crontab lines.
+    #[arg(long)]
+    systemd: bool,
+    /// The rappels program the jobs start (default: this one).
+    #[arg(long, value_name = "PATH")]
+    binary: Option<PathBuf>,
+    /// The log file both jobs append to (crontab only; default: rappels.log in the current
+    /// folder).
+    #[arg(long, value_name = "FILE", conflicts_with = "systemd")]
+    log: Option<PathBuf>,
+    /// The lock file of `run` (crontab only; default: rappels.lock in the current folder).
+    /// `schedule-sessions` locks a file next to it, named with `-schedule-sessions` before
+    /// the extension.
+    #[arg(long, value_name = "FILE", conflicts_with = "systemd")]
+    lock: Option<PathBuf>,
+}
+
+/// Where the systemd units read their configuration.
+const ENVIRONMENT_FILE: &str = "/etc/rappels/env";
+/// The system user of the units, and its state directory (`StateDirectory=rappels`), where
+/// the default `sqlite://rappels.db` and `file:rappels-outbox` land.
+const SERVICE_USER: &str = "rappels";
+const STATE_DIR: &str = "/var/lib/rappels";
+
+/// The configuration variables, with placeholder values: what to fill in, never a secret.
+const VARIABLES: [(&str, &str); 7] = [
+    ("RAPPELS_MAILER", "smtp"),
+    ("RAPPELS_SMTP_HOST", "smtp.example.org"),
+    ("RAPPELS_SMTP_USER", "rappels@example.org"),
+    ("RAPPELS_SMTP_PASSWORD", "change-me"),
+    ("RAPPELS_FROM", "École Horizon <noreply@example.org>"),
+    ("RAPPELS_SITE_URL", "https://www.example.org"),
+    ("RAPPELS_SECRET", "change-me-to-32-random-characters"),
+];
+
+pub(crate) fn run(args: CronArgs) -> Result<(), Failure> {
+    let binary = match args.binary {
+        Some(path) => absolute(&path, "--binary")?,
+        None => std::env::current_exe().map_err(|e| {
+            Failure::Failed(anyhow::anyhow!(
+                "cannot tell where this program is ({e}): give it with --binary"
+            ))
+        })?,
+    };
+    let binary = utf8(&binary, "--binary")?;
+    let text = if args.systemd {
+        systemd_units(&binary)?
+    } else {
+        let here = std::env::current_dir()
+            .map_err(|e| Failure::Failed(anyhow::anyhow!("cannot read the current folder: {e}")))?;
+        let log = match args.log {
+            Some(path) => absolute(&path, "--log")?,
+            None => here.join("rappels.log"),
+        };
+        let lock = match args.lock {
+            Some(path) => absolute(&path, "--lock")?,
+            None => here.join("rappels.lock"),
+        };
+        let schedule_lock = sibling_lock(&lock, "schedule-sessions");
+        crontab(&CronPaths {
+            binary,
+            log: utf8(&log, "--log")?,
+            lock: utf8(&lock, "--lock")?,
+            schedule_lock: utf8(&schedule_lock, "--lock")?,
+            database_url: sqlite_url(&here.join("rappels.db"))?,
+        })
+    };
+    crate::output::emit(&text)
+}
+
+/// `path` made absolute against the current folder: cron and systemd start jobs elsewhere.
+fn absolute(path: &Path, what: &str) -> Result<PathBuf, Failure> {
+    std::path::absolute(path)
+        .map_err(|e| Failure::invalid(format_args!("{what} {}: {e}", path.display())))
+}
+
+/// A path as text for a crontab or a unit file: UTF-8, and no control character, which
+/// would end the line (or the entry) in the middle of the path.
+fn utf8(path: &Path, what: &str) -> Result<String, Failure> {
+    let text = path.to_str().ok_or_else(|| {
+        Failure::invalid(format_args!(
+            "{what} {}: the path is not valid UTF-8",
+            path.display()
+        ))
+    })?;
+    if text.chars().any(char::is_control) {
+        return Err(Failure::invalid(format_args!(
+            "{what} {text:?}: a path with a control character cannot go into a crontab or a unit"
+        )));
+    }
+    Ok(text.to_owned())
+}
+
+/// The lock of another job next to `lock`: `rappels.lock` → `rappels-schedule-sessions.lock`.
+fn sibling_lock(lock: &Path, job: &str) -> PathBuf {
+    let stem = lock
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = match lock.extension() {
+        Some(ext) => format!("{stem}-{job}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{job}"),
+    };
+    lock.with_file_name(name)
+}
+
+/// A word for `sh`: as is when it holds only characters the shell never interprets,
+/// otherwise in single quotes (a `'` inside becomes `'\''`).
+pub(crate) fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./,:@+=%".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// A word of a crontab command: quoted for `sh`, then with every `%` escaped, since cron
+/// turns an unescaped `%` into a new line (and removes the `\` before an escaped one).
+fn cron_word(word: &str) -> String {
+    shell_word(word).replace('%', r"\%")
+}
+
+/// The program of `ExecStart=`: `%` doubled (systemd expands specifiers there, even inside
+/// quotes), in double quotes when it holds white space. A `$` stays as is: systemd expands
+/// variables in the arguments, not in the program's path. systemd refuses a program path
+/// holding a quote or a backslash, whatever the escaping, so such a path is refused here.
+fn systemd_program(path: &str) -> Result<String, Failure> {
+    if path.contains(['"', '\'', '\\']) {
+        return Err(Failure::invalid(format_args!(
+            "--binary {path}: systemd refuses a program path with a quote or a backslash; \
+             install rappels elsewhere (such as /usr/local/bin/rappels) and give that path"
+        )));
+    }
+    let word = path.replace('%', "%%");
+    Ok(if word.contains(char::is_whitespace) {
+        format!("\"{word}\"")
+    } else {
+        word
+    })
+}
+
+/// What the crontab lines name.
+struct CronPaths {
+    binary: String,
+    log: String,
+    lock: String,
+    schedule_lock: String,
+    /// The default database, made absolute (cron starts jobs in the home folder).
+    database_url: String,
+}
+
+fn crontab(paths: &CronPaths) -> String {
+    let bin = cron_word(&paths.binary);
+    let log = cron_word(&paths.log);
+    let mut out = String::from(
+        "\
+# rappels: crontab entries, printed by `rappels cron`.
+#
+# Every 5 minutes, `rappels run` sends the reminders that are due. Every night at 02:15
+# (this machine's time), `rappels schedule-sessions` creates the next 14 days of sessions
+# from the study plans. `flock -n` makes a job skip its turn while the previous one still
+# holds its lock, so slow runs never pile up (overlapping runs would be safe, only
+# wasteful). Both jobs append to one log file: rotate it, e.g. with logrotate's
+# copytruncate.
+#
+# Install: `crontab -e` and paste these lines, or save them to a file and
+# `crontab FILE` (which replaces your whole crontab). `crontab -l` shows what is installed.
+#
+# cron starts jobs in your home folder with almost no environment. Set the configuration
+# below: remove the leading \"# \" and fill in the values (cron expands no $VARIABLE in
+# them). The database line names rappels.db in the folder this was printed in; without
+# it, jobs use ~/rappels.db. The password and the secret are readable by whoever can read
+# your crontab: keep them out of shared accounts.
+",
+    );
+    out.push_str(&format!("# RAPPELS_DATABASE_URL={}\n", paths.database_url));
+    for (name, example) in VARIABLES {
+        out.push_str(&format!("# {name}={example}\n"));
+    }
+    out.push_str(&format!(
+        "\n*/5 * * * * flock -n {} {bin} run >> {log} 2>&1\n",
+        cron_word(&paths.lock)
+    ));
+    out.push_str(&format!(
+        "15 2 * * * flock -n {} {bin} schedule-sessions --days 14 >> {log} 2>&1\n",
+        cron_word(&paths.schedule_lock)
+    ));
+    out
+}
+
+/// One job's systemd pair.
+struct Job {
+    name: &'static str,
+    description: &'static str,
+    arguments: &'static str,
+    /// How long a start may take before systemd stops it (oneshot services have no limit by
+    /// default, and a hung job would block every later one).
+    timeout: &'static str,
+    calendar: &'static str,
+    schedule: &'static str,
+}
+
+const JOBS: [Job; 2] = [
+    Job {
+        name: "rappels-run",
+        description: "rappels: send the study reminders that are due",
+        arguments: "run",
+        timeout: "15min",
+        calendar: "*:0/5",
+        schedule: "every 5 minutes",
+    },
+    Job {
+        name: "rappels-schedule-sessions",
+        description: "rappels: create the next 14 days of sessions from the study plans",
+        arguments: "schedule-sessions --days 14",
+        timeout: "1h",
+        calendar: "*-*-* 02:15:00",
+        schedule: "every night at 02:15",
+    },
+];
+
+fn systemd_units(binary: &str) -> Result<String, Failure> {
+    let mut out = format!(
+        "\
+# rappels: systemd units, printed by `rappels cron --systemd`.
+#
+# rappels-run.timer starts rappels-run.service every 5 minutes: `rappels run` sends the
+# reminders that are due. rappels-schedule-sessions.timer starts
+# rappels-schedule-sessions.service every night at 02:15: `rappels schedule-sessions`
+# creates the next 14 days of sessions from the study plans. Persistent=true runs a job
+# missed while the machine was off as soon as it is back; systemd never starts a service
+# that is still running, so runs cannot pile up. Output goes to the journal.
+#
+# Install, as root:
+#   1. Create the user the jobs run as (its folder, {STATE_DIR}, is made by systemd and
+#      holds the default SQLite database, rappels.db):
+#        useradd --system --home-dir {STATE_DIR} --shell /usr/sbin/nologin {SERVICE_USER}
+#   2. Save each file below, from its \"# --- file: NAME ---\" line to the next, as
+#      /etc/systemd/system/NAME; for instance:
+#        rappels cron --systemd | awk '/^# --- file: /{{f=\"/etc/systemd/system/\" $4}} f{{print > f}}'
+#   3. Write the configuration to {ENVIRONMENT_FILE}, one VAR=value per line, and make it
+#      private: chmod 600, owned by root (systemd reads it before switching user):
+"
+    );
+    out.push_str(&format!(
+        "#        RAPPELS_DATABASE_URL=sqlite://{STATE_DIR}/rappels.db\n"
+    ));
+    for (name, example) in VARIABLES {
+        out.push_str(&format!("#        {name}={example}\n"));
+    }
+    out.push_str(
+        "\
+#   4. systemctl daemon-reload
+#      systemctl enable --now rappels-run.timer rappels-schedule-sessions.timer
+#   5. Check: systemctl list-timers 'rappels-*'
+#             journalctl -u rappels-run.service -u rappels-schedule-sessions.service
+",
+    );
+    if ["/home/", "/root/"].iter().any(|p| binary.starts_with(p)) {
+        out.push_str(&format!(
+            "#
+# Note: {binary} is in a home folder, which the {SERVICE_USER} user usually cannot read.
+# Install the program elsewhere (cargo install --path rappels-cli --root /usr/local) and
+# print these units again with --binary /usr/local/bin/rappels.
+"
+        ));
+    }
+    let exec = systemd_program(binary)?;
+    for job in &JOBS {
+        out.push_str(&format!(
+            "
+# --- file: {name}.service ---
+[Unit]
+Description={description}
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=oneshot
+User={SERVICE_USER}
+StateDirectory=rappels
+WorkingDirectory={STATE_DIR}
+EnvironmentFile=-{ENVIRONMENT_FILE}
+ExecStart={exec} {arguments}
+TimeoutStartSec={timeout}
+NoNewPrivileges=yes
+PrivateTmp=yes
+ProtectSystem=full
+
+# --- file: {name}.timer ---
+[Unit]
+Description=Start {name}.service {schedule}
+
+[Timer]
+OnCalendar={calendar}
+Persistent=true
+Unit={name}.service
+
+[Install]
+WantedBy=timers.target
+",
+            name = job.name,
+            description = job.description,
+            arguments = job.arguments,
+            timeout = job.timeout,
+            calendar = job.calendar,
+            schedule = job.schedule,
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(
+            shell_word("/usr/local/bin/rappels"),
+            "/usr/local/bin/rappels"
+        );
+        assert_eq!(shell_word("/opt/my apps/rappels"), "'/opt/my apps/rappels'");
+        assert_eq!(
+            shell_word("/opt/l'école/rappels"),
+            r"'/opt/l'\''école/rappels'"
+        );
+        assert_eq!(shell_word("$HOME/x"), "'$HOME/x'");
+        assert_eq!(shell_word(""), "''");
+    }
+
+    #[test]
+    fn cron_escapes_percent_signs() {
+        assert_eq!(cron_word("/var/log/100%.log"), r"/var/log/100\%.log");
+        assert_eq!(cron_word("/var/log/a b%.log"), r"'/var/log/a b\%.log'");
+    }
+
+    #[test]
+    fn systemd_programs_double_specifiers_and_quote_spaces() {
+        let program = |path| systemd_program(path).unwrap();
+        assert_eq!(program("/usr/bin/rappels"), "/usr/bin/rappels");
+        assert_eq!(program("/opt/my apps/rappels"), "\"/opt/my apps/rappels\"");
+        assert_eq!(program("/opt/50%/$x"), "/opt/50%%/$x");
+        assert!(systemd_program("/opt/l'école/rappels").is_err());
+        assert!(systemd_program(r"/opt/a\b/rappels").is_err());
+    }
+
+    #[test]
+    fn the_schedule_lock_sits_next_to_the_run_lock() {
+        assert_eq!(
+            sibling_lock(Path::new("/run/lock/rappels.lock"), "schedule-sessions"),
+            Path::new("/run/lock/rappels-schedule-sessions.lock")
+        );
+        assert_eq!(
+            sibling_lock(Path::new("/tmp/lock"), "schedule-sessions"),
+            Path::new("/tmp/lock-schedule-sessions")
+        );
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        assert!(utf8(Path::new("/tmp/a\nb"), "--log").is_err());
+        assert!(utf8(Path::new("/tmp/a b"), "--log").is_ok());
+    }
+}

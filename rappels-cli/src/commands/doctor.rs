@@ -1,0 +1,473 @@
+//! `rappels doctor`: checks what a run needs — the configuration, the database, the time
+//! zones, the templates, the mail server or folder, the clock — one line per check, and
+//! fails if any check does.
+//!
+//! Every check runs, even after one failed, so that one call lists everything to fix; a
+//! check that depends on a failed one says `skip` and why. Nothing is sent and nothing is
+//! written but a probe file in the outbox folder, removed at once.
+
+use std::fmt;
+use std::path::Path;
+
+use chrono::{Datelike, SubsecRound};
+use clap::Args;
+use rappels_core::clock::{Clock, SystemClock};
+use rappels_core::domain::{Locale, format_instant};
+use rappels_core::message::{MessageConfig, Templates};
+use rappels_core::ports::Store;
+use rappels_core::settings::Settings;
+use rappels_smtp::{SmtpMailer, TlsMode};
+use rappels_sqlx::{Backend, SqlStore, redact_url};
+
+use crate::database::{self, DatabaseArgs};
+use crate::failure::Failure;
+use crate::mail::{self, Environment, MailConfig, Transport};
+
+pub(crate) const LONG_ABOUT: &str = "\
+Check that rappels can run here, one line per check:
+
+  configuration  the mail variables of the environment (below) are valid
+  unsubscribe    RAPPELS_SECRET is set and long enough (a warning when absent)
+  database       the database is reachable, migrated, and holds imported settings
+  time zones     every zone in use is a known IANA zone
+  templates      the embedded templates parse and the test message renders in every language
+  smtp           the server answers EHLO, then STARTTLS or TLS and AUTH as configured
+  mail folder    with RAPPELS_MAILER=file:DIR, DIR (or where it will be created) is writable
+  clock          the system clock shows a plausible date
+
+Each line starts with `ok`, `warn`, `skip` (not applicable, or depends on a check that \
+failed) or `FAIL`, then the check's name and what was found. The exit status is 1 if any \
+check fails, 0 otherwise. Nothing is sent, and nothing is written to the database.";
+
+pub(crate) const EXAMPLES: &str = "\
+Examples:
+  rappels doctor
+  rappels doctor --database-url postgres://rappels@db.internal/rappels
+  set -a; . /etc/rappels/env; rappels doctor     # with the service's configuration";
+
+/// The help text after the options: examples, then the mail variables.
+pub(crate) fn after_help() -> String {
+    format!("{EXAMPLES}\n\n{}", mail::ENVIRONMENT_HELP)
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DoctorArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+/// A check's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Ok,
+    /// Works, but something is probably not what was meant.
+    Warn,
+    /// Not applicable, or cannot be checked because an earlier check failed.
+    Skip,
+    Fail,
+}
+
+/// One line of the report.
+#[derive(Debug)]
+struct Check {
+    status: Status,
+    name: &'static str,
+    detail: String,
+}
+
+impl Check {
+    fn new(status: Status, name: &'static str, detail: impl fmt::Display) -> Check {
+        Check {
+            status,
+            name,
+            detail: detail.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Upper case for failures only, so they stand out in a column of `ok`.
+        let status = match self.status {
+            Status::Ok => "ok",
+            Status::Warn => "warn",
+            Status::Skip => "skip",
+            Status::Fail => "FAIL",
+        };
+        write!(f, "{status:<4} {}: {}", self.name, self.detail)
+    }
+}
+
+/// Prints each check as soon as it is known (the SMTP check may take up to its timeout),
+/// and counts the failures.
+#[derive(Debug, Default)]
+struct Report {
+    failed: usize,
+}
+
+impl Report {
+    fn print(&mut self, check: Check) -> Result<(), Failure> {
+        if check.status == Status::Fail {
+            self.failed += 1;
+        }
+        crate::output::emit(&format!("{check}\n"))
+    }
+}
+
+pub(crate) fn run(args: DoctorArgs) -> Result<(), Failure> {
+    let url = args.database.url();
+    let mut report = Report::default();
+
+    let mail = MailConfig::read(&Environment);
+    report.print(match &mail {
+        Ok(mail) => Check::new(
+            Status::Ok,
+            "configuration",
+            format_args!(
+                "mail to {}, from {}, links to {}",
+                mail.destination(),
+                mail.from,
+                mail.site_url
+            ),
+        ),
+        Err(failure) => Check::new(Status::Fail, "configuration", failure),
+    })?;
+    let mail = mail.ok();
+    report.print(unsubscribe_check(mail.as_ref()))?;
+
+    database::block_on(async {
+        let store = database_check(&url, &mut report).await?;
+        match &store {
+            Some((store, settings)) => report.print(zones_check(store, settings).await)?,
+            None => report.print(Check::new(
+                Status::Skip,
+                "time zones",
+                "the database check failed",
+            ))?,
+        }
+        if let Some((store, _)) = store {
+            store.close().await;
+        }
+        report.print(templates_check(mail.as_ref()))?;
+        report.print(smtp_check(mail.as_ref()).await)?;
+        report.print(folder_check(mail.as_ref()))?;
+        report.print(clock_check(SystemClock.now()))
+    })?;
+
+    match report.failed {
+        0 => Ok(()),
+        1 => Err(Failure::Failed(anyhow::anyhow!("1 check failed"))),
+        n => Err(Failure::Failed(anyhow::anyhow!("{n} checks failed"))),
+    }
+}
+
+fn unsubscribe_check(mail: Option<&MailConfig>) -> Check {
+    const NAME: &str = "unsubscribe";
+    let site_url = mail.map_or_else(|| MessageConfig::default().site_url, |m| m.site_url.clone());
+    match mail::unsubscribe_config(&Environment, &site_url) {
+        Ok(Some(config)) => Check::new(
+            Status::Ok,
+            NAME,
+            format_args!(
+                "{} is set: automatic reminders carry one-click unsubscribe links to {}/unsubscribe",
+                mail::SECRET,
+                config.base_url
+            ),
+        ),
+        Ok(None) => Check::new(
+            Status::Warn,
+            NAME,
+            format_args!(
+                "{} is not set: reminders carry no List-Unsubscribe header",
+                mail::SECRET
+            ),
+        ),
+        Err(failure) => Check::new(Status::Fail, NAME, failure),
+    }
+}
+
+/// Reachable (without creating a SQLite file), migrated (the tables exist: reading the
+/// settings and the reminder log would say "no such table" otherwise), and imported.
+async fn database_check(
+    url: &str,
+    report: &mut Report,
+) -> Result<Option<(SqlStore, Settings)>, Failure> {
+    const NAME: &str = "database";
+    let shown = redact_url(url);
+    let store = match database::connect_existing(url).await {
+        Ok(store) => store,
+        Err(failure) => {
+            report.print(Check::new(Status::Fail, NAME, failure))?;
+            return Ok(None);
+        }
+    };
+    let backend = match store.backend() {
+        Backend::Sqlite => "SQLite",
+        Backend::Postgres => "PostgreSQL",
+    };
+    let settings = match store.settings().await {
+        Ok(Some(settings)) => store
+            .next_attempt_at()
+            .await
+            .map(|_| settings)
+            .map_err(|e| e.to_string()),
+        Ok(None) => Err(rappels_sqlx::SqlError::NoSettings.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    match settings {
+        Ok(settings) => {
+            report.print(Check::new(
+                Status::Ok,
+                NAME,
+                format_args!("{shown} ({backend}) is reachable, migrated and imported"),
+            ))?;
+            Ok(Some((store, settings)))
+        }
+        Err(error) => {
+            report.print(Check::new(
+                Status::Fail,
+                NAME,
+                format_args!("{shown} ({backend}): {error}"),
+            ))?;
+            store.close().await;
+            Ok(None)
+        }
+    }
+}
+
+/// Zones are parsed when imported, and again when read: this catches a row edited by hand
+/// or written by an older version, and shows which zones the schedule follows.
+async fn zones_check(store: &SqlStore, settings: &Settings) -> Check {
+    const NAME: &str = "time zones";
+    /// Zones named in the line; a platform with students everywhere gets a count only.
+    const LISTED: usize = 5;
+    match store.zones(settings).await {
+        Ok(zones) => {
+            let mut names: Vec<&str> = zones.iter().map(|z| z.name()).collect();
+            names.sort_unstable();
+            names.dedup();
+            let listed = if names.is_empty() {
+                "no student yet".to_owned()
+            } else if names.len() <= LISTED {
+                names.join(", ")
+            } else {
+                format!("{}, …", names[..LISTED].join(", "))
+            };
+            Check::new(
+                Status::Ok,
+                NAME,
+                format_args!(
+                    "{} in use, all known ({listed}); default {}",
+                    names.len(),
+                    settings.timezone.name()
+                ),
+            )
+        }
+        Err(error) => Check::new(Status::Fail, NAME, error),
+    }
+}
+
+/// Every embedded template parses (`Templates::embedded` would panic instead of saying
+/// which), and the test message renders in every language with the configured links.
+fn templates_check(mail: Option<&MailConfig>) -> Check {
+    const NAME: &str = "templates";
+    let templates = match Templates::with_overrides(Vec::new()) {
+        Ok(templates) => templates,
+        Err(error) => return Check::new(Status::Fail, NAME, error_chain(&error)),
+    };
+    let config = mail.map_or_else(MessageConfig::default, MailConfig::message_config);
+    for locale in Locale::ALL {
+        if let Err(error) = templates.test_message(locale, &config) {
+            return Check::new(
+                Status::Fail,
+                NAME,
+                format_args!(
+                    "the {} test message: {}",
+                    locale.code(),
+                    error_chain(&error)
+                ),
+            );
+        }
+    }
+    let locales: Vec<&str> = Locale::ALL.iter().map(|l| l.code()).collect();
+    Check::new(
+        Status::Ok,
+        NAME,
+        format_args!(
+            "{} parse; the test message renders in {}",
+            Templates::names().len(),
+            locales.join(", ")
+        ),
+    )
+}
+
+/// An error and its causes on one line: handlebars puts the line and column in the source.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Connects as a run would — EHLO, STARTTLS or TLS, AUTH — and sends nothing.
+async fn smtp_check(mail: Option<&MailConfig>) -> Check {
+    const NAME: &str = "smtp";
+    let Some(mail) = mail else {
+        return Check::new(Status::Skip, NAME, "the configuration is invalid");
+    };
+    let settings = match &mail.transport {
+        Transport::Smtp(settings) => settings,
+        Transport::File(_) | Transport::Stdout => {
+            return Check::new(
+                Status::Skip,
+                NAME,
+                format_args!("no mail server: mail goes to {}", mail.destination()),
+            );
+        }
+    };
+    let mailer = match SmtpMailer::new(settings.clone()) {
+        Ok(mailer) => mailer,
+        Err(error) => return Check::new(Status::Fail, NAME, error),
+    };
+    let destination = mail.destination();
+    match mailer.check_connection().await {
+        Ok(()) => {
+            let mut steps = vec!["EHLO"];
+            match settings.tls {
+                TlsMode::StartTls => steps.push("STARTTLS"),
+                TlsMode::Tls => steps.insert(0, "TLS"),
+                TlsMode::None => {}
+            }
+            if settings.user.is_some() {
+                steps.push("AUTH");
+            }
+            Check::new(
+                Status::Ok,
+                NAME,
+                format_args!("{destination}: {} accepted", steps.join(", ")),
+            )
+        }
+        Err(error) => {
+            let class = if error.is_transient() {
+                "check the host, the port and the TLS mode"
+            } else {
+                "the server refused"
+            };
+            Check::new(
+                Status::Fail,
+                NAME,
+                format_args!("{destination}: {error} ({class})"),
+            )
+        }
+    }
+}
+
+/// The outbox folder, or the nearest existing folder above it (a run creates the rest),
+/// takes a new file.
+fn folder_check(mail: Option<&MailConfig>) -> Check {
+    const NAME: &str = "mail folder";
+    let Some(mail) = mail else {
+        return Check::new(Status::Skip, NAME, "the configuration is invalid");
+    };
+    let Transport::File(folder) = &mail.transport else {
+        return Check::new(
+            Status::Skip,
+            NAME,
+            format_args!("mail goes to {}", mail.destination()),
+        );
+    };
+    let shown = folder.display();
+    let mut existing: &Path = folder;
+    while !existing.exists() {
+        match existing.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => existing = parent,
+            _ => {
+                existing = Path::new(".");
+                break;
+            }
+        }
+    }
+    if !existing.is_dir() {
+        return Check::new(
+            Status::Fail,
+            NAME,
+            format_args!("{shown}: {} is not a folder", existing.display()),
+        );
+    }
+    let probe = existing.join(format!(".rappels-doctor-{}.tmp", std::process::id()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .and_then(|_| std::fs::remove_file(&probe));
+    match written {
+        Ok(()) if existing == folder.as_path() => {
+            Check::new(Status::Ok, NAME, format_args!("{shown} is writable"))
+        }
+        Ok(()) => Check::new(
+            Status::Ok,
+            NAME,
+            format_args!(
+                "{shown} does not exist yet; the first run creates it in {} (writable)",
+                existing.display()
+            ),
+        ),
+        Err(error) => Check::new(
+            Status::Fail,
+            NAME,
+            format_args!("{shown}: cannot write in {}: {error}", existing.display()),
+        ),
+    }
+}
+
+/// A clock far off would put every slot at the wrong instant: a year outside 2020–2099 is
+/// surely a clock that was never set (a board without a battery starts in 1970).
+fn clock_check(now: chrono::DateTime<chrono::Utc>) -> Check {
+    const NAME: &str = "clock";
+    if (2020..2100).contains(&now.year()) {
+        Check::new(Status::Ok, NAME, format_instant(now.trunc_subsecs(0)))
+    } else {
+        Check::new(
+            Status::Fail,
+            NAME,
+            format_args!(
+                "the system clock says {}: set it (NTP) before any run",
+                format_instant(now)
+            ),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rappels_core::domain::parse_instant;
+
+    #[test]
+    fn lines_align_and_failures_stand_out() {
+        assert_eq!(
+            Check::new(Status::Ok, "clock", "x").to_string(),
+            "ok   clock: x"
+        );
+        assert_eq!(
+            Check::new(Status::Fail, "smtp", "y").to_string(),
+            "FAIL smtp: y"
+        );
+        assert_eq!(
+            Check::new(Status::Skip, "smtp", "z").to_string(),
+            "skip smtp: z"
+        );
+    }
+
+    #[test]
+    fn a_clock_that_was_never_set_fails() {
+        let at = |s| clock_check(parse_instant(s).unwrap()).status;
+        assert_eq!(at("2026-11-26T18:45:00Z"), Status::Ok);
+        assert_eq!(at("1970-01-01T00:00:00Z"), Status::Fail);
+        assert_eq!(at("2100-01-01T00:00:00Z"), Status::Fail);
+    }
+}

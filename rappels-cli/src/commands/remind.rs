@@ -1,0 +1,294 @@
+//! `rappels remind`: a parent's manual reminder to their child, judged by the rules of
+//! RULES.md and stored for the next run, or sent at once with `--send-now`. Also the clock of
+//! the commands whose `--at` stands for "now".
+
+use chrono::{DateTime, Utc};
+use clap::Args;
+use rappels_core::clock::{Clock, SystemClock};
+use rappels_core::domain::{Kind, ManualId, ParentId, StudentId, format_instant};
+use rappels_core::message::Templates;
+use rappels_core::ports::Mailer;
+use rappels_core::service::{Reminders, RunOptions, RunReport, ServiceConfig, ServiceError};
+use rappels_sqlx::{SqlError, SqlStore, redact_url};
+
+use crate::commands::plan::parse_at;
+use crate::database::{self, DatabaseArgs};
+use crate::failure::Failure;
+use crate::mail::{self, Environment, MailConfig, NoMailer};
+
+pub(crate) const LONG_ABOUT: &str = "\
+Record a parent's manual reminder to their child, under the rules of RULES.md: the parent \
+and the student must exist, the student must be one of the parent's children and have an \
+active account, the title must be 1 to 200 characters on one line (no line break, tab or \
+other control character), the message 1 to 5000 characters, and the parent may send at most \
+`manual_max_per_day` reminders (5 by default) to the same child per local day of the child. A \
+refusal names the rule, exits with status 2 and writes nothing.
+
+An accepted reminder is stored and goes out with the next `rappels run`. With `--send-now` it \
+goes out at once: a run of manual reminders follows (every due manual reminder, and any \
+reminder a failed attempt rescheduled), through the mailer of the environment (see \
+`rappels help run`), and its summary line is printed.
+
+`--at` makes the request as if it were that instant, for tests and for replaying a request \
+that reached you late; the daily limit is counted on that instant's local day.";
+
+pub(crate) const EXAMPLES: &str = "\
+Examples:
+  rappels remind --parent 10 --student 1 --title 'Révise ce soir' --message 'Courage pour demain !'
+  RAPPELS_MAILER=smtp RAPPELS_SMTP_HOST=smtp.example.org \\
+    rappels remind --parent 10 --student 1 --title 'Bravo' --message 'Bonne séance' --send-now
+  rappels remind --parent 10 --student 1 --title T --message M --at 2026-11-26T19:00:00Z";
+
+#[derive(Debug, Args)]
+pub(crate) struct RemindArgs {
+    /// The parent who sends the reminder.
+    #[arg(long, value_name = "ID", value_parser = parse_parent)]
+    parent: ParentId,
+    /// The student who receives it: one of the parent's children.
+    #[arg(long, value_name = "ID", value_parser = parse_student)]
+    student: StudentId,
+    /// Its title, one line of at most 200 characters.
+    #[arg(long, value_name = "TITLE")]
+    title: String,
+    /// Its message, at most 5000 characters.
+    #[arg(long, value_name = "MESSAGE")]
+    message: String,
+    /// Send it at once instead of with the next run.
+    #[arg(long)]
+    send_now: bool,
+    /// Make the request as if it were this instant, RFC 3339 with an offset (default: now);
+    /// for tests and replays.
+    #[arg(long, value_name = "INSTANT", value_parser = parse_at)]
+    at: Option<DateTime<Utc>>,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+/// Parses a parent id (1 to 2^63 − 1).
+fn parse_parent(raw: &str) -> Result<ParentId, String> {
+    ParentId::new(parse_number(raw)?).map_err(|e| e.to_string())
+}
+
+/// Parses a student id (1 to 2^63 − 1), for every command that takes `--student`.
+pub(crate) fn parse_student(raw: &str) -> Result<StudentId, String> {
+    StudentId::new(parse_number(raw)?).map_err(|e| e.to_string())
+}
+
+fn parse_number(raw: &str) -> Result<i64, String> {
+    raw.parse::<i64>()
+        .map_err(|_| format!("{raw:?} is not a number"))
+}
+
+/// A clock stopped at one instant: what `--at` gives the service, which otherwise reads the
+/// system's clock for "now".
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AtClock(DateTime<Utc>);
+
+impl Clock for AtClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+/// The clock of a command that takes `--at`: stopped at that instant, else the system's.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum CommandClock {
+    /// No `--at`: the wall clock.
+    System(SystemClock),
+    /// `--at INSTANT`.
+    At(AtClock),
+}
+
+impl CommandClock {
+    /// The clock for an optional `--at`.
+    pub(crate) fn new(at: Option<DateTime<Utc>>) -> CommandClock {
+        match at {
+            Some(at) => CommandClock::At(AtClock(at)),
+            None => CommandClock::System(SystemClock),
+        }
+    }
+}
+
+impl Clock for CommandClock {
+    fn now(&self) -> DateTime<Utc> {
+        match self {
+            CommandClock::System(clock) => clock.now(),
+            CommandClock::At(clock) => clock.now(),
+        }
+    }
+}
+
+/// The service configuration of a run, as `rappels run` builds it from the mail settings.
+struct SendConfig {
+    mail: MailConfig,
+    service: ServiceConfig,
+}
+
+impl SendConfig {
+    /// Reads and checks the mail variables. It is done before the request is judged, so that
+    /// a typo in a variable does not leave behind a request the user believes was refused.
+    fn read() -> Result<SendConfig, Failure> {
+        let mail = MailConfig::read(&Environment)?;
+        // Manual reminders carry no unsubscribe link, but the run may also retry automatic
+        // reminders, which must carry theirs exactly as `rappels run` would send them.
+        let unsubscribe = mail::unsubscribe_config(&Environment, &mail.site_url)?;
+        let service = ServiceConfig {
+            runner_id: mail::runner_id(),
+            message_id_domain: mail.message_id_domain(),
+            messages: mail.message_config(),
+            unsubscribe,
+            ..ServiceConfig::default()
+        };
+        Ok(SendConfig { mail, service })
+    }
+}
+
+pub(crate) fn run(args: RemindArgs) -> Result<(), Failure> {
+    let send = if args.send_now {
+        Some(SendConfig::read()?)
+    } else {
+        None
+    };
+    let clock = CommandClock::new(args.at);
+    let url = args.database.url();
+    database::block_on(async {
+        let store = database::connect_existing(&url).await?;
+        let result = remind_on(&store, &args, clock, send, &url).await;
+        store.close().await;
+        result
+    })
+}
+
+/// The request, then with `--send-now` the run, on an open store. The acceptance is printed
+/// before the run starts, so that the request's id is known whatever happens to the sending.
+async fn remind_on(
+    store: &SqlStore,
+    args: &RemindArgs,
+    clock: CommandClock,
+    send: Option<SendConfig>,
+    url: &str,
+) -> Result<(), Failure> {
+    let settings = store
+        .settings()
+        .await
+        .map_err(database::sql_failure)?
+        .ok_or_else(|| database::sql_failure(SqlError::NoSettings))?;
+    let engine = Reminders::new(
+        store.clone(),
+        NoMailer,
+        clock,
+        settings.clone(),
+        Templates::embedded(),
+        ServiceConfig::default(),
+    );
+    let id = engine
+        .request_manual(args.parent, args.student, &args.title, &args.message)
+        .await
+        .map_err(|error| match error {
+            ServiceError::Refused(_) => Failure::invalid(error),
+            other => Failure::Failed(anyhow::anyhow!(
+                "recording the manual reminder on {} failed: {other}",
+                redact_url(url)
+            )),
+        })?;
+    let accepted = accepted_line(id, args.parent, args.student);
+    let Some(send) = send else {
+        return crate::output::emit(&format!("{accepted}; it goes out with the next run\n"));
+    };
+    crate::output::emit(&format!("{accepted}; sending it now\n"))?;
+    let mailer = send.mail.mailer()?;
+    tracing::debug!(mailer = %send.mail.destination(), "sending manual reminders now");
+    let options = RunOptions {
+        at: args.at,
+        kinds: vec![Kind::Manual],
+        ..RunOptions::default()
+    };
+    let report = send_with(store, mailer, clock, &settings, send.service, &options)
+        .await
+        .map_err(|error| {
+            Failure::Failed(anyhow::anyhow!(
+                "manual reminder {id} is recorded, but sending it now on {} failed: {error}; \
+                 it goes out with the next run",
+                redact_url(url)
+            ))
+        })?;
+    crate::output::emit(&summary_line(&report))
+}
+
+/// A run of manual reminders over `mailer`, which is dropped before the runtime ends (the
+/// SMTP pool's connections are closed on it).
+async fn send_with<M: Mailer>(
+    store: &SqlStore,
+    mailer: M,
+    clock: CommandClock,
+    settings: &rappels_core::settings::Settings,
+    config: ServiceConfig,
+    options: &RunOptions,
+) -> Result<RunReport, ServiceError> {
+    Reminders::new(
+        store.clone(),
+        mailer,
+        clock,
+        settings.clone(),
+        Templates::embedded(),
+        config,
+    )
+    .run(options)
+    .await
+}
+
+fn accepted_line(id: ManualId, parent: ParentId, student: StudentId) -> String {
+    format!("manual reminder {id} from parent {parent} to student {student} accepted")
+}
+
+/// The summary line of `rappels run`, for the run `--send-now` starts.
+fn summary_line(report: &RunReport) -> String {
+    format!(
+        "run at {}: sent {}, retried {}, failed {}, expired {}, skipped {} \
+         (planned {}, newly recorded {})\n",
+        report.at.map(format_instant).unwrap_or_default(),
+        report.sent,
+        report.retried,
+        report.failed,
+        report.expired,
+        report.skipped,
+        report.planned,
+        report.recorded
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rappels_core::domain::parse_instant;
+
+    #[test]
+    fn the_clock_stops_at_the_given_instant() {
+        let at = parse_instant("2026-11-26T19:00:00Z").unwrap();
+        assert_eq!(CommandClock::new(Some(at)).now(), at);
+        assert!(matches!(CommandClock::new(None), CommandClock::System(_)));
+    }
+
+    #[test]
+    fn ids_are_positive_numbers() {
+        assert_eq!(parse_parent("10").unwrap().get(), 10);
+        assert_eq!(parse_student("x").unwrap_err(), "\"x\" is not a number");
+        assert!(parse_student("0").is_err());
+    }
+
+    #[test]
+    fn the_summary_is_the_line_of_run() {
+        let report = RunReport {
+            at: Some(parse_instant("2026-11-26T19:00:00Z").unwrap()),
+            planned: 2,
+            recorded: 2,
+            sent: 2,
+            ..RunReport::default()
+        };
+        assert_eq!(
+            summary_line(&report),
+            "run at 2026-11-26T19:00:00Z: sent 2, retried 0, failed 0, expired 0, skipped 0 \
+             (planned 2, newly recorded 2)\n"
+        );
+    }
+}
