@@ -87,3 +87,15 @@ pub(crate) fn sql_failure(error: SqlError) -> Failure {
 fn message_only(error: &dyn std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("{error}")
 }
+
+/// The settings stored by the last import: a database never migrated or never imported is
+/// named as such (exit 2) rather than reported as a failed query.
+pub(crate) async fn stored_settings(
+    store: &SqlStore,
+) -> Result<rappels_core::settings::Settings, Failure> {
+    store
+        .settings()
+        .await
+        .map_err(sql_failure)?
+        .ok_or_else(|| sql_failure(SqlError::NoSettings))
+}

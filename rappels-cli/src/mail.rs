@@ -361,6 +361,27 @@ impl Mailer for NoMailer {
     }
 }
 
+/// The service configuration of commands that send: runner id, Message-ID domain, links and,
+/// when `RAPPELS_SECRET` is set, one-click unsubscribe (a warning says so when it is not).
+pub(crate) fn service_config(
+    values: &impl Values,
+    mail: &MailConfig,
+) -> Result<rappels_core::service::ServiceConfig, Failure> {
+    let unsubscribe = unsubscribe_config(values, &mail.site_url)?;
+    if unsubscribe.is_none() {
+        tracing::warn!(
+            "{SECRET} is not set: reminders carry no List-Unsubscribe header (one-click unsubscribe is off)"
+        );
+    }
+    Ok(rappels_core::service::ServiceConfig {
+        runner_id: runner_id(),
+        message_id_domain: mail.message_id_domain(),
+        messages: mail.message_config(),
+        unsubscribe,
+        ..rappels_core::service::ServiceConfig::default()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;

@@ -104,7 +104,7 @@ impl<W: Write + Send> Mailer for WriterMailer<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{email, sender};
+    use crate::fixtures::{email, sender};
 
     #[tokio::test]
     async fn the_file_mailer_writes_one_eml_per_reminder() {

@@ -14,6 +14,8 @@
 mod file;
 mod message;
 mod smtp;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::path::PathBuf;
 
@@ -66,7 +68,7 @@ pub fn parse_sender(value: &str) -> Result<Mailbox, SmtpError> {
 }
 
 #[cfg(test)]
-pub(crate) mod testing {
+pub(crate) mod fixtures {
     use lettre::message::Mailbox;
     use rappels_core::domain::{EmailAddress, Kind, ManualId, ReminderKey, StudentId};
     use rappels_core::message::RenderedMessage;

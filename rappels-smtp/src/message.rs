@@ -118,7 +118,7 @@ pub fn eml_file_name(email: &Email) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{email, sender};
+    use crate::fixtures::{email, sender};
 
     #[test]
     fn messages_carry_the_headers_and_both_parts() {

@@ -228,7 +228,7 @@ impl Mailer for SmtpMailer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::sender;
+    use crate::fixtures::sender;
 
     #[test]
     fn modes_and_ports() {

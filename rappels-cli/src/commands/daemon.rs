@@ -96,20 +96,7 @@ pub(crate) struct DaemonArgs {
 pub(crate) fn run(args: DaemonArgs) -> Result<(), Failure> {
     // As with `run`: the configuration is checked before the database is opened.
     let mail = MailConfig::read(&Environment)?;
-    let unsubscribe = mail::unsubscribe_config(&Environment, &mail.site_url)?;
-    if unsubscribe.is_none() {
-        tracing::warn!(
-            "{} is not set: reminders carry no List-Unsubscribe header (one-click unsubscribe is off)",
-            mail::SECRET
-        );
-    }
-    let config = ServiceConfig {
-        runner_id: mail::runner_id(),
-        message_id_domain: mail.message_id_domain(),
-        messages: mail.message_config(),
-        unsubscribe,
-        ..ServiceConfig::default()
-    };
+    let config = mail::service_config(&Environment, &mail)?;
     let url = args.database.url();
     tracing::debug!(
         url = %redact_url(&url),

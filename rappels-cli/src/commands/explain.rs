@@ -10,7 +10,7 @@ use rappels_core::message::Templates;
 use rappels_core::ports::{Store, StoreError};
 use rappels_core::service::{Reminders, ServiceConfig, ServiceError};
 use rappels_core::settings::Settings;
-use rappels_sqlx::{SqlError, SqlStore, redact_url};
+use rappels_sqlx::{SqlStore, redact_url};
 use serde::Serialize;
 
 use crate::commands::plan::parse_at;
@@ -90,11 +90,7 @@ async fn explain_on(
     at: DateTime<Utc>,
     url: &str,
 ) -> Result<(Student, Settings, Vec<Explanation>), Failure> {
-    let settings = store
-        .settings()
-        .await
-        .map_err(database::sql_failure)?
-        .ok_or_else(|| database::sql_failure(SqlError::NoSettings))?;
+    let settings = database::stored_settings(store).await?;
     let failed = |error: &dyn std::fmt::Display| {
         Failure::Failed(anyhow::anyhow!(
             "explaining student {id} on {} failed: {error}",

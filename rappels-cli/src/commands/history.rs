@@ -8,7 +8,7 @@ use rappels_core::message::Templates;
 use rappels_core::permissions::Actor;
 use rappels_core::ports::{LogEntry, Store};
 use rappels_core::service::{Reminders, ServiceConfig, ServiceError};
-use rappels_sqlx::{SqlError, SqlStore, redact_url};
+use rappels_sqlx::{SqlStore, redact_url};
 use serde::Serialize;
 
 use crate::database::{self, DatabaseArgs};
@@ -156,11 +156,7 @@ pub(crate) async fn read_only_engine<C: Clock>(
     store: &SqlStore,
     clock: C,
 ) -> Result<Reminders<SqlStore, NoMailer, C>, Failure> {
-    let settings = store
-        .settings()
-        .await
-        .map_err(database::sql_failure)?
-        .ok_or_else(|| database::sql_failure(SqlError::NoSettings))?;
+    let settings = database::stored_settings(store).await?;
     Ok(Reminders::new(
         store.clone(),
         NoMailer,

@@ -9,7 +9,7 @@ use rappels_core::domain::{Kind, ManualId, ParentId, StudentId, format_instant};
 use rappels_core::message::Templates;
 use rappels_core::ports::Mailer;
 use rappels_core::service::{Reminders, RunOptions, RunReport, ServiceConfig, ServiceError};
-use rappels_sqlx::{SqlError, SqlStore, redact_url};
+use rappels_sqlx::{SqlStore, redact_url};
 
 use crate::commands::plan::parse_at;
 use crate::database::{self, DatabaseArgs};
@@ -131,14 +131,7 @@ impl SendConfig {
         let mail = MailConfig::read(&Environment)?;
         // Manual reminders carry no unsubscribe link, but the run may also retry automatic
         // reminders, which must carry theirs exactly as `rappels run` would send them.
-        let unsubscribe = mail::unsubscribe_config(&Environment, &mail.site_url)?;
-        let service = ServiceConfig {
-            runner_id: mail::runner_id(),
-            message_id_domain: mail.message_id_domain(),
-            messages: mail.message_config(),
-            unsubscribe,
-            ..ServiceConfig::default()
-        };
+        let service = mail::service_config(&Environment, &mail)?;
         Ok(SendConfig { mail, service })
     }
 }
@@ -168,11 +161,7 @@ async fn remind_on(
     send: Option<SendConfig>,
     url: &str,
 ) -> Result<(), Failure> {
-    let settings = store
-        .settings()
-        .await
-        .map_err(database::sql_failure)?
-        .ok_or_else(|| database::sql_failure(SqlError::NoSettings))?;
+    let settings = database::stored_settings(store).await?;
     let engine = Reminders::new(
         store.clone(),
         NoMailer,

@@ -97,20 +97,7 @@ pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
     // The configuration is checked before the database is opened, so a typo in a variable
     // is reported as such whatever the state of the database.
     let mail = MailConfig::read(&Environment)?;
-    let unsubscribe = mail::unsubscribe_config(&Environment, &mail.site_url)?;
-    if unsubscribe.is_none() {
-        tracing::warn!(
-            "{} is not set: reminders carry no List-Unsubscribe header (one-click unsubscribe is off)",
-            mail::SECRET
-        );
-    }
-    let config = ServiceConfig {
-        runner_id: mail::runner_id(),
-        message_id_domain: mail.message_id_domain(),
-        messages: mail.message_config(),
-        unsubscribe,
-        ..ServiceConfig::default()
-    };
+    let config = mail::service_config(&Environment, &mail)?;
     let options = RunOptions {
         at: args.at,
         dry_run: args.dry_run,

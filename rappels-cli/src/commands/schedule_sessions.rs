@@ -8,7 +8,7 @@ use clap::Args;
 use rappels_core::domain::{Session, format_instant};
 use rappels_core::message::Templates;
 use rappels_core::service::{Reminders, ServiceConfig};
-use rappels_sqlx::{SqlError, SqlStore, redact_url};
+use rappels_sqlx::{SqlStore, redact_url};
 
 use crate::commands::plan::parse_at;
 use crate::commands::remind::CommandClock;
@@ -70,11 +70,7 @@ async fn schedule_on(
     days: u32,
     url: &str,
 ) -> Result<Vec<Session>, Failure> {
-    let settings = store
-        .settings()
-        .await
-        .map_err(database::sql_failure)?
-        .ok_or_else(|| database::sql_failure(SqlError::NoSettings))?;
+    let settings = database::stored_settings(store).await?;
     Reminders::new(
         store.clone(),
         NoMailer,

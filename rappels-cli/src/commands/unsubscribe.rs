@@ -6,7 +6,7 @@ use rappels_core::clock::SystemClock;
 use rappels_core::message::Templates;
 use rappels_core::ports::StoreError;
 use rappels_core::service::{Reminders, ServiceConfig, ServiceError};
-use rappels_sqlx::{SqlError, redact_url};
+use rappels_sqlx::redact_url;
 
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
@@ -48,11 +48,7 @@ pub(crate) fn run(args: UnsubscribeArgs) -> Result<(), Failure> {
         let result = async {
             // Read first so that a database never migrated or never imported is named as
             // such rather than as a failed query.
-            let settings = store
-                .settings()
-                .await
-                .map_err(database::sql_failure)?
-                .ok_or_else(|| database::sql_failure(SqlError::NoSettings))?;
+            let settings = database::stored_settings(&store).await?;
             let engine = Reminders::new(
                 store.clone(),
                 NoMailer,

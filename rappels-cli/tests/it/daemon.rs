@@ -17,8 +17,8 @@ use rappels_core::retry::RetryPolicy;
 use tempfile::TempDir;
 
 use crate::fixture;
-use crate::smtp_server::{Answer, TestServer};
 use crate::support::{TestDb, cli, import, on, stderr, stdout, succeeded};
+use rappels_smtp::testing::{Answer, TestServer};
 
 /// The instant the fixture's plan is checked at elsewhere: four reminders are due.
 const AT: &str = "2026-11-26T18:45:00Z";

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::fixture;
-use crate::smtp_server::{Answer, TestServer};
 use crate::support::{TestDb, cli, import, on, stderr, succeeded};
+use rappels_smtp::testing::{Answer, TestServer};
 
 /// The instant of README's example: four reminders are due in the small school.
 const AT: &str = "2026-11-26T18:45:00Z";

@@ -7,8 +7,8 @@ use std::process::Output;
 use mailparse::MailHeaderMap;
 
 use crate::fixture;
-use crate::smtp_server::{Answer, TestServer};
 use crate::support::{TestDb, cli, import, stderr, stdout, succeeded};
+use rappels_smtp::testing::{Answer, TestServer};
 
 const PASSWORD: &str = "hunter2-secret";
 

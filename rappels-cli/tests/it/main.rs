@@ -27,7 +27,6 @@ mod mail;
 mod plan;
 mod remind;
 mod run;
-mod smtp_server;
 mod support;
 
 use std::path::PathBuf;

@@ -9,7 +9,7 @@ use rappels_core::message::RenderedMessage;
 use rappels_core::ports::{Email, Mailer, message_id};
 use rappels_smtp::{SmtpMailer, SmtpSettings, TlsMode, parse_sender};
 
-use crate::server::{Answer, TestServer};
+use rappels_smtp::testing::{Answer, TestServer};
 
 fn mailer(port: u16, pool_size: u32) -> SmtpMailer {
     let mut settings = SmtpSettings::new(

@@ -1,5 +1,6 @@
-//! A real SMTP server for the tests (mailin-embedded), listening on 127.0.0.1 on a port of
-//! its own, recording what it receives and answering RCPT as told.
+//! A real SMTP server for tests (mailin-embedded, feature `testing`), listening on 127.0.0.1
+//! on a port of its own, recording what it receives and answering RCPT as told. The tests of
+//! this crate and of the CLI deliver to it over loopback.
 
 use std::net::{IpAddr, TcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,7 +10,7 @@ use mailin_embedded::{Handler, Response, Server};
 
 /// How the server answers each recipient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Answer {
+pub enum Answer {
     /// 250: accepted.
     Accept,
     /// 451 4.3.2: try again later.
@@ -20,10 +21,13 @@ pub(crate) enum Answer {
 
 /// A message as the server received it.
 #[derive(Debug, Clone)]
-pub(crate) struct Received {
-    pub(crate) from: String,
-    pub(crate) to: Vec<String>,
-    pub(crate) data: Vec<u8>,
+pub struct Received {
+    /// The envelope sender (MAIL FROM).
+    pub from: String,
+    /// The envelope recipients (RCPT TO).
+    pub to: Vec<String>,
+    /// The message as received (headers and body).
+    pub data: Vec<u8>,
 }
 
 #[derive(Debug, Default)]
@@ -84,15 +88,16 @@ impl Handler for Recorder {
 }
 
 /// A running server.
-pub(crate) struct TestServer {
-    pub(crate) port: u16,
+pub struct TestServer {
+    /// The loopback port it listens on.
+    pub port: u16,
     shared: Arc<Shared>,
 }
 
 impl TestServer {
     /// Starts a server answering `answer`; it listens before this returns, and its thread
     /// ends with the test process.
-    pub(crate) fn start(answer: Answer) -> TestServer {
+    pub fn start(answer: Answer) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let port = listener.local_addr().unwrap().port();
         let shared = Arc::new(Shared::default());
@@ -117,12 +122,12 @@ impl TestServer {
     }
 
     /// Messages received so far.
-    pub(crate) fn received(&self) -> Vec<Received> {
+    pub fn received(&self) -> Vec<Received> {
         self.shared.received.lock().unwrap().clone()
     }
 
     /// Connections opened so far (one EHLO each).
-    pub(crate) fn connections(&self) -> usize {
+    pub fn connections(&self) -> usize {
         self.shared.connections.load(Ordering::SeqCst)
     }
 }
