@@ -153,18 +153,26 @@ pub fn explain_student<D: Directory>(
             });
         }
     }
-    out.push(Explanation {
-        kind: Kind::Inactivity,
-        session: None,
-        manual: None,
-        verdict: inactivity_verdict(student, at, settings, directory),
-    });
-    out.push(Explanation {
-        kind: Kind::Weekly,
-        session: None,
-        manual: None,
-        verdict: weekly_verdict(student, at, settings, directory),
-    });
+    // With a long grace, two dates' slots can be due at once: one line each.
+    for (kind, verdicts) in [
+        (
+            Kind::Inactivity,
+            inactivity_verdicts(student, at, settings, directory),
+        ),
+        (
+            Kind::Weekly,
+            weekly_verdicts(student, at, settings, directory),
+        ),
+    ] {
+        for verdict in verdicts {
+            out.push(Explanation {
+                kind,
+                session: None,
+                manual: None,
+                verdict,
+            });
+        }
+    }
     let judged = rules::judge_manual_requests(
         manual.iter().copied(),
         at,
@@ -275,52 +283,73 @@ fn latest_slot(
     }
 }
 
-fn inactivity_verdict<D: Directory>(
+/// Due or already-sent verdicts for the slots of `kind` in the window that `applies` keeps;
+/// empty when none is.
+fn dated_verdicts<D: Directory>(
+    kind: PeriodicKind,
+    slots: &[crate::plan::DatedSlot],
+    applies: impl Fn(NaiveDate) -> bool,
+    student: StudentId,
+    directory: &D,
+) -> Vec<Verdict> {
+    slots
+        .iter()
+        .filter(|s| applies(s.date))
+        .map(|s| {
+            let key = ReminderKey::Periodic {
+                student,
+                kind,
+                slot_date: s.date,
+            };
+            if directory.was_sent(&key) {
+                Verdict::AlreadySent { key }
+            } else {
+                Verdict::Due {
+                    key,
+                    due_at: s.slot,
+                }
+            }
+        })
+        .collect()
+}
+
+fn inactivity_verdicts<D: Directory>(
     student: &Student,
     at: DateTime<Utc>,
     settings: &Settings,
     directory: &D,
-) -> Verdict {
+) -> Vec<Verdict> {
     if let Some(reason) = automatic_refusal(student, Family::Inactivity, true) {
-        return Verdict::NotDue(reason);
+        return vec![Verdict::NotDue(reason)];
     }
     let zone = student.zone(settings.timezone);
     let Some(reference) = rules::inactivity_reference_date(student, zone) else {
-        return Verdict::NotDue(Reason::NoActivityRecorded);
+        return vec![Verdict::NotDue(Reason::NoActivityRecorded)];
     };
     let hits =
         |date: NaiveDate| rules::inactivity_ladder_hits((date - reference).num_days(), settings);
     let window = ZoneWindow::new(zone, at, settings);
-    let mut sent = None;
-    for s in window.inactivity.iter().filter(|s| hits(s.date)) {
-        let key = ReminderKey::Periodic {
-            student: student.id,
-            kind: PeriodicKind::Inactivity,
-            slot_date: s.date,
-        };
-        if directory.was_sent(&key) {
-            sent = Some(key);
-        } else {
-            return Verdict::Due {
-                key,
-                due_at: s.slot,
-            };
-        }
-    }
-    if let Some(key) = sent {
-        return Verdict::AlreadySent { key };
+    let dated = dated_verdicts(
+        PeriodicKind::Inactivity,
+        &window.inactivity,
+        hits,
+        student.id,
+        directory,
+    );
+    if !dated.is_empty() {
+        return dated;
     }
     let (latest, slot) = latest_slot(settings.inactivity_time, zone, at);
     let next_date = latest + TimeDelta::days(1);
     let next_slot = rules::slot_at(next_date, settings.inactivity_time, zone);
     if next_slot > at && rules::local_date(at, zone) == next_date && hits(next_date) {
-        return Verdict::NotDue(Reason::NotYet { slot: next_slot });
+        return vec![Verdict::NotDue(Reason::NotYet { slot: next_slot })];
     }
     if hits(latest) {
-        return Verdict::NotDue(Reason::WindowPassed {
+        return vec![Verdict::NotDue(Reason::WindowPassed {
             slot,
             until: slot + settings.grace(),
-        });
+        })];
     }
     let horizon = i64::from(settings.inactivity_last_rung().unwrap_or(0))
         + settings
@@ -330,62 +359,53 @@ fn inactivity_verdict<D: Directory>(
     let next = (1..=horizon)
         .map(|d| latest + TimeDelta::days(d))
         .find(|d| hits(*d));
-    Verdict::NotDue(Reason::NotALadderDay {
+    vec![Verdict::NotDue(Reason::NotALadderDay {
         days_inactive: (latest - reference).num_days(),
         next,
-    })
+    })]
 }
 
-fn weekly_verdict<D: Directory>(
+fn weekly_verdicts<D: Directory>(
     student: &Student,
     at: DateTime<Utc>,
     settings: &Settings,
     directory: &D,
-) -> Verdict {
+) -> Vec<Verdict> {
     if let Some(reason) = automatic_refusal(student, Family::Weekly, true) {
-        return Verdict::NotDue(reason);
+        return vec![Verdict::NotDue(reason)];
     }
     let zone = student.zone(settings.timezone);
     let window = ZoneWindow::new(zone, at, settings);
-    let mut sent = None;
-    for s in &window.weekly {
-        let key = ReminderKey::Periodic {
-            student: student.id,
-            kind: PeriodicKind::Weekly,
-            slot_date: s.date,
-        };
-        if directory.was_sent(&key) {
-            sent = Some(key);
-        } else {
-            return Verdict::Due {
-                key,
-                due_at: s.slot,
-            };
-        }
-    }
-    if let Some(key) = sent {
-        return Verdict::AlreadySent { key };
+    let dated = dated_verdicts(
+        PeriodicKind::Weekly,
+        &window.weekly,
+        |_| true,
+        student.id,
+        directory,
+    );
+    if !dated.is_empty() {
+        return dated;
     }
     let today = rules::local_date(at, zone);
     let today_slot = rules::slot_at(today, settings.weekly_time, zone);
     if rules::is_weekly_date(today, settings) && today_slot > at {
-        return Verdict::NotDue(Reason::NotYet { slot: today_slot });
+        return vec![Verdict::NotDue(Reason::NotYet { slot: today_slot })];
     }
     let (latest, slot) = latest_slot(settings.weekly_time, zone, at);
     if rules::is_weekly_date(latest, settings)
         && latest >= rules::local_date(at, zone) - TimeDelta::days(1)
     {
-        return Verdict::NotDue(Reason::WindowPassed {
+        return vec![Verdict::NotDue(Reason::WindowPassed {
             slot,
             until: slot + settings.grace(),
-        });
+        })];
     }
     let next = (1..=8)
         .map(|d| latest + TimeDelta::days(d))
         .find(|d| d.weekday() == settings.weekly_day.chrono())
         .map(|d| rules::slot_at(d, settings.weekly_time, zone))
         .expect("a weekday comes back within a week");
-    Verdict::NotDue(Reason::NotTheWeeklyDay { next })
+    vec![Verdict::NotDue(Reason::NotTheWeeklyDay { next })]
 }
 
 impl fmt::Display for Reason {
@@ -532,6 +552,34 @@ mod tests {
             .iter()
             .map(ToString::to_string)
             .collect()
+    }
+
+    #[test]
+    fn two_inactivity_reminders_due_at_once_are_both_explained() {
+        // Found by the explain/plan law: with a day of grace, the slots of two local dates
+        // can be due together (Nuuk, around its 2026 spring transition).
+        let scenario = Scenario::from_json(
+            r#"{ "settings": { "inactivity_time": "01:00", "inactivity_days": [9, 11, 8],
+                   "inactivity_repeat_days": 5, "grace_minutes": 1440 },
+                 "students": [ { "id": 4, "first_name": "Aka", "email": "a@example.org",
+                   "timezone": "America/Nuuk", "account_active": true, "subscription_active": true,
+                   "last_activity_at": "2026-03-21T01:59:59Z" } ] }"#,
+        )
+        .unwrap();
+        let snapshot = Snapshot::new(scenario);
+        let at = t("2026-03-29T02:59:59.999999999Z");
+        let planned: Vec<ReminderKey> = snapshot.plan(at).due.iter().map(|d| d.key).collect();
+        assert_eq!(planned.len(), 2, "{planned:?}");
+        let explained: Vec<ReminderKey> =
+            explain_in_snapshot(&snapshot, StudentId::new(4).unwrap(), at)
+                .unwrap()
+                .into_iter()
+                .filter_map(|e| match e.verdict {
+                    Verdict::Due { key, .. } => Some(key),
+                    _ => None,
+                })
+                .collect();
+        assert_eq!(explained, planned);
     }
 
     #[test]
