@@ -382,6 +382,22 @@ pub(crate) fn service_config(
     })
 }
 
+/// Logs (at debug level) the configuration a sending command runs with; never the password.
+pub(crate) fn log_configuration(
+    mail: &MailConfig,
+    url: &str,
+    config: &rappels_core::service::ServiceConfig,
+) {
+    tracing::debug!(
+        url = %rappels_sqlx::redact_url(url),
+        mailer = %mail.destination(),
+        from = %mail.from,
+        site_url = %mail.site_url,
+        runner = %config.runner_id,
+        "configuration read"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;

@@ -233,6 +233,24 @@ macro_rules! backend {
                 Ok(())
             }
 
+            /// Adds to `input.sent` the recorded keys of the manual requests it holds.
+            async fn recorded_manual_keys(pool: &$Pool, input: &mut PlanInput) -> Result<(), SqlError> {
+                let ids: Vec<i64> = input.manual.keys().map(|id| id.get()).collect();
+                for chunk in ids.chunks(BATCH) {
+                    let mut q = QueryBuilder::<$Db>::new("SELECT reminder_key FROM reminders WHERE manual_id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                    for row in q.build().fetch_all(pool).await? {
+                        let key: String = row.try_get("reminder_key")?;
+                        input.sent.insert(key.parse::<ReminderKey>().map_err(|e| corrupt("reminders", e))?);
+                    }
+                }
+                Ok(())
+            }
+
             /// Step 2 of planning in SQL: the candidates of `window`, by indexed queries per
             /// zone, and the records that deciding and rendering them need.
             pub(crate) async fn plan_input(
@@ -369,19 +387,7 @@ macro_rules! backend {
                         input.sent.insert(key.parse::<ReminderKey>().map_err(|e| corrupt("reminders", e))?);
                     }
                 }
-                let manual_ids: Vec<i64> = input.manual.keys().map(|id| id.get()).collect();
-                for chunk in manual_ids.chunks(BATCH) {
-                    let mut q = QueryBuilder::<$Db>::new("SELECT reminder_key FROM reminders WHERE manual_id IN (");
-                    let mut list = q.separated(", ");
-                    for id in chunk {
-                        list.push_bind(*id);
-                    }
-                    q.push(")");
-                    for row in q.build().fetch_all(pool).await? {
-                        let key: String = row.try_get("reminder_key")?;
-                        input.sent.insert(key.parse::<ReminderKey>().map_err(|e| corrupt("reminders", e))?);
-                    }
-                }
+                recorded_manual_keys(pool, &mut input).await?;
                 Ok(input)
             }
 
@@ -675,19 +681,7 @@ macro_rules! backend {
                 for key in keys {
                     input.sent.insert(key.parse::<ReminderKey>().map_err(|e| corrupt("reminders", e))?);
                 }
-                let ids: Vec<i64> = input.manual.keys().map(|id| id.get()).collect();
-                for chunk in ids.chunks(BATCH) {
-                    let mut q = QueryBuilder::<$Db>::new("SELECT reminder_key FROM reminders WHERE manual_id IN (");
-                    let mut list = q.separated(", ");
-                    for id in chunk {
-                        list.push_bind(*id);
-                    }
-                    q.push(")");
-                    for row in q.build().fetch_all(pool).await? {
-                        let key: String = row.try_get("reminder_key")?;
-                        input.sent.insert(key.parse::<ReminderKey>().map_err(|e| corrupt("reminders", e))?);
-                    }
-                }
+                recorded_manual_keys(pool, &mut input).await?;
                 Ok(Some(input))
             }
 

@@ -98,14 +98,7 @@ pub(crate) fn run(args: DaemonArgs) -> Result<(), Failure> {
     let mail = MailConfig::read(&Environment)?;
     let config = mail::service_config(&Environment, &mail)?;
     let url = args.database.url();
-    tracing::debug!(
-        url = %redact_url(&url),
-        mailer = %mail.destination(),
-        from = %mail.from,
-        site_url = %mail.site_url,
-        runner = %config.runner_id,
-        "configuration read"
-    );
+    mail::log_configuration(&mail, &url, &config);
     let max_sleep = TimeDelta::seconds(i64::from(args.max_sleep));
     database::block_on(async {
         // Signals are caught from the start, so that one arriving during the first run

@@ -104,14 +104,7 @@ pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
         kinds: args.kinds,
     };
     let url = args.database.url();
-    tracing::debug!(
-        url = %redact_url(&url),
-        mailer = %mail.destination(),
-        from = %mail.from,
-        site_url = %mail.site_url,
-        runner = %config.runner_id,
-        "configuration read"
-    );
+    mail::log_configuration(&mail, &url, &config);
     let started = Instant::now();
     let report = database::block_on(async {
         let store = database::connect_existing(&url).await?;
