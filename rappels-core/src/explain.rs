@@ -203,20 +203,12 @@ pub fn explain_student<D: Directory>(
     out
 }
 
-fn automatic_refusal(
-    student: &Student,
-    family: Family,
-    needs_subscription: bool,
-) -> Option<Reason> {
-    if !student.account_active {
-        Some(Reason::AccountInactive)
-    } else if needs_subscription && !student.subscription_active {
-        Some(Reason::NoSubscription)
-    } else if student.opt_out.excludes(family) {
-        Some(Reason::OptedOut(family))
-    } else {
-        None
-    }
+fn automatic_refusal(student: &Student, family: Family) -> Option<Reason> {
+    rules::automatic_ineligibility(student, family).map(|why| match why {
+        rules::Ineligible::AccountInactive => Reason::AccountInactive,
+        rules::Ineligible::NoSubscription => Reason::NoSubscription,
+        rules::Ineligible::OptedOut(family) => Reason::OptedOut(family),
+    })
 }
 
 fn session_verdict<D: Directory>(
@@ -230,7 +222,7 @@ fn session_verdict<D: Directory>(
     if session.status != SessionStatus::Scheduled {
         return Verdict::NotDue(Reason::SessionNotScheduled(session.status));
     }
-    if let Some(reason) = automatic_refusal(student, Family::Session, false) {
+    if let Some(reason) = automatic_refusal(student, Family::Session) {
         return Verdict::NotDue(reason);
     }
     let zone = student.zone(settings.timezone);
@@ -319,7 +311,7 @@ fn inactivity_verdicts<D: Directory>(
     settings: &Settings,
     directory: &D,
 ) -> Vec<Verdict> {
-    if let Some(reason) = automatic_refusal(student, Family::Inactivity, true) {
+    if let Some(reason) = automatic_refusal(student, Family::Inactivity) {
         return vec![Verdict::NotDue(reason)];
     }
     let zone = student.zone(settings.timezone);
@@ -371,7 +363,7 @@ fn weekly_verdicts<D: Directory>(
     settings: &Settings,
     directory: &D,
 ) -> Vec<Verdict> {
-    if let Some(reason) = automatic_refusal(student, Family::Weekly, true) {
+    if let Some(reason) = automatic_refusal(student, Family::Weekly) {
         return vec![Verdict::NotDue(reason)];
     }
     let zone = student.zone(settings.timezone);

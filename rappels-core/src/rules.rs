@@ -70,10 +70,32 @@ pub fn grace_window(slot: DateTime<Utc>, settings: &Settings) -> DueWindow {
     }
 }
 
-/// The two common conditions of the automatic kinds: an active account and no opt-out of
-/// the kind's family (directly or through `all`).
-pub fn accepts_automatic(student: &Student, family: Family) -> bool {
-    student.account_active && !student.opt_out.excludes(family)
+/// Why a student gets no automatic reminder of a family, in the order the conditions are
+/// checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ineligible {
+    /// The account is not active.
+    AccountInactive,
+    /// Inactivity and weekly reminders need an active subscription.
+    NoSubscription,
+    /// The student opted out of the family (directly or through `all`).
+    OptedOut(Family),
+}
+
+/// The common conditions of the automatic kinds: an active account, an active subscription
+/// for the inactivity and weekly families, and no opt-out of the family. `None` when the
+/// student can get reminders of `family`.
+pub fn automatic_ineligibility(student: &Student, family: Family) -> Option<Ineligible> {
+    let needs_subscription = matches!(family, Family::Inactivity | Family::Weekly);
+    if !student.account_active {
+        Some(Ineligible::AccountInactive)
+    } else if needs_subscription && !student.subscription_active {
+        Some(Ineligible::NoSubscription)
+    } else if student.opt_out.excludes(family) {
+        Some(Ineligible::OptedOut(family))
+    } else {
+        None
+    }
 }
 
 /// Slot date and slot of a session reminder: the eve is `session_eve_time` on the local day
@@ -104,7 +126,8 @@ pub fn session_window(slot: DateTime<Utc>, session: &Session, settings: &Setting
 /// Whether a session can get reminders at all: it is scheduled, and its student has an
 /// active account and has not opted out of session reminders.
 pub fn session_is_eligible(session: &Session, student: &Student) -> bool {
-    session.status == SessionStatus::Scheduled && accepts_automatic(student, Family::Session)
+    session.status == SessionStatus::Scheduled
+        && automatic_ineligibility(student, Family::Session).is_none()
 }
 
 /// The local date inactivity is counted from: that of the last activity, else of the
@@ -140,12 +163,12 @@ pub fn inactivity_ladder_hits(days: i64, settings: &Settings) -> bool {
 
 /// Whether a student can get inactivity reminders at all.
 pub fn inactivity_is_eligible(student: &Student) -> bool {
-    student.subscription_active && accepts_automatic(student, Family::Inactivity)
+    automatic_ineligibility(student, Family::Inactivity).is_none()
 }
 
 /// Whether a student can get weekly digests at all.
 pub fn weekly_is_eligible(student: &Student) -> bool {
-    student.subscription_active && accepts_automatic(student, Family::Weekly)
+    automatic_ineligibility(student, Family::Weekly).is_none()
 }
 
 /// Whether `date` is the digest's weekday.

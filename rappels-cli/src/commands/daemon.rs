@@ -18,7 +18,7 @@ use rappels_core::clock::{Clock, SystemClock};
 use rappels_core::domain::format_instant;
 use rappels_core::message::Templates;
 use rappels_core::ports::{Delivery, Email, MailError, Mailer, Store};
-use rappels_core::service::{Reminders, RunOptions, RunReport, ServiceConfig};
+use rappels_core::service::{Reminders, RunOptions, ServiceConfig};
 use rappels_sqlx::{SqlError, SqlStore, redact_url};
 use tokio::sync::watch;
 
@@ -212,7 +212,7 @@ impl Daemon {
             .run(&RunOptions::default())
             .await
             .map_err(|error| self.failed("run", &error))?;
-        log_report(&report, started);
+        crate::commands::run::log_report(&report, false, started);
         let after = clock.now();
         let at = engine
             .next_wakeup(after)
@@ -296,22 +296,6 @@ impl Daemon {
         tracing::info!("stopped on {signal}");
         Ok(())
     }
-}
-
-/// The run summary, as `rappels run` logs it.
-fn log_report(report: &RunReport, started: Instant) {
-    tracing::info!(
-        at = %report.at.map(format_instant).unwrap_or_default(),
-        planned = report.planned,
-        recorded = report.recorded,
-        sent = report.sent,
-        retried = report.retried,
-        failed = report.failed,
-        expired = report.expired,
-        skipped = report.skipped,
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "run finished"
-    );
 }
 
 /// The daemon's one mailer lent to each run's engine, so that SMTP connections stay pooled

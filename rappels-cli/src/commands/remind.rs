@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use clap::Args;
 use rappels_core::clock::{Clock, SystemClock};
-use rappels_core::domain::{Kind, ManualId, ParentId, StudentId, format_instant};
+use rappels_core::domain::{Kind, ManualId, ParentId, StudentId};
 use rappels_core::message::Templates;
 use rappels_core::ports::Mailer;
 use rappels_core::service::{Reminders, RunOptions, RunReport, ServiceConfig, ServiceError};
@@ -201,7 +201,7 @@ async fn remind_on(
                 redact_url(url)
             ))
         })?;
-    crate::output::emit(&summary_line(&report))
+    crate::output::emit(&crate::commands::run::summary_line(&report))
 }
 
 /// A run of manual reminders over `mailer`, which is dropped before the runtime ends (the
@@ -228,22 +228,6 @@ async fn send_with<M: Mailer>(
 
 fn accepted_line(id: ManualId, parent: ParentId, student: StudentId) -> String {
     format!("manual reminder {id} from parent {parent} to student {student} accepted")
-}
-
-/// The summary line of `rappels run`, for the run `--send-now` starts.
-fn summary_line(report: &RunReport) -> String {
-    format!(
-        "run at {}: sent {}, retried {}, failed {}, expired {}, skipped {} \
-         (planned {}, newly recorded {})\n",
-        report.at.map(format_instant).unwrap_or_default(),
-        report.sent,
-        report.retried,
-        report.failed,
-        report.expired,
-        report.skipped,
-        report.planned,
-        report.recorded
-    )
 }
 
 #[cfg(test)]
@@ -275,7 +259,7 @@ mod tests {
             ..RunReport::default()
         };
         assert_eq!(
-            summary_line(&report),
+            crate::commands::run::summary_line(&report),
             "run at 2026-11-26T19:00:00Z: sent 2, retried 0, failed 0, expired 0, skipped 0 \
              (planned 2, newly recorded 2)\n"
         );

@@ -118,18 +118,7 @@ pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
             )),
         })
     })?;
-    tracing::info!(
-        dry_run = options.dry_run,
-        planned = report.planned,
-        recorded = report.recorded,
-        sent = report.sent,
-        retried = report.retried,
-        failed = report.failed,
-        expired = report.expired,
-        skipped = report.skipped,
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "run finished"
-    );
+    log_report(&report, options.dry_run, started);
     let summary = RunSummary::new(&report, options.dry_run);
     match args.format {
         RunFormat::Text => crate::output::emit(&summary.to_text())?,
@@ -209,6 +198,28 @@ async fn run_with<M: Mailer>(
     )
     .run(options)
     .await
+}
+
+/// The one summary line of a run that sent (what `rappels run` prints, and `remind --send-now`).
+pub(crate) fn summary_line(report: &RunReport) -> String {
+    RunSummary::new(report, false).to_text()
+}
+
+/// Logs the end of a run with its counts (`rappels run`, `daemon`, `remind --send-now`).
+pub(crate) fn log_report(report: &RunReport, dry_run: bool, started: Instant) {
+    tracing::info!(
+        at = %report.at.map(format_instant).unwrap_or_default(),
+        dry_run,
+        planned = report.planned,
+        recorded = report.recorded,
+        sent = report.sent,
+        retried = report.retried,
+        failed = report.failed,
+        expired = report.expired,
+        skipped = report.skipped,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "run finished"
+    );
 }
 
 /// What `run` prints: the report's counts, and with `--dry-run` what would be recorded.
