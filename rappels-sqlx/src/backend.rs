@@ -852,6 +852,76 @@ macro_rules! backend {
                 (zone, rules::inactivity_reference_date(student, zone).map(convert::day))
             }
 
+            /// Makes `settings` the stored settings, inside the caller's transaction, and
+            /// returns whether they changed; when the stored ones are already equal it writes
+            /// nothing. Students without a zone of their own store `zone` and `reference_day`
+            /// derived from the default zone, and the plan queries select on those columns, so
+            /// a new default zone recomputes them here: every writer of the settings goes
+            /// through this function and none can leave those students in the old zone.
+            async fn write_settings(
+                conn: &mut <$Db as sqlx::Database>::Connection,
+                settings: &Settings,
+            ) -> Result<bool, SqlError> {
+                // Taking the row's write lock before reading it serialises concurrent writers:
+                // each reads what the one before it committed, so it moves the students from
+                // the zone they are really in. Reading first would let two writers start from
+                // the same old zone (PostgreSQL), or fail the later one (SQLite's snapshot).
+                sqlx::query("UPDATE settings SET body = body WHERE id = 1")
+                    .execute(&mut *conn)
+                    .await?;
+                let previous: Option<String> = sqlx::query_scalar("SELECT body FROM settings WHERE id = 1")
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                // Settings that no longer parse are replaced like missing ones.
+                let previous = previous
+                    .as_deref()
+                    .and_then(|b| serde_json::from_str::<Settings>(b).ok());
+                if previous.as_ref() == Some(settings) {
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO settings (id, body) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+                )
+                .bind(serde_json::to_string(settings).map_err(|e| corrupt("settings", e))?)
+                .execute(&mut *conn)
+                .await?;
+                // Without readable settings the zone the students were derived in is unknown,
+                // so they are all recomputed. Every import writes settings in the same
+                // transaction as its students, so this finds students only in a database
+                // edited by hand; otherwise it costs one query that returns nothing.
+                let default_zone = settings.timezone;
+                if previous.is_none_or(|p| p.timezone != default_zone) {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {STUDENT_COLUMNS} FROM students WHERE timezone IS NULL"
+                    )))
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    for row in rows {
+                        let s = student(&row)?;
+                        let (zone, reference_day) = derived(&s, default_zone);
+                        sqlx::query("UPDATE students SET zone = $1, reference_day = $2 WHERE id = $3")
+                            .bind(zone.name())
+                            .bind(reference_day)
+                            .bind(s.id.get())
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                }
+                Ok(true)
+            }
+
+            /// Replaces the stored settings in one transaction; see `write_settings`.
+            pub(crate) async fn save_settings(pool: &$Pool, settings: &Settings) -> Result<bool, SqlError> {
+                let mut tx = pool.begin().await?;
+                let changed = write_settings(&mut tx, settings).await?;
+                // Unchanged settings leave the transaction to roll back: it holds only the
+                // lock taken by `write_settings`.
+                if changed {
+                    tx.commit().await?;
+                }
+                Ok(changed)
+            }
+
             pub(crate) async fn import(
                 pool: &$Pool,
                 scenario: &Scenario,
@@ -870,21 +940,10 @@ macro_rules! backend {
                     progress(ImportProgress { done, total });
                 };
                 let mut tx = pool.begin().await?;
-                let settings = &scenario.settings;
-                let default_zone = settings.timezone;
-                let previous: Option<String> = sqlx::query_scalar("SELECT body FROM settings WHERE id = 1")
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let previous_zone = previous
-                    .as_deref()
-                    .and_then(|b| serde_json::from_str::<Settings>(b).ok())
-                    .map(|s| s.timezone);
-                sqlx::query(
-                    "INSERT INTO settings (id, body) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-                )
-                .bind(serde_json::to_string(settings).map_err(|e| corrupt("settings", e))?)
-                .execute(&mut *tx)
-                .await?;
+                let default_zone = scenario.settings.timezone;
+                // Before the students: the students of earlier imports who follow the default
+                // zone move with it, and those of this scenario are written in it below.
+                write_settings(&mut tx, &scenario.settings).await?;
 
                 for chunk in scenario.students.chunks(BATCH) {
                     let mut q = QueryBuilder::<$Db>::new(
@@ -917,25 +976,6 @@ macro_rules! backend {
                     );
                     q.build().execute(&mut *tx).await?;
                     step(chunk.len());
-                }
-
-                // Students of earlier imports that follow the default zone move with it.
-                if previous_zone.is_some_and(|z| z != default_zone) {
-                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "SELECT {STUDENT_COLUMNS} FROM students WHERE timezone IS NULL"
-                    )))
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    for row in rows {
-                        let s = student(&row)?;
-                        let (zone, reference_day) = derived(&s, default_zone);
-                        sqlx::query("UPDATE students SET zone = $1, reference_day = $2 WHERE id = $3")
-                            .bind(zone.name())
-                            .bind(reference_day)
-                            .bind(s.id.get())
-                            .execute(&mut *tx)
-                            .await?;
-                    }
                 }
 
                 for chunk in scenario.parents.chunks(BATCH) {

@@ -247,14 +247,29 @@ impl SqlStore {
         dispatch!(self, migrate())
     }
 
-    /// The settings of the last import, if any.
+    /// The stored settings: those of the last import or of the last `save_settings`,
+    /// whichever came later; `None` before either.
     pub async fn settings(&self) -> Result<Option<Settings>, SqlError> {
         dispatch!(self, load_settings())
     }
 
+    /// Makes `settings` the stored settings, in one transaction, and returns whether they
+    /// changed: `false` when the stored ones were already equal, and then nothing is written.
+    ///
+    /// A caller may overlay its own settings (a configuration file, say) on those of the last
+    /// import; saving the result keeps the database consistent with the settings in force.
+    /// The plan queries select students by columns derived from the default zone — their
+    /// zone and the local day of their last activity — so when `settings.timezone` moves,
+    /// the students without a zone of their own are recomputed in the same transaction, as
+    /// an import that changes it does; on any error nothing is written.
+    pub async fn save_settings(&self, settings: &Settings) -> Result<bool, SqlError> {
+        dispatch!(self, save_settings(settings))
+    }
+
     /// Imports a validated scenario in one transaction: every record is upserted by id (so
-    /// importing twice changes nothing), `sent` keys are recorded as already sent, and on
-    /// any error nothing is written. `progress` is called after each batch.
+    /// importing twice changes nothing), `sent` keys are recorded as already sent, the
+    /// scenario's settings are stored as `save_settings` stores them, and on any error
+    /// nothing is written. `progress` is called after each batch.
     pub async fn import(
         &self,
         scenario: &Scenario,

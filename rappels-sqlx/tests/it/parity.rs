@@ -4,11 +4,12 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use rappels_core::domain::parse_instant;
 use rappels_core::message::{MessageConfig, Templates};
-use rappels_core::plan::Plan;
+use rappels_core::plan::{DueReminder, Plan};
 use rappels_core::scenario::Scenario;
 use rappels_core::service::{Reminders, ServiceConfig};
 use rappels_core::snapshot::Snapshot;
 use rappels_core::testing::{FixedClock, RecordingMailer};
+use rappels_sqlx::SqlStore;
 
 use crate::harness::{backends, import};
 
@@ -147,41 +148,52 @@ fn lines(plan: &Plan) -> Vec<String> {
         .collect()
 }
 
-async fn compare(settings: &str, seed: u64) {
-    let scenario = dense_scenario(settings, seed);
+/// Asserts that the plans `store` makes with `scenario.settings` equal those of `scenario` in
+/// memory at every instant, subjects included; returns the due reminders compared, so that
+/// callers can check the data exercised what they meant to test.
+pub(crate) async fn assert_same_plans(
+    store: &SqlStore,
+    scenario: &Scenario,
+    name: &str,
+) -> Vec<DueReminder> {
     let snapshot = Snapshot::new(scenario.clone());
     let templates = Templates::embedded();
     let config = MessageConfig::default();
+    let engine = Reminders::new(
+        store.clone(),
+        RecordingMailer::default(),
+        FixedClock::new(parse_instant("2026-03-27T00:00:00Z").unwrap()),
+        scenario.settings.clone(),
+        Templates::embedded(),
+        ServiceConfig::default(),
+    );
+    let mut due_seen = Vec::new();
+    for at in instants() {
+        let expected = snapshot.plan(at);
+        let (actual, input) = engine.plan(at).await.expect("plan from the database");
+        assert_eq!(lines(&actual), lines(&expected), "{name} at {at}");
+        for due in &actual.due {
+            assert_eq!(
+                templates
+                    .subject(due, &input, &scenario.settings, &config)
+                    .unwrap(),
+                templates
+                    .subject(due, &snapshot, &scenario.settings, &config)
+                    .unwrap(),
+                "{name} subject of {}",
+                due.key
+            );
+        }
+        due_seen.extend(actual.due);
+    }
+    due_seen
+}
+
+async fn compare(settings: &str, seed: u64) {
+    let scenario = dense_scenario(settings, seed);
     for db in backends().await {
         import(&db.store, &scenario).await;
-        let engine = Reminders::new(
-            db.store.clone(),
-            RecordingMailer::default(),
-            FixedClock::new(parse_instant("2026-03-27T00:00:00Z").unwrap()),
-            scenario.settings.clone(),
-            Templates::embedded(),
-            ServiceConfig::default(),
-        );
-        let mut due_seen = 0;
-        for at in instants() {
-            let expected = snapshot.plan(at);
-            let (actual, input) = engine.plan(at).await.expect("plan from the database");
-            assert_eq!(lines(&actual), lines(&expected), "{} at {at}", db.name);
-            for due in &actual.due {
-                assert_eq!(
-                    templates
-                        .subject(due, &input, &scenario.settings, &config)
-                        .unwrap(),
-                    templates
-                        .subject(due, &snapshot, &scenario.settings, &config)
-                        .unwrap(),
-                    "{} subject of {}",
-                    db.name,
-                    due.key
-                );
-            }
-            due_seen += actual.due.len();
-        }
+        let due_seen = assert_same_plans(&db.store, &scenario, db.name).await.len();
         assert!(
             due_seen > 50,
             "the scenario must exercise the planner ({due_seen} due lines)"
