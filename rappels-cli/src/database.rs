@@ -4,42 +4,46 @@
 use std::future::Future;
 
 use clap::Args;
+use rappels_core::settings::Settings;
 use rappels_sqlx::{SqlError, SqlStore, redact_url};
 
+use crate::config::{self, Config, Values, env_var};
 use crate::failure::Failure;
 
 /// The embedded default: a SQLite file in the working directory, which needs no server.
 pub(crate) const DEFAULT_URL: &str = "sqlite://rappels.db";
 
-/// The environment variables read when `--database-url` is absent, most specific first: a
-/// `DATABASE_URL` set for another tool must not win over one set for rappels.
-const URL_VARIABLES: [&str; 2] = ["RAPPELS_DATABASE_URL", "DATABASE_URL"];
+/// The generic variable many tools read, taken after every place that names a database
+/// for rappels itself: a `DATABASE_URL` set for another program on the same host must not
+/// win over `database_url` in rappels.toml.
+const GENERIC_URL_VARIABLE: &str = "DATABASE_URL";
 
 /// `--database-url`, shared by the commands that use the database.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct DatabaseArgs {
     /// Database URL: sqlite://PATH (created if missing) or postgres://USER@HOST/DB. When
-    /// absent: $RAPPELS_DATABASE_URL, else $DATABASE_URL, else sqlite://rappels.db.
+    /// absent: $RAPPELS_DATABASE_URL, else database_url in rappels.toml, else $DATABASE_URL,
+    /// else sqlite://rappels.db.
     #[arg(long, value_name = "URL")]
     pub(crate) database_url: Option<String>,
 }
 
 impl DatabaseArgs {
-    /// The URL in force: the flag, then the environment, then the default.
+    /// The URL in force: the flag, then `RAPPELS_DATABASE_URL`, then the configuration
+    /// file, then `DATABASE_URL`, then the default.
     ///
     /// The variables are read here rather than with clap's `env` so that a URL holding a
-    /// password is never shown by `--help`, two variables can be tried in order, and a URL
+    /// password is never shown by `--help`, several places can be tried in order, and a URL
     /// from the environment does not trip `plan`'s "`--database-url` requires `--db`".
-    pub(crate) fn url(&self) -> String {
-        self.database_url
-            .clone()
-            .or_else(|| {
-                URL_VARIABLES
-                    .iter()
-                    .filter_map(|name| std::env::var(name).ok())
-                    .find(|url| !url.trim().is_empty())
-            })
-            .unwrap_or_else(|| DEFAULT_URL.to_owned())
+    pub(crate) fn url(&self, config: &Config) -> Result<String, Failure> {
+        if let Some(url) = &self.database_url {
+            return Ok(url.clone());
+        }
+        Ok(match config.get(config::DATABASE_URL)? {
+            Some(url) => url.text,
+            None => env_var(GENERIC_URL_VARIABLE)?
+                .map_or_else(|| DEFAULT_URL.to_owned(), |url| url.text),
+        })
     }
 }
 
@@ -88,14 +92,28 @@ fn message_only(error: &dyn std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("{error}")
 }
 
-/// The settings stored by the last import: a database never migrated or never imported is
-/// named as such (exit 2) rather than reported as a failed query.
-pub(crate) async fn stored_settings(
+/// The settings in force: those stored by the last import (or `rappels init`), with the
+/// keys set by the configuration over them. When the result differs from what the database
+/// holds, it is stored, in one transaction with the columns derived from the default zone,
+/// so that the indexed plan queries, every command and every runner sharing the database
+/// see the same settings; a log line names the keys that changed. A database never migrated
+/// or never imported is named as such (exit 2) rather than reported as a failed query.
+pub(crate) async fn settings_in_force(
     store: &SqlStore,
-) -> Result<rappels_core::settings::Settings, Failure> {
-    store
+    config: &Config,
+) -> Result<Settings, Failure> {
+    let stored = store
         .settings()
         .await
         .map_err(sql_failure)?
-        .ok_or_else(|| sql_failure(SqlError::NoSettings))
+        .ok_or_else(|| sql_failure(SqlError::NoSettings))?;
+    let settings = config.settings().apply(&stored)?;
+    if settings != stored {
+        store.save_settings(&settings).await.map_err(sql_failure)?;
+        tracing::info!(
+            changes = %config::settings_changes(&stored, &settings).join(", "),
+            "settings of the configuration applied to the database"
+        );
+    }
+    Ok(settings)
 }

@@ -1,11 +1,11 @@
 //! Mail configuration — which mailer, the sender, the site's address and the unsubscribe
-//! secret — read from the environment, and the mailer it builds.
+//! secret — and the mailer it builds.
 //!
-//! Every value is read through [`Values`], so that a configuration file can later become a
-//! second layer under the environment without the commands noticing. Values are checked
-//! here, before any database or server is touched, and an invalid one is a usage error
-//! (exit 2) that names its variable. The SMTP password is read from the environment only,
-//! is wrapped in `rappels_smtp::Password` at once, and is never printed or logged.
+//! Every value is read through [`Values`]: the environment over `rappels.toml`. Values are
+//! checked here, before any database or server is touched, and an invalid one is a usage
+//! error (exit 2) that names its variable or the file's key. The SMTP password and the
+//! unsubscribe secret are read from the environment only (the file refuses them); the
+//! password is wrapped in `rappels_smtp::Password` at once and never printed or logged.
 
 use std::io::Stdout;
 use std::path::PathBuf;
@@ -20,6 +20,7 @@ use rappels_smtp::{
     stdout_mailer,
 };
 
+use crate::config::{Value, Values};
 use crate::failure::Failure;
 
 /// `RAPPELS_MAILER`: `smtp`, `file:DIR` or `stdout`.
@@ -54,7 +55,7 @@ pub(crate) const DEFAULT_FROM: &str = "rappels <noreply@localhost>";
 
 /// The configuration variables, as `--help` of the commands that send lists them.
 pub(crate) const ENVIRONMENT_HELP: &str = "\
-Mail configuration (environment):
+Mail configuration (environment, over the keys of rappels.toml; see `rappels init`):
   RAPPELS_MAILER         smtp, file:DIR or stdout (default: file:rappels-outbox)
   RAPPELS_SMTP_HOST      the SMTP server (required with smtp)
   RAPPELS_SMTP_PORT      default: 587 with starttls, 465 with tls, 25 with none
@@ -68,30 +69,6 @@ Mail configuration (environment):
   RAPPELS_SITE_URL       the platform's address, for links (default: http://localhost:8000)
   RAPPELS_SECRET         the key of one-click unsubscribe links, 16 bytes at least; without
                          it reminders carry no List-Unsubscribe header";
-
-/// Where configuration values come from.
-pub(crate) trait Values {
-    /// The value of `name`; `None` when it is unset or blank, so that `VAR=` in a crontab
-    /// means "the default" rather than an invalid empty value.
-    fn get(&self, name: &str) -> Result<Option<String>, Failure>;
-}
-
-/// The process environment.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Environment;
-
-impl Values for Environment {
-    fn get(&self, name: &str) -> Result<Option<String>, Failure> {
-        match std::env::var(name) {
-            Ok(value) if value.trim().is_empty() => Ok(None),
-            Ok(value) => Ok(Some(value)),
-            Err(std::env::VarError::NotPresent) => Ok(None),
-            Err(std::env::VarError::NotUnicode(_)) => {
-                Err(Failure::invalid(format_args!("{name}: not valid UTF-8")))
-            }
-        }
-    }
-}
 
 /// Where the configured mailer delivers.
 #[derive(Debug, Clone)]
@@ -119,25 +96,30 @@ impl MailConfig {
     /// Reads and checks the mailer, the sender and the site's address. The SMTP variables
     /// are only read when `RAPPELS_MAILER=smtp`.
     pub(crate) fn read(values: &impl Values) -> Result<MailConfig, Failure> {
-        let from = values.get(FROM)?;
-        let from = parse_sender(from.as_deref().unwrap_or(DEFAULT_FROM))
-            .map_err(|e| Failure::invalid(format_args!("{FROM}: {e}")))?;
+        let from = values
+            .get(FROM)?
+            .unwrap_or_else(|| Value::env(FROM, DEFAULT_FROM));
+        let from = parse_sender(&from.text)
+            .map_err(|e| Failure::invalid(format_args!("{}: {e}", from.origin)))?;
         let site_url = site_url(values)?;
-        let mailer = values.get(MAILER)?;
-        let mailer = mailer.as_deref().unwrap_or(DEFAULT_MAILER);
-        let transport = match mailer {
+        let mailer = values
+            .get(MAILER)?
+            .unwrap_or_else(|| Value::env(MAILER, DEFAULT_MAILER));
+        let transport = match mailer.text.as_str() {
             "smtp" => Transport::Smtp(smtp_settings(values, from.clone())?),
             "stdout" => Transport::Stdout,
             other => match other.strip_prefix("file:") {
                 Some(dir) if !dir.trim().is_empty() => Transport::File(PathBuf::from(dir)),
                 Some(_) => {
                     return Err(Failure::invalid(format_args!(
-                        "{MAILER}: file: needs a folder, as in file:rappels-outbox"
+                        "{}: file: needs a folder, as in file:rappels-outbox",
+                        mailer.origin
                     )));
                 }
                 None => {
                     return Err(Failure::invalid(format_args!(
-                        "{MAILER}: unknown mailer {other:?}: expected smtp, file:DIR or stdout"
+                        "{}: unknown mailer {other:?}: expected smtp, file:DIR or stdout",
+                        mailer.origin
                     )));
                 }
             },
@@ -209,53 +191,63 @@ fn setup_failure(error: SmtpError) -> Failure {
 
 fn smtp_settings(values: &impl Values, from: Mailbox) -> Result<SmtpSettings, Failure> {
     let host = values.get(SMTP_HOST)?.ok_or_else(|| {
-        Failure::invalid(format_args!("{SMTP_HOST} is required with {MAILER}=smtp"))
+        Failure::invalid(format_args!(
+            "{SMTP_HOST} is required with {MAILER}=smtp: set it, or host in the [smtp] table of the configuration file"
+        ))
     })?;
-    let host = host.trim();
+    let origin = &host.origin;
+    let host = host.text.trim();
     if host.contains(|c: char| c.is_whitespace() || c.is_control() || c == '/') {
         return Err(Failure::invalid(format_args!(
-            "{SMTP_HOST}: {host:?} is not a host name or address"
+            "{origin}: {host:?} is not a host name or address"
         )));
     }
     let mut settings = SmtpSettings::new(host, from);
     if let Some(tls) = values.get(SMTP_TLS)? {
         settings.tls = tls
+            .text
             .parse::<TlsMode>()
-            .map_err(|e| Failure::invalid(format_args!("{SMTP_TLS}: {e}")))?;
+            .map_err(|e| Failure::invalid(format_args!("{}: {e}", tls.origin)))?;
     }
     if let Some(port) = values.get(SMTP_PORT)? {
         settings.port = Some(
-            port.trim()
+            port.text
+                .trim()
                 .parse::<u16>()
                 .ok()
                 .filter(|&p| p != 0)
                 .ok_or_else(|| {
                     Failure::invalid(format_args!(
-                        "{SMTP_PORT}: {port:?} is not a port number (1 to 65535)"
+                        "{}: {:?} is not a port number (1 to 65535)",
+                        port.origin, port.text
                     ))
                 })?,
         );
     }
-    let positive = |name: &str, raw: String| {
-        raw.trim()
+    let positive = |raw: Value| {
+        raw.text
+            .trim()
             .parse::<u32>()
             .ok()
             .filter(|&n| n > 0)
             .ok_or_else(|| {
                 Failure::invalid(format_args!(
-                    "{name}: {raw:?} is not a positive whole number"
+                    "{}: {:?} is not a positive whole number",
+                    raw.origin, raw.text
                 ))
             })
     };
     if let Some(size) = values.get(SMTP_POOL_SIZE)? {
-        settings.pool_size = positive(SMTP_POOL_SIZE, size)?;
+        settings.pool_size = positive(size)?;
     }
     if let Some(seconds) = values.get(SMTP_TIMEOUT)? {
-        settings.timeout =
-            std::time::Duration::from_secs(u64::from(positive(SMTP_TIMEOUT, seconds)?));
+        settings.timeout = std::time::Duration::from_secs(u64::from(positive(seconds)?));
     }
-    settings.user = values.get(SMTP_USER)?;
-    settings.password = values.get(SMTP_PASSWORD)?.map(Password::new);
+    settings.user = values.get(SMTP_USER)?.map(|user| user.text);
+    // Only the environment can hold it: the configuration file refuses the key.
+    settings.password = values
+        .get(SMTP_PASSWORD)?
+        .map(|password| Password::new(password.text));
     match (&settings.user, &settings.password) {
         (Some(_), None) => return Err(setup_failure(SmtpError::MissingPassword)),
         // Credentials that are silently not sent would show up as a puzzling refusal from
@@ -281,8 +273,8 @@ pub(crate) fn site_url(values: &impl Values) -> Result<String, Failure> {
 
 /// `http://` or `https://` and something after it, with no white space (it goes into
 /// headers and links); a trailing `/` is dropped.
-fn parse_site_url(raw: &str) -> Result<String, Failure> {
-    let url = raw.trim();
+fn parse_site_url(raw: &Value) -> Result<String, Failure> {
+    let url = raw.text.trim();
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"));
@@ -295,7 +287,8 @@ fn parse_site_url(raw: &str) -> Result<String, Failure> {
             Ok(url.trim_end_matches('/').to_owned())
         }
         _ => Err(Failure::invalid(format_args!(
-            "{SITE_URL}: {raw:?} is not an http:// or https:// address"
+            "{}: {:?} is not an http:// or https:// address",
+            raw.origin, raw.text
         ))),
     }
 }
@@ -309,7 +302,7 @@ pub(crate) fn unsubscribe_config(
     let Some(secret) = values.get(SECRET)? else {
         return Ok(None);
     };
-    let secret = UnsubscribeSecret::new(secret)
+    let secret = UnsubscribeSecret::new(secret.text)
         .map_err(|e| Failure::invalid(format_args!("{SECRET}: {e}")))?;
     Ok(Some(UnsubscribeConfig {
         secret,
@@ -405,10 +398,10 @@ mod tests {
     use super::*;
 
     impl Values for HashMap<&str, &str> {
-        fn get(&self, name: &str) -> Result<Option<String>, Failure> {
+        fn get(&self, name: &str) -> Result<Option<Value>, Failure> {
             Ok(HashMap::get(self, name)
                 .filter(|v| !v.trim().is_empty())
-                .map(|v| (*v).to_owned()))
+                .map(|v| Value::env(name, *v)))
         }
     }
 

@@ -1,11 +1,13 @@
 //! `rappels`: plan, send and inspect the reminders of a tutoring platform.
 
 mod commands;
+mod config;
 mod database;
 mod failure;
 mod mail;
 mod output;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -30,6 +32,10 @@ struct Cli {
     /// Log format on standard error.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
     log_format: LogFormat,
+    /// Configuration file (default: ./rappels.toml when it exists). Environment variables
+    /// override its keys; `rappels init` writes a commented one.
+    #[arg(long, value_name = "FILE", env = config::CONFIG_VAR, global = true)]
+    config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -45,6 +51,9 @@ enum Command {
     /// Build a sample school and send it a week of reminders into .eml files (start here).
     #[command(long_about = commands::demo::LONG_ABOUT, after_help = commands::demo::EXAMPLES)]
     Demo(commands::demo::DemoArgs),
+    /// Write a commented rappels.toml and create the database (a real installation's start).
+    #[command(long_about = commands::init::LONG_ABOUT, after_help = commands::init::EXAMPLES)]
+    Init(commands::init::InitArgs),
     /// Print the reminders due at an instant, and the refused manual requests.
     #[command(long_about = commands::plan::LONG_ABOUT, after_help = commands::plan::EXAMPLES)]
     Plan(commands::plan::PlanArgs),
@@ -117,22 +126,34 @@ fn init_logging(cli: &Cli) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
+    let config = cli.config.as_deref();
+    // Commands that read the configuration load it first, so that a mistake in the file is
+    // reported before anything else happens. `demo` and `plan --scenario` read none: their
+    // input is whole in themselves; `init` writes the file and `doctor` reports on it.
+    let configured = || config::Config::load(config);
     let result = match cli.command {
         Command::Demo(args) => commands::demo::run(args, cli.verbose > 0),
-        Command::Plan(args) => commands::plan::run(args),
-        Command::Migrate(args) => commands::migrate::run(args),
-        Command::Import(args) => commands::import::run(args, cli.quiet),
-        Command::Run(args) => commands::run::run(args),
-        Command::Remind(args) => commands::remind::run(args),
-        Command::Explain(args) => commands::explain::run(args),
-        Command::ScheduleSessions(args) => commands::schedule_sessions::run(args),
-        Command::Cron(args) => commands::cron::run(args),
-        Command::Daemon(args) => commands::daemon::run(args),
-        Command::Doctor(args) => commands::doctor::run(args),
-        Command::TestEmail(args) => commands::test_email::run(args),
-        Command::Unsubscribe(args) => commands::unsubscribe::run(args),
-        Command::History(args) => commands::history::run(args),
-        Command::Stats(args) => commands::stats::run(args),
+        Command::Init(args) => commands::init::run(args, config),
+        Command::Plan(args) => commands::plan::run(args, config),
+        Command::Migrate(args) => configured().and_then(|c| commands::migrate::run(args, &c)),
+        Command::Import(args) => {
+            configured().and_then(|c| commands::import::run(args, &c, cli.quiet))
+        }
+        Command::Run(args) => configured().and_then(|c| commands::run::run(args, &c)),
+        Command::Remind(args) => configured().and_then(|c| commands::remind::run(args, &c)),
+        Command::Explain(args) => configured().and_then(|c| commands::explain::run(args, &c)),
+        Command::ScheduleSessions(args) => {
+            configured().and_then(|c| commands::schedule_sessions::run(args, &c))
+        }
+        Command::Cron(args) => commands::cron::run(args, config),
+        Command::Daemon(args) => configured().and_then(|c| commands::daemon::run(args, &c)),
+        Command::Doctor(args) => commands::doctor::run(args, config),
+        Command::TestEmail(args) => configured().and_then(|c| commands::test_email::run(args, &c)),
+        Command::Unsubscribe(args) => {
+            configured().and_then(|c| commands::unsubscribe::run(args, &c))
+        }
+        Command::History(args) => configured().and_then(|c| commands::history::run(args, &c)),
+        Command::Stats(args) => configured().and_then(|c| commands::stats::run(args, &c)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -77,7 +77,17 @@ const VARIABLES: [(&str, &str); 7] = [
     ("RAPPELS_SECRET", "change-me-to-32-random-characters"),
 ];
 
-pub(crate) fn run(args: CronArgs) -> Result<(), Failure> {
+/// `config` is the configuration file named by `--config` or `RAPPELS_CONFIG`; without one,
+/// `./rappels.toml` when it exists. The crontab names it, absolute, so jobs started in the
+/// home folder read the same file.
+pub(crate) fn run(args: CronArgs, config: Option<&Path>) -> Result<(), Failure> {
+    let config = match config {
+        Some(path) => Some(absolute(path, "--config")?),
+        None => Path::new(crate::config::DEFAULT_CONFIG)
+            .is_file()
+            .then(|| absolute(Path::new(crate::config::DEFAULT_CONFIG), "--config"))
+            .transpose()?,
+    };
     let binary = match args.binary {
         Some(path) => absolute(&path, "--binary")?,
         None => std::env::current_exe().map_err(|e| {
@@ -102,6 +112,10 @@ pub(crate) fn run(args: CronArgs) -> Result<(), Failure> {
         };
         let schedule_lock = sibling_lock(&lock, "schedule-sessions");
         crontab(&CronPaths {
+            config: config
+                .as_deref()
+                .map(|path| utf8(path, "--config"))
+                .transpose()?,
             binary,
             log: utf8(&log, "--log")?,
             lock: utf8(&lock, "--lock")?,
@@ -189,6 +203,8 @@ fn systemd_program(path: &str) -> Result<String, Failure> {
 
 /// What the crontab lines name.
 struct CronPaths {
+    /// The configuration file, if one is in use.
+    config: Option<String>,
     binary: String,
     log: String,
     lock: String,
@@ -221,6 +237,13 @@ fn crontab(paths: &CronPaths) -> String {
 # your crontab: keep them out of shared accounts.
 ",
     );
+    if let Some(config) = &paths.config {
+        // Not a secret (the file refuses them), so written out: jobs read the same file as
+        // the command that printed these lines.
+        out.push_str(&format!(
+            "#\n# The configuration file; the variables below override its keys.\nRAPPELS_CONFIG={config}\n"
+        ));
+    }
     out.push_str(&format!("# RAPPELS_DATABASE_URL={}\n", paths.database_url));
     for (name, example) in VARIABLES {
         out.push_str(&format!("# {name}={example}\n"));
@@ -291,7 +314,8 @@ fn systemd_units(binary: &str) -> Result<String, Failure> {
 "
     );
     out.push_str(&format!(
-        "#        RAPPELS_DATABASE_URL=sqlite://{STATE_DIR}/rappels.db\n"
+        "#        RAPPELS_CONFIG=/etc/rappels/rappels.toml   # optional: `rappels init` writes one\n\
+         #        RAPPELS_DATABASE_URL=sqlite://{STATE_DIR}/rappels.db\n"
     ));
     for (name, example) in VARIABLES {
         out.push_str(&format!("#        {name}={example}\n"));

@@ -19,13 +19,14 @@ use rappels_core::domain::format_instant;
 use rappels_core::message::Templates;
 use rappels_core::ports::{Delivery, Email, MailError, Mailer, Store};
 use rappels_core::service::{Reminders, RunOptions, ServiceConfig};
-use rappels_sqlx::{SqlError, SqlStore, redact_url};
+use rappels_sqlx::{SqlStore, redact_url};
 use tokio::sync::watch;
 
 use crate::commands::plan::parse_at;
+use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
-use crate::mail::{self, ConfiguredMailer, Environment, MailConfig};
+use crate::mail::{self, ConfiguredMailer, MailConfig};
 
 pub(crate) const LONG_ABOUT: &str = "\
 Send reminders without cron: run (as `rappels run` does), then sleep until the next instant \
@@ -93,11 +94,12 @@ pub(crate) struct DaemonArgs {
     database: DatabaseArgs,
 }
 
-pub(crate) fn run(args: DaemonArgs) -> Result<(), Failure> {
+pub(crate) fn run(args: DaemonArgs, file: &Config) -> Result<(), Failure> {
     // As with `run`: the configuration is checked before the database is opened.
-    let mail = MailConfig::read(&Environment)?;
-    let config = mail::service_config(&Environment, &mail)?;
-    let url = args.database.url();
+    let mail = MailConfig::read(file)?;
+    let config = mail::service_config(file, &mail)?;
+    let templates = file.templates()?;
+    let url = args.database.url(file)?;
     mail::log_configuration(&mail, &url, &config);
     let max_sleep = TimeDelta::seconds(i64::from(args.max_sleep));
     database::block_on(async {
@@ -112,8 +114,9 @@ pub(crate) fn run(args: DaemonArgs) -> Result<(), Failure> {
         let daemon = Daemon {
             store: store.clone(),
             mailer: mail.mailer()?,
-            templates: Templates::embedded(),
+            templates,
             config,
+            file: file.clone(),
             url: redact_url(&url),
         };
         let result = match (shutdown, args.once_at) {
@@ -185,6 +188,8 @@ struct Daemon {
     mailer: ConfiguredMailer,
     templates: Templates,
     config: ServiceConfig,
+    /// The configuration, whose settings are applied before each run.
+    file: Config,
     /// The database URL, password removed.
     url: String,
 }
@@ -194,11 +199,7 @@ impl Daemon {
     /// instant the run ended. The settings are read again each time, so a new import's
     /// settings apply from the next run on, as they would with cron.
     async fn cycle<C: Clock + Copy>(&self, clock: C) -> Result<Wakeup, Failure> {
-        let settings = match self.store.settings().await {
-            Ok(Some(settings)) => settings,
-            Ok(None) => return Err(database::sql_failure(SqlError::NoSettings)),
-            Err(error) => return Err(database::sql_failure(error)),
-        };
+        let settings = database::settings_in_force(&self.store, &self.file).await?;
         let engine = Reminders::new(
             self.store.clone(),
             Lent(&self.mailer),

@@ -19,18 +19,21 @@ use rappels_core::settings::Settings;
 use rappels_smtp::{SmtpMailer, TlsMode};
 use rappels_sqlx::{Backend, SqlStore, redact_url};
 
+use crate::config::{Config, Values};
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
-use crate::mail::{self, Environment, MailConfig, Transport};
+use crate::mail::{self, MailConfig, Transport};
 
 pub(crate) const LONG_ABOUT: &str = "\
 Check that rappels can run here, one line per check:
 
-  configuration  the mail variables of the environment (below) are valid
+  configuration  rappels.toml (if any) and the variables of the environment (below) are valid
   unsubscribe    RAPPELS_SECRET is set and long enough (a warning when absent)
   database       the database is reachable, migrated, and holds imported settings
+  settings       the settings in force, and whether the configuration changes the stored ones
   time zones     every zone in use is a known IANA zone
-  templates      the embedded templates parse and the test message renders in every language
+  templates      the templates (shipped, or the configured folder's) parse and the test
+                 message renders in every language
   smtp           the server answers EHLO, then STARTTLS or TLS and AUTH as configured
   mail folder    with RAPPELS_MAILER=file:DIR, DIR (or where it will be created) is writable
   clock          the system clock shows a plausible date
@@ -114,17 +117,28 @@ impl Report {
     }
 }
 
-pub(crate) fn run(args: DoctorArgs) -> Result<(), Failure> {
-    let url = args.database.url();
+/// `config` names the configuration file; an invalid one is the first failed check rather
+/// than the end of the report, so that everything else is still checked.
+pub(crate) fn run(args: DoctorArgs, config: Option<&Path>) -> Result<(), Failure> {
     let mut report = Report::default();
-
-    let mail = MailConfig::read(&Environment);
+    let (config, file) = match Config::load(config) {
+        Ok(config) => {
+            let file = match config.path() {
+                Some(path) => format!("{} read", path.display()),
+                None => "no configuration file".to_owned(),
+            };
+            (config, Ok(file))
+        }
+        Err(failure) => (Config::default(), Err(failure)),
+    };
+    let url = args.database.url(&config);
+    let mail = file.and_then(|file| MailConfig::read(&config).map(|mail| (file, mail)));
     report.print(match &mail {
-        Ok(mail) => Check::new(
+        Ok((file, mail)) => Check::new(
             Status::Ok,
             "configuration",
             format_args!(
-                "mail to {}, from {}, links to {}",
+                "{file}; mail to {}, from {}, links to {}",
                 mail.destination(),
                 mail.from,
                 mail.site_url
@@ -132,23 +146,37 @@ pub(crate) fn run(args: DoctorArgs) -> Result<(), Failure> {
         ),
         Err(failure) => Check::new(Status::Fail, "configuration", failure),
     })?;
-    let mail = mail.ok();
-    report.print(unsubscribe_check(mail.as_ref()))?;
+    let mail = mail.ok().map(|(_, mail)| mail);
+    report.print(unsubscribe_check(&config, mail.as_ref()))?;
+    let url = match url {
+        Ok(url) => url,
+        Err(failure) => {
+            report.print(Check::new(Status::Fail, "database", failure))?;
+            database::DEFAULT_URL.to_owned()
+        }
+    };
 
     database::block_on(async {
         let store = database_check(&url, &mut report).await?;
         match &store {
-            Some((store, settings)) => report.print(zones_check(store, settings).await)?,
-            None => report.print(Check::new(
-                Status::Skip,
-                "time zones",
-                "the database check failed",
-            ))?,
+            Some((store, stored)) => {
+                report.print(settings_check(&config, stored))?;
+                let settings = config
+                    .settings()
+                    .apply(stored)
+                    .unwrap_or_else(|_| stored.clone());
+                report.print(zones_check(store, &settings).await)?;
+            }
+            None => {
+                for name in ["settings", "time zones"] {
+                    report.print(Check::new(Status::Skip, name, "the database check failed"))?;
+                }
+            }
         }
         if let Some((store, _)) = store {
             store.close().await;
         }
-        report.print(templates_check(mail.as_ref()))?;
+        report.print(templates_check(&config, mail.as_ref()))?;
         report.print(smtp_check(mail.as_ref()).await)?;
         report.print(folder_check(mail.as_ref()))?;
         report.print(clock_check(SystemClock.now()))
@@ -161,10 +189,10 @@ pub(crate) fn run(args: DoctorArgs) -> Result<(), Failure> {
     }
 }
 
-fn unsubscribe_check(mail: Option<&MailConfig>) -> Check {
+fn unsubscribe_check(config: &Config, mail: Option<&MailConfig>) -> Check {
     const NAME: &str = "unsubscribe";
     let site_url = mail.map_or_else(|| MessageConfig::default().site_url, |m| m.site_url.clone());
-    match mail::unsubscribe_config(&Environment, &site_url) {
+    match mail::unsubscribe_config(config, &site_url) {
         Ok(Some(config)) => Check::new(
             Status::Ok,
             NAME,
@@ -235,6 +263,39 @@ async fn database_check(
     }
 }
 
+/// The settings in force, and what the configuration changes in the stored ones: the next
+/// command that writes (a run) applies it; the doctor writes nothing.
+fn settings_check(config: &Config, stored: &Settings) -> Check {
+    const NAME: &str = "settings";
+    let settings = match config.settings().apply(stored) {
+        Ok(settings) => settings,
+        Err(failure) => return Check::new(Status::Fail, NAME, failure),
+    };
+    let summary = format!(
+        "sessions at {} (eve) and {}, inactivity at {} after {:?} days, weekly on {} at {}, grace {} min",
+        settings.session_eve_time,
+        settings.session_day_time,
+        settings.inactivity_time,
+        settings.inactivity_days,
+        settings.weekly_day.name(),
+        settings.weekly_time,
+        settings.grace_minutes.get()
+    );
+    let changes = crate::config::settings_changes(stored, &settings);
+    if changes.is_empty() {
+        Check::new(Status::Ok, NAME, summary)
+    } else {
+        Check::new(
+            Status::Warn,
+            NAME,
+            format_args!(
+                "{summary}; the configuration changes the stored {} (the next run applies it)",
+                changes.join(", ")
+            ),
+        )
+    }
+}
+
 /// Zones are parsed when imported, and again when read: this catches a row edited by hand
 /// or written by an older version, and shows which zones the schedule follows.
 async fn zones_check(store: &SqlStore, settings: &Settings) -> Check {
@@ -267,13 +328,24 @@ async fn zones_check(store: &SqlStore, settings: &Settings) -> Check {
     }
 }
 
-/// Every embedded template parses (`Templates::embedded` would panic instead of saying
-/// which), and the test message renders in every language with the configured links.
-fn templates_check(mail: Option<&MailConfig>) -> Check {
+/// Every template parses — the embedded ones (`Templates::embedded` would panic instead of
+/// saying which) with the configured folder's over them — and the test message renders in
+/// every language with the configured links.
+fn templates_check(config: &Config, mail: Option<&MailConfig>) -> Check {
     const NAME: &str = "templates";
-    let templates = match Templates::with_overrides(Vec::new()) {
-        Ok(templates) => templates,
-        Err(error) => return Check::new(Status::Fail, NAME, error_chain(&error)),
+    let folder = match config.get(crate::config::TEMPLATES) {
+        Ok(folder) => folder,
+        Err(failure) => return Check::new(Status::Fail, NAME, failure),
+    };
+    let templates = match &folder {
+        Some(_) => match config.templates() {
+            Ok(templates) => templates,
+            Err(failure) => return Check::new(Status::Fail, NAME, failure),
+        },
+        None => match Templates::with_overrides(Vec::new()) {
+            Ok(templates) => templates,
+            Err(error) => return Check::new(Status::Fail, NAME, error_chain(&error)),
+        },
     };
     let config = mail.map_or_else(MessageConfig::default, MailConfig::message_config);
     for locale in Locale::ALL {
@@ -294,8 +366,12 @@ fn templates_check(mail: Option<&MailConfig>) -> Check {
         Status::Ok,
         NAME,
         format_args!(
-            "{} parse; the test message renders in {}",
+            "{} parse{}; the test message renders in {}",
             Templates::names().len(),
+            folder.map_or_else(String::new, |f| format!(
+                " (with the overrides of {})",
+                f.text
+            )),
             locales.join(", ")
         ),
     )

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::commands::plan::parse_at;
 use crate::commands::remind::parse_student;
+use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
 use crate::mail::NoMailer;
@@ -60,13 +61,13 @@ pub(crate) struct ExplainArgs {
     database: DatabaseArgs,
 }
 
-pub(crate) fn run(args: ExplainArgs) -> Result<(), Failure> {
+pub(crate) fn run(args: ExplainArgs, config: &Config) -> Result<(), Failure> {
     let at = args.at.unwrap_or_else(|| SystemClock.now());
-    let url = args.database.url();
+    let url = args.database.url(config)?;
     let (student, settings, explanations) = database::block_on(async {
         // Explaining only reads: a mistyped SQLite path must not create an empty database.
         let store = database::connect_existing(&url).await?;
-        let result = explain_on(&store, args.student, at, &url).await;
+        let result = explain_on(&store, config, args.student, at, &url).await;
         store.close().await;
         result
     })?;
@@ -86,11 +87,12 @@ pub(crate) fn run(args: ExplainArgs) -> Result<(), Failure> {
 
 async fn explain_on(
     store: &SqlStore,
+    config: &Config,
     id: StudentId,
     at: DateTime<Utc>,
     url: &str,
 ) -> Result<(Student, Settings, Vec<Explanation>), Failure> {
-    let settings = database::stored_settings(store).await?;
+    let settings = database::settings_in_force(store, config).await?;
     let failed = |error: &dyn std::fmt::Display| {
         Failure::Failed(anyhow::anyhow!(
             "explaining student {id} on {} failed: {error}",

@@ -11,6 +11,7 @@ use rappels_core::service::{Reminders, ServiceConfig, ServiceError};
 use rappels_sqlx::{SqlStore, redact_url};
 use serde::Serialize;
 
+use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
 use crate::mail::NoMailer;
@@ -99,14 +100,14 @@ pub(crate) struct HistoryArgs {
     database: DatabaseArgs,
 }
 
-pub(crate) fn run(args: HistoryArgs) -> Result<(), Failure> {
-    let url = args.database.url();
+pub(crate) fn run(args: HistoryArgs, config: &Config) -> Result<(), Failure> {
+    let url = args.database.url(config)?;
     let limit = usize::try_from(args.limit).unwrap_or(usize::MAX);
     let entries = database::block_on(async {
         let store = database::connect_existing(&url).await?;
         let result = async {
             let actor = actor(&store, args.actor).await?;
-            let engine = read_only_engine(&store, SystemClock).await?;
+            let engine = read_only_engine(&store, config, SystemClock).await?;
             engine
                 .history(&actor, args.child, limit)
                 .await
@@ -154,9 +155,10 @@ async fn actor(store: &SqlStore, asked: AsActor) -> Result<Actor, Failure> {
 /// such rather than as a failed query.
 pub(crate) async fn read_only_engine<C: Clock>(
     store: &SqlStore,
+    config: &Config,
     clock: C,
 ) -> Result<Reminders<SqlStore, NoMailer, C>, Failure> {
-    let settings = database::stored_settings(store).await?;
+    let settings = database::settings_in_force(store, config).await?;
     Ok(Reminders::new(
         store.clone(),
         NoMailer,

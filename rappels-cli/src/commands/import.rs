@@ -9,6 +9,7 @@ use rappels_core::clock::{Clock, SystemClock};
 use rappels_sqlx::{ImportProgress, ImportReport, SqlError, redact_url};
 
 use crate::commands::plan::load_scenario;
+use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
 
@@ -37,16 +38,20 @@ pub(crate) struct ImportArgs {
     database: DatabaseArgs,
 }
 
-pub(crate) fn run(args: ImportArgs, quiet: bool) -> Result<(), Failure> {
+pub(crate) fn run(args: ImportArgs, config: &Config, quiet: bool) -> Result<(), Failure> {
     // Reading and validating come before connecting, so a bad file touches no database.
-    let scenario = load_scenario(&args.file)?;
+    let mut scenario = load_scenario(&args.file)?;
+    // The keys the configuration sets win over the export's, as they do over the stored
+    // settings in every other command: the platform exports its data, the school's admin
+    // chooses the hours.
+    scenario.settings = config.settings().apply(&scenario.settings)?;
     rappels_sqlx::check_storable(&scenario).map_err(|error| {
         Failure::invalid(format_args!(
             "invalid scenario {}: {error}",
             args.file.display()
         ))
     })?;
-    let url = args.database.url();
+    let url = args.database.url(config)?;
     let shown = redact_url(&url);
     let started = std::time::Instant::now();
     let bar = progress_bar(quiet);

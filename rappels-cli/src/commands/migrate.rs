@@ -3,6 +3,7 @@
 use clap::Args;
 use rappels_sqlx::redact_url;
 
+use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
 
@@ -23,8 +24,8 @@ pub(crate) struct MigrateArgs {
     database: DatabaseArgs,
 }
 
-pub(crate) fn run(args: MigrateArgs) -> Result<(), Failure> {
-    let url = args.database.url();
+pub(crate) fn run(args: MigrateArgs, config: &Config) -> Result<(), Failure> {
+    let url = args.database.url(config)?;
     database::block_on(async {
         let store = database::connect(&url).await?;
         let result = store.migrate().await.map_err(database::sql_failure);

@@ -13,8 +13,9 @@ use rappels_core::scenario::Scenario;
 use rappels_core::service::{Reminders, ServiceConfig};
 use rappels_core::settings::Settings;
 use rappels_core::snapshot::Snapshot;
-use rappels_sqlx::{SqlError, redact_url};
+use rappels_sqlx::redact_url;
 
+use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
 use crate::mail::NoMailer;
@@ -83,11 +84,16 @@ pub(crate) fn load_scenario(path: &std::path::Path) -> Result<Scenario, Failure>
         .map_err(|e| Failure::invalid(format_args!("invalid scenario {}: {e}", path.display())))
 }
 
-pub(crate) fn run(args: PlanArgs) -> Result<(), Failure> {
+/// `config` names the configuration file (`--config`); only `--db` reads it: a scenario
+/// file is the whole input of its plan, which is what the acceptance suites compare.
+pub(crate) fn run(args: PlanArgs, config: Option<&std::path::Path>) -> Result<(), Failure> {
     let at = args.at.unwrap_or_else(|| SystemClock.now());
     let output = match &args.scenario {
         Some(path) => plan_scenario(path, at)?,
-        None => plan_database(&args.database.url(), at)?,
+        None => {
+            let config = Config::load(config)?;
+            plan_database(&args.database.url(&config)?, &config, at)?
+        }
     };
     match args.format {
         PlanFormat::Json => crate::output::emit(&format!("{}\n", output.to_json()))?,
@@ -112,18 +118,14 @@ fn plan_scenario(path: &std::path::Path, at: DateTime<Utc>) -> Result<PlanOutput
 
 /// The same plan from the database: the service asks the store for the window's candidates
 /// and decides them with the same rules as the snapshot, so both print the same thing.
-fn plan_database(url: &str, at: DateTime<Utc>) -> Result<PlanOutput, Failure> {
+fn plan_database(url: &str, config: &Config, at: DateTime<Utc>) -> Result<PlanOutput, Failure> {
+    let templates = config.templates()?;
     database::block_on(async {
         // Planning only reads: a mistyped SQLite path must not create an empty database.
         let store = database::connect_existing(url).await?;
         let planned = async {
-            let settings = match store.settings().await {
-                Ok(Some(settings)) => settings,
-                Ok(None) => return Err(database::sql_failure(SqlError::NoSettings)),
-                Err(error) => return Err(database::sql_failure(error)),
-            };
+            let settings = database::settings_in_force(&store, config).await?;
             let started = std::time::Instant::now();
-            let templates = Templates::embedded();
             let engine = Reminders::new(
                 store.clone(),
                 NoMailer,

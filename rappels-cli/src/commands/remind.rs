@@ -12,9 +12,10 @@ use rappels_core::service::{Reminders, RunOptions, RunReport, ServiceConfig, Ser
 use rappels_sqlx::{SqlStore, redact_url};
 
 use crate::commands::plan::parse_at;
+use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
-use crate::mail::{self, Environment, MailConfig, NoMailer};
+use crate::mail::{self, MailConfig, NoMailer};
 
 pub(crate) const LONG_ABOUT: &str = "\
 Record a parent's manual reminder to their child, under the rules of RULES.md: the parent \
@@ -122,31 +123,36 @@ impl Clock for CommandClock {
 struct SendConfig {
     mail: MailConfig,
     service: ServiceConfig,
+    templates: Templates,
 }
 
 impl SendConfig {
     /// Reads and checks the mail variables. It is done before the request is judged, so that
     /// a typo in a variable does not leave behind a request the user believes was refused.
-    fn read() -> Result<SendConfig, Failure> {
-        let mail = MailConfig::read(&Environment)?;
+    fn read(config: &Config) -> Result<SendConfig, Failure> {
+        let mail = MailConfig::read(config)?;
         // Manual reminders carry no unsubscribe link, but the run may also retry automatic
         // reminders, which must carry theirs exactly as `rappels run` would send them.
-        let service = mail::service_config(&Environment, &mail)?;
-        Ok(SendConfig { mail, service })
+        let service = mail::service_config(config, &mail)?;
+        Ok(SendConfig {
+            mail,
+            service,
+            templates: config.templates()?,
+        })
     }
 }
 
-pub(crate) fn run(args: RemindArgs) -> Result<(), Failure> {
+pub(crate) fn run(args: RemindArgs, config: &Config) -> Result<(), Failure> {
     let send = if args.send_now {
-        Some(SendConfig::read()?)
+        Some(SendConfig::read(config)?)
     } else {
         None
     };
     let clock = CommandClock::new(args.at);
-    let url = args.database.url();
+    let url = args.database.url(config)?;
     database::block_on(async {
         let store = database::connect_existing(&url).await?;
-        let result = remind_on(&store, &args, clock, send, &url).await;
+        let result = remind_on(&store, config, &args, clock, send, &url).await;
         store.close().await;
         result
     })
@@ -156,12 +162,13 @@ pub(crate) fn run(args: RemindArgs) -> Result<(), Failure> {
 /// before the run starts, so that the request's id is known whatever happens to the sending.
 async fn remind_on(
     store: &SqlStore,
+    config: &Config,
     args: &RemindArgs,
     clock: CommandClock,
     send: Option<SendConfig>,
     url: &str,
 ) -> Result<(), Failure> {
-    let settings = database::stored_settings(store).await?;
+    let settings = database::settings_in_force(store, config).await?;
     let engine = Reminders::new(
         store.clone(),
         NoMailer,
@@ -192,7 +199,7 @@ async fn remind_on(
         kinds: vec![Kind::Manual],
         ..RunOptions::default()
     };
-    let report = send_with(store, mailer, clock, &settings, send.service, &options)
+    let report = send_with(store, mailer, clock, &settings, send, &options)
         .await
         .map_err(|error| {
             Failure::Failed(anyhow::anyhow!(
@@ -211,7 +218,7 @@ async fn send_with<M: Mailer>(
     mailer: M,
     clock: CommandClock,
     settings: &rappels_core::settings::Settings,
-    config: ServiceConfig,
+    send: SendConfig,
     options: &RunOptions,
 ) -> Result<RunReport, ServiceError> {
     Reminders::new(
@@ -219,8 +226,8 @@ async fn send_with<M: Mailer>(
         mailer,
         clock,
         settings.clone(),
-        Templates::embedded(),
-        config,
+        send.templates,
+        send.service,
     )
     .run(options)
     .await

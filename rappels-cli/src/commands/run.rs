@@ -12,13 +12,14 @@ use rappels_core::message::Templates;
 use rappels_core::ports::Mailer;
 use rappels_core::service::{Reminders, RunOptions, RunReport, ServiceConfig, ServiceError};
 use rappels_core::settings::Settings;
-use rappels_sqlx::{SqlError, SqlStore, redact_url};
+use rappels_sqlx::{SqlStore, redact_url};
 use serde::Serialize;
 
 use crate::commands::plan::parse_at;
+use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
-use crate::mail::{self, Environment, MailConfig, NoMailer};
+use crate::mail::{self, MailConfig, NoMailer};
 use crate::output::table;
 
 pub(crate) const LONG_ABOUT: &str = "\
@@ -36,8 +37,8 @@ is retried by later runs with a growing delay, a permanent one (5xx) is recorded
 both are counted in the summary and logged. The exit status is 1 only when the run itself \
 fails, such as a database that cannot be reached.
 
-The database must have been filled by `rappels import`. Messages go to the mailer of the \
-environment (below); by default, .eml files in ./rappels-outbox.";
+The database must have been set up by `rappels init` or `rappels import`. Messages go to the \
+mailer of rappels.toml or the environment (below); by default, .eml files in ./rappels-outbox.";
 
 pub(crate) const EXAMPLES: &str = "\
 Examples:
@@ -93,22 +94,23 @@ fn kind_parser() -> impl TypedValueParser<Value = Kind> {
     })
 }
 
-pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
+pub(crate) fn run(args: RunArgs, file: &Config) -> Result<(), Failure> {
     // The configuration is checked before the database is opened, so a typo in a variable
-    // is reported as such whatever the state of the database.
-    let mail = MailConfig::read(&Environment)?;
-    let config = mail::service_config(&Environment, &mail)?;
+    // or a template is reported as such whatever the state of the database.
+    let mail = MailConfig::read(file)?;
+    let config = mail::service_config(file, &mail)?;
+    let templates = file.templates()?;
     let options = RunOptions {
         at: args.at,
         dry_run: args.dry_run,
         kinds: args.kinds,
     };
-    let url = args.database.url();
+    let url = args.database.url(file)?;
     mail::log_configuration(&mail, &url, &config);
     let started = Instant::now();
     let report = database::block_on(async {
         let store = database::connect_existing(&url).await?;
-        let result = run_on(&store, &mail, config, &options).await;
+        let result = run_on(&store, file, &mail, (templates, config), &options).await;
         store.close().await;
         result.map_err(|error| match error {
             RunError::Failure(failure) => failure,
@@ -134,15 +136,12 @@ pub(crate) fn run(args: RunArgs) -> Result<(), Failure> {
 /// (none for a dry run, so that nothing, not even the outbox folder, is created).
 async fn run_on(
     store: &SqlStore,
+    file: &Config,
     mail: &MailConfig,
-    config: ServiceConfig,
+    engine: (Templates, ServiceConfig),
     options: &RunOptions,
 ) -> Result<RunReport, RunError> {
-    let settings = match store.settings().await {
-        Ok(Some(settings)) => settings,
-        Ok(None) => return Err(database::sql_failure(SqlError::NoSettings).into()),
-        Err(error) => return Err(database::sql_failure(error).into()),
-    };
+    let settings = database::settings_in_force(store, file).await?;
     tracing::info!(
         at = %options.at.map_or_else(|| "now".to_owned(), format_instant),
         dry_run = options.dry_run,
@@ -151,10 +150,10 @@ async fn run_on(
         "run started"
     );
     let report = if options.dry_run {
-        run_with(store, NoMailer, settings, config, options).await
+        run_with(store, NoMailer, settings, engine, options).await
     } else {
         let mailer = mail.mailer()?;
-        run_with(store, mailer, settings, config, options).await
+        run_with(store, mailer, settings, engine, options).await
     };
     Ok(report?)
 }
@@ -185,7 +184,7 @@ async fn run_with<M: Mailer>(
     store: &SqlStore,
     mailer: M,
     settings: Settings,
-    config: ServiceConfig,
+    (templates, config): (Templates, ServiceConfig),
     options: &RunOptions,
 ) -> Result<RunReport, ServiceError> {
     Reminders::new(
@@ -193,7 +192,7 @@ async fn run_with<M: Mailer>(
         mailer,
         SystemClock,
         settings,
-        Templates::embedded(),
+        templates,
         config,
     )
     .run(options)

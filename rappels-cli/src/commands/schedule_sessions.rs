@@ -12,6 +12,7 @@ use rappels_sqlx::{SqlStore, redact_url};
 
 use crate::commands::plan::parse_at;
 use crate::commands::remind::CommandClock;
+use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
 use crate::mail::NoMailer;
@@ -52,12 +53,12 @@ pub(crate) struct ScheduleSessionsArgs {
     database: DatabaseArgs,
 }
 
-pub(crate) fn run(args: ScheduleSessionsArgs) -> Result<(), Failure> {
-    let url = args.database.url();
+pub(crate) fn run(args: ScheduleSessionsArgs, config: &Config) -> Result<(), Failure> {
+    let url = args.database.url(config)?;
     let clock = CommandClock::new(args.at);
     let created = database::block_on(async {
         let store = database::connect_existing(&url).await?;
-        let result = schedule_on(&store, clock, args.days, &url).await;
+        let result = schedule_on(&store, config, clock, args.days, &url).await;
         store.close().await;
         result
     })?;
@@ -66,11 +67,12 @@ pub(crate) fn run(args: ScheduleSessionsArgs) -> Result<(), Failure> {
 
 async fn schedule_on(
     store: &SqlStore,
+    config: &Config,
     clock: CommandClock,
     days: u32,
     url: &str,
 ) -> Result<Vec<Session>, Failure> {
-    let settings = database::stored_settings(store).await?;
+    let settings = database::settings_in_force(store, config).await?;
     Reminders::new(
         store.clone(),
         NoMailer,

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 
 use crate::commands::history::{ReportFormat, read_only_engine, service_failure};
+use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
 use crate::output::table;
@@ -56,13 +57,13 @@ impl Clock for Stopped {
     }
 }
 
-pub(crate) fn run(args: StatsArgs) -> Result<(), Failure> {
-    let url = args.database.url();
+pub(crate) fn run(args: StatsArgs, config: &Config) -> Result<(), Failure> {
+    let url = args.database.url(config)?;
     let now = SystemClock.now();
     let (stats, zone) = database::block_on(async {
         let store = database::connect_existing(&url).await?;
         let result = async {
-            let engine = read_only_engine(&store, Stopped(now)).await?;
+            let engine = read_only_engine(&store, config, Stopped(now)).await?;
             let stats = engine
                 .stats(args.days)
                 .await

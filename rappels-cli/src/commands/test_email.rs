@@ -5,12 +5,12 @@ use clap::Args;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use rappels_core::clock::{Clock, SystemClock};
 use rappels_core::domain::{EmailAddress, Kind, Locale, StudentId};
-use rappels_core::message::Templates;
 use rappels_core::ports::{Email, Mailer};
 
+use crate::config::Config;
 use crate::database;
 use crate::failure::Failure;
-use crate::mail::{self, Environment, MailConfig};
+use crate::mail::{self, MailConfig};
 
 pub(crate) const LONG_ABOUT: &str = "\
 Send the test e-mail (\"Test e-mail from MyKarfour\", or its French version) to ADDRESS \
@@ -60,9 +60,10 @@ fn locale_parser() -> impl TypedValueParser<Value = Locale> {
     })
 }
 
-pub(crate) fn run(args: TestEmailArgs) -> Result<(), Failure> {
-    let mail = MailConfig::read(&Environment)?;
-    let message = Templates::embedded()
+pub(crate) fn run(args: TestEmailArgs, config: &Config) -> Result<(), Failure> {
+    let mail = MailConfig::read(config)?;
+    let message = config
+        .templates()?
         .test_message(args.locale, &mail.message_config())
         .map_err(|e| Failure::Failed(anyhow::anyhow!("cannot build the test e-mail: {e}")))?;
     let email = Email {

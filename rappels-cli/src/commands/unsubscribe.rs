@@ -8,9 +8,10 @@ use rappels_core::ports::StoreError;
 use rappels_core::service::{Reminders, ServiceConfig, ServiceError};
 use rappels_sqlx::redact_url;
 
+use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
-use crate::mail::{self, Environment, NoMailer};
+use crate::mail::{self, NoMailer};
 
 pub(crate) const LONG_ABOUT: &str = "\
 Opt a student out of a family of automatic reminders (session, inactivity or weekly) with the \
@@ -33,22 +34,22 @@ pub(crate) struct UnsubscribeArgs {
     database: DatabaseArgs,
 }
 
-pub(crate) fn run(args: UnsubscribeArgs) -> Result<(), Failure> {
-    let site_url = mail::site_url(&Environment)?;
-    let Some(unsubscribe) = mail::unsubscribe_config(&Environment, &site_url)? else {
+pub(crate) fn run(args: UnsubscribeArgs, config: &Config) -> Result<(), Failure> {
+    let site_url = mail::site_url(config)?;
+    let Some(unsubscribe) = mail::unsubscribe_config(config, &site_url)? else {
         return Err(Failure::invalid(format_args!(
             "{} is not set: unsubscribe tokens are verified with the secret that signed them",
             mail::SECRET
         )));
     };
     let token = token_of(&args.token);
-    let url = args.database.url();
+    let url = args.database.url(config)?;
     let (student, family, changed) = database::block_on(async {
         let store = database::connect_existing(&url).await?;
         let result = async {
             // Read first so that a database never migrated or never imported is named as
             // such rather than as a failed query.
-            let settings = database::stored_settings(&store).await?;
+            let settings = database::settings_in_force(&store, config).await?;
             let engine = Reminders::new(
                 store.clone(),
                 NoMailer,

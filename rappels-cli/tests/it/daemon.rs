@@ -435,10 +435,11 @@ fn a_signal_during_a_run_lets_the_message_in_flight_finish() {
 // --- doctor -------------------------------------------------------------------------------
 
 /// The check names, in the order they are printed.
-const CHECKS: [&str; 8] = [
+const CHECKS: [&str; 9] = [
     "configuration",
     "unsubscribe",
     "database",
+    "settings",
     "time zones",
     "templates",
     "smtp",
@@ -535,6 +536,7 @@ fn a_database_never_migrated_fails_with_the_hint() {
     let (status, _, detail) = check(&checks, "database");
     assert_eq!(status, "FAIL");
     assert!(detail.contains("run `rappels migrate`"), "{detail}");
+    assert_eq!(check(&checks, "settings").0, "skip");
     assert_eq!(check(&checks, "time zones").0, "skip");
     // The other checks still ran.
     assert_eq!(checks.len(), CHECKS.len());

@@ -18,6 +18,7 @@ macro_rules! on_both {
     };
 }
 
+mod config;
 mod cron;
 mod daemon;
 mod db;

@@ -136,8 +136,22 @@ pub(crate) fn with_database(server: &str, name: &str) -> String {
 
 /// The configuration variables of rappels, which the environment of whoever runs the tests
 /// must not set for them.
-const VARIABLES: [&str; 12] = [
+const VARIABLES: [&str; 26] = [
     "DATABASE_URL",
+    "RAPPELS_CONFIG",
+    "RAPPELS_TEMPLATES",
+    "RAPPELS_SMTP_POOL_SIZE",
+    "RAPPELS_SMTP_TIMEOUT",
+    "RAPPELS_TIMEZONE",
+    "RAPPELS_SESSION_EVE_TIME",
+    "RAPPELS_SESSION_DAY_TIME",
+    "RAPPELS_INACTIVITY_TIME",
+    "RAPPELS_INACTIVITY_DAYS",
+    "RAPPELS_INACTIVITY_REPEAT_DAYS",
+    "RAPPELS_WEEKLY_DAY",
+    "RAPPELS_WEEKLY_TIME",
+    "RAPPELS_GRACE_MINUTES",
+    "RAPPELS_MANUAL_MAX_PER_DAY",
     "RAPPELS_DATABASE_URL",
     "RAPPELS_LOG",
     "RAPPELS_MAILER",
