@@ -139,7 +139,7 @@ fn main() -> ExitCode {
         Command::Import(args) => {
             configured().and_then(|c| commands::import::run(args, &c, cli.quiet))
         }
-        Command::Run(args) => configured().and_then(|c| commands::run::run(args, &c)),
+        Command::Run(args) => configured().and_then(|c| commands::run::run(args, &c, cli.quiet)),
         Command::Remind(args) => configured().and_then(|c| commands::remind::run(args, &c)),
         Command::Explain(args) => configured().and_then(|c| commands::explain::run(args, &c)),
         Command::ScheduleSessions(args) => {

@@ -1,8 +1,11 @@
-//! The printed forms of a plan: RULES.md's JSON, and a table for people.
+//! What commands print: a plan as RULES.md's JSON or a table for people, tables, and
+//! progress bars on a terminal.
 
 use std::fmt::Write as _;
 use std::io::{ErrorKind, Write as _};
+use std::time::Duration;
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rappels_core::domain::{ManualId, SessionId, StudentId, format_instant};
 use rappels_core::plan::Plan;
 use serde::Serialize;
@@ -146,4 +149,21 @@ pub(crate) fn emit(text: &str) -> Result<(), crate::failure::Failure> {
         )),
         _ => Ok(()),
     }
+}
+
+/// A progress bar for long work (`import`, `run`), drawn with indicatif's `template`. It is
+/// drawn on standard error, and only when that is a terminal (indicatif hides itself
+/// otherwise), so pipes, cron mails and logs never see it; `--quiet` hides it too.
+pub(crate) fn progress_bar(quiet: bool, template: &str) -> ProgressBar {
+    let target = if quiet {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    };
+    let bar = ProgressBar::with_draw_target(None, target);
+    bar.set_style(
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
 }

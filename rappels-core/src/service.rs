@@ -89,6 +89,13 @@ pub struct RunReport {
     pub would_record: Vec<OutgoingReminder>,
 }
 
+impl RunReport {
+    /// Reminders whose attempt has ended so far, whatever its outcome.
+    pub fn attempted(&self) -> usize {
+        self.sent + self.retried + self.failed + self.expired
+    }
+}
+
 /// A failure of the service.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -203,6 +210,18 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
     /// send every pending reminder whose attempt time has come. Safe to overlap with other
     /// runs: the log's unique key and the leases make each reminder go out once.
     pub async fn run(&self, options: &RunOptions) -> Result<RunReport, ServiceError> {
+        self.run_with_progress(options, &|_| {}).await
+    }
+
+    /// [`Reminders::run`], calling `progress` with the report so far once the plan is
+    /// recorded and after each attempt, so that a caller can draw a progress bar over a long
+    /// run (a Sunday digest to every student). The report's `recorded` is what the run knows
+    /// it will send; reminders rescheduled by earlier runs come on top of it.
+    pub async fn run_with_progress(
+        &self,
+        options: &RunOptions,
+        progress: &(dyn Fn(&RunReport) + Sync),
+    ) -> Result<RunReport, ServiceError> {
         let at = options.at.unwrap_or_else(|| self.clock.now());
         let mut report = RunReport {
             at: Some(at),
@@ -230,6 +249,7 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
         }
         report.recorded = self.store.record_due(&outgoing, at).await?;
         tracing::info!(planned = report.planned, recorded = report.recorded, at = %crate::domain::format_instant(at), "plan recorded");
+        progress(&report);
         loop {
             let claims = self
                 .store
@@ -245,6 +265,7 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
             }
             for claim in claims {
                 self.attempt(&claim, at, &mut report).await?;
+                progress(&report);
             }
         }
         Ok(report)
@@ -586,6 +607,41 @@ mod tests {
 
     fn engine_clock(engine: &Engine) -> &FixedClock {
         &engine.clock
+    }
+
+    #[tokio::test]
+    async fn progress_follows_each_attempt() {
+        let engine = engine(MailerMode::Accept, "2026-11-26T18:45:00Z");
+        let seen = std::sync::Mutex::new(Vec::new());
+        let report = engine
+            .run_with_progress(&RunOptions::default(), &|r| {
+                seen.lock()
+                    .unwrap()
+                    .push((r.recorded, r.attempted(), r.sent));
+            })
+            .await
+            .unwrap();
+        // Once when the plan is recorded, then once per reminder sent.
+        assert_eq!(
+            seen.into_inner().unwrap(),
+            [(4, 0, 0), (4, 1, 1), (4, 2, 2), (4, 3, 3), (4, 4, 4)]
+        );
+        assert_eq!(report.attempted(), 4);
+        // A dry run sends nothing, and so reports no progress.
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let dry = engine
+            .run_with_progress(
+                &RunOptions {
+                    dry_run: true,
+                    ..RunOptions::default()
+                },
+                &|_| {
+                    calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!((dry.attempted(), calls.into_inner()), (0, 0));
     }
 
     #[tokio::test]

@@ -1,10 +1,8 @@
 //! `rappels import`: load a scenario file into the database.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rappels_core::clock::{Clock, SystemClock};
 use rappels_sqlx::{ImportProgress, ImportReport, SqlError, redact_url};
 
@@ -54,7 +52,8 @@ pub(crate) fn run(args: ImportArgs, config: &Config, quiet: bool) -> Result<(), 
     let url = args.database.url(config)?;
     let shown = redact_url(&url);
     let started = std::time::Instant::now();
-    let bar = progress_bar(quiet);
+    let bar =
+        crate::output::progress_bar(quiet, "importing {wide_bar} {pos}/{len} records ({eta})");
     // The store reports the same total after each batch; knowing it now draws a true bar
     // while the database is opened and migrated.
     bar.set_length(
@@ -106,23 +105,6 @@ pub(crate) fn run(args: ImportArgs, config: &Config, quiet: bool) -> Result<(), 
         summary(&report, scenario.sent.len(), &shown)
     ))?;
     Ok(())
-}
-
-/// Drawn on standard error, and only when it is a terminal (indicatif hides itself
-/// otherwise), so pipes and logs never see it.
-fn progress_bar(quiet: bool) -> ProgressBar {
-    let target = if quiet {
-        ProgressDrawTarget::hidden()
-    } else {
-        ProgressDrawTarget::stderr()
-    };
-    let bar = ProgressBar::with_draw_target(None, target);
-    bar.set_style(
-        ProgressStyle::with_template("importing {wide_bar} {pos}/{len} records ({eta})")
-            .expect("the progress template is valid"),
-    );
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
 }
 
 /// `imported 5 students, 3 parents, … into URL`. `sent_keys` counts the file's keys; the

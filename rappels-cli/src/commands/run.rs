@@ -94,7 +94,7 @@ fn kind_parser() -> impl TypedValueParser<Value = Kind> {
     })
 }
 
-pub(crate) fn run(args: RunArgs, file: &Config) -> Result<(), Failure> {
+pub(crate) fn run(args: RunArgs, file: &Config, quiet: bool) -> Result<(), Failure> {
     // The configuration is checked before the database is opened, so a typo in a variable
     // or a template is reported as such whatever the state of the database.
     let mail = MailConfig::read(file)?;
@@ -108,9 +108,31 @@ pub(crate) fn run(args: RunArgs, file: &Config) -> Result<(), Failure> {
     let url = args.database.url(file)?;
     mail::log_configuration(&mail, &url, &config);
     let started = Instant::now();
+    let bar = crate::output::progress_bar(
+        quiet || args.dry_run,
+        "sending {wide_bar} {pos}/{len} reminders ({msg})",
+    );
+    bar.set_message("planning");
+    let progress = |report: &RunReport| {
+        let attempted = report.attempted() as u64;
+        bar.set_length((report.recorded as u64).max(attempted));
+        bar.set_position(attempted);
+        bar.set_message(format!(
+            "sent {}, retried {}, failed {}, expired {}",
+            report.sent, report.retried, report.failed, report.expired
+        ));
+    };
     let report = database::block_on(async {
         let store = database::connect_existing(&url).await?;
-        let result = run_on(&store, file, &mail, (templates, config), &options).await;
+        let result = run_on(
+            &store,
+            file,
+            &mail,
+            (templates, config),
+            &options,
+            &progress,
+        )
+        .await;
         store.close().await;
         result.map_err(|error| match error {
             RunError::Failure(failure) => failure,
@@ -119,7 +141,9 @@ pub(crate) fn run(args: RunArgs, file: &Config) -> Result<(), Failure> {
                 redact_url(&url)
             )),
         })
-    })?;
+    });
+    bar.finish_and_clear();
+    let report = report?;
     log_report(&report, options.dry_run, started);
     let summary = RunSummary::new(&report, options.dry_run);
     match args.format {
@@ -140,6 +164,7 @@ async fn run_on(
     mail: &MailConfig,
     engine: (Templates, ServiceConfig),
     options: &RunOptions,
+    progress: &(dyn Fn(&RunReport) + Sync),
 ) -> Result<RunReport, RunError> {
     let settings = database::settings_in_force(store, file).await?;
     tracing::info!(
@@ -150,10 +175,10 @@ async fn run_on(
         "run started"
     );
     let report = if options.dry_run {
-        run_with(store, NoMailer, settings, engine, options).await
+        run_with(store, NoMailer, settings, engine, options, progress).await
     } else {
         let mailer = mail.mailer()?;
-        run_with(store, mailer, settings, engine, options).await
+        run_with(store, mailer, settings, engine, options, progress).await
     };
     Ok(report?)
 }
@@ -186,6 +211,7 @@ async fn run_with<M: Mailer>(
     settings: Settings,
     (templates, config): (Templates, ServiceConfig),
     options: &RunOptions,
+    progress: &(dyn Fn(&RunReport) + Sync),
 ) -> Result<RunReport, ServiceError> {
     Reminders::new(
         store.clone(),
@@ -195,7 +221,7 @@ async fn run_with<M: Mailer>(
         templates,
         config,
     )
-    .run(options)
+    .run_with_progress(options, progress)
     .await
 }
 

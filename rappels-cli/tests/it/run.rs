@@ -153,6 +153,54 @@ fn a_run_sends_what_is_due_once(db: &TestDb) {
 }
 on_both!(a_run_sends_what_is_due_once: a_run_sends_what_is_due_once_on_sqlite, a_run_sends_what_is_due_once_on_postgres);
 
+/// On a terminal, a run draws a progress bar on standard error; in a pipe (cron, logs,
+/// every other test here) it draws nothing. The terminal is the pseudo-terminal of
+/// util-linux's `script`, which CI installs; where it is missing the test says so and
+/// checks only the pipe.
+#[test]
+fn a_run_on_a_terminal_shows_its_progress() {
+    let db = TestDb::sqlite();
+    import(&db, &fixture("school.json"));
+    let outbox = Outbox::new();
+    let env = file_env(&outbox);
+    let piped = run(&db, &["--at", AT, "--dry-run"], &pairs(&env));
+    assert!(
+        !stderr(&piped).contains("reminders ("),
+        "{}",
+        stderr(&piped)
+    );
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!(
+            "note: `script` (util-linux) is missing: the progress bar on a terminal was not checked"
+        );
+        return;
+    }
+    let binary = assert_cmd::cargo::cargo_bin("rappels");
+    let command = format!(
+        "{} run --at {AT} --database-url {}",
+        binary.display(),
+        db.url
+    );
+    let mut script = std::process::Command::new("script");
+    script.args(["-qec", &command, "/dev/null"]);
+    for (name, value) in &env {
+        script.env(name, value);
+    }
+    script.env("RAPPELS_LOG", "error").env("COLUMNS", "120");
+    let out = script.output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(
+        screen.contains("4/4 reminders (sent 4, retried 0, failed 0, expired 0)"),
+        "{screen}"
+    );
+    assert_eq!(outbox.message_ids(), MESSAGE_IDS);
+}
+
 #[test]
 fn a_dry_run_records_and_writes_nothing() {
     let db = TestDb::sqlite();
