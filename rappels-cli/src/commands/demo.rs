@@ -436,7 +436,9 @@ fn report_text(
          # what a run at 19:45 in Paris on Thursday would send: Awa's reminder for Friday\n  \
          ls {}\n  \
          RAPPELS_MAILER={} rappels run --database-url {url} --at {NEXT_AT}\n      \
-         # send it, into the same folder",
+         # send it, into the same folder\n  \
+         rappels init\n      \
+         # your own school: a commented rappels.toml and an empty database (see the README)",
         shell_word(&outbox.display().to_string()),
         shell_word(&format!("file:{}", outbox.display())),
     );
