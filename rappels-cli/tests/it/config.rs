@@ -9,7 +9,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use crate::fixture;
-use crate::support::{TestDb, cli, stderr, stdout, succeeded};
+use crate::support::{TestDb, cli, due_subjects, stderr, stdout, succeeded};
 
 /// The instant of README's example: four reminders are due in the small school, among them
 /// the eve reminders of Awa (Abidjan, 18:30Z) and Lucas (Paris, 17:30Z).
@@ -370,12 +370,7 @@ fn the_templates_folder_replaces_shipped_templates() {
         install.rappels(&["plan", "--db", "--at", AT], &[]),
         "plan --db",
     );
-    let subjects: Vec<&str> = plan["due"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["subject"].as_str().unwrap())
-        .collect();
+    let subjects = due_subjects(&plan);
     assert!(
         subjects.contains(&"Rappel école : Mathématiques demain à 14:00"),
         "{subjects:?}"

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use crate::support::due_subjects;
 use crate::{fixture, rappels};
 
 fn plan_json(at: &str) -> Value {
@@ -121,12 +122,7 @@ fn plan_prints_the_due_reminders_in_the_spec_order() {
         plan["rejected"],
         serde_json::json!([{ "manual_id": 501, "reason": "not_your_child" }])
     );
-    let subjects: Vec<&str> = plan["due"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["subject"].as_str().unwrap())
-        .collect();
+    let subjects = due_subjects(&plan);
     assert_eq!(subjects[2], "Message de Mariam : Révise ce soir");
     assert!(subjects[3].contains("Mathématiques"), "{subjects:?}");
 }

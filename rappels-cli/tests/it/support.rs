@@ -213,3 +213,17 @@ pub(crate) fn plan_db(db: &TestDb, at: &str) -> String {
         &format!("plan --db at {at}"),
     )
 }
+
+/// The subjects of a printed plan's due reminders, in order.
+pub(crate) fn due_subjects(plan: &serde_json::Value) -> Vec<&str> {
+    plan["due"]
+        .as_array()
+        .expect("a plan has a due list")
+        .iter()
+        .map(|d| {
+            d["subject"]
+                .as_str()
+                .expect("every due reminder has a subject")
+        })
+        .collect()
+}
