@@ -32,9 +32,9 @@ struct Cli {
     /// Log format on standard error.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
     log_format: LogFormat,
-    /// Configuration file (default: ./rappels.toml when it exists). Environment variables
-    /// override its keys; `rappels init` writes a commented one.
-    #[arg(long, value_name = "FILE", env = config::CONFIG_VAR, global = true)]
+    /// Configuration file (default: $RAPPELS_CONFIG, else ./rappels.toml when it exists).
+    /// Environment variables override its keys; `rappels init` writes a commented one.
+    #[arg(long, value_name = "FILE", global = true)]
     config: Option<PathBuf>,
 }
 
@@ -126,7 +126,19 @@ fn init_logging(cli: &Cli) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
-    let config = cli.config.as_deref();
+    // Read here rather than with clap's `env`, so that `RAPPELS_CONFIG=` (blank, as a crontab
+    // may say) means "no file named", as a blank value does for every other variable.
+    let config = match cli.config.clone() {
+        Some(path) => Some(path),
+        None => match config::env_var(config::CONFIG_VAR) {
+            Ok(value) => value.map(|v| PathBuf::from(v.text)),
+            Err(failure) => {
+                eprintln!("error: {failure}");
+                return failure.exit_code();
+            }
+        },
+    };
+    let config = config.as_deref();
     // Commands that read the configuration load it first, so that a mistake in the file is
     // reported before anything else happens. `demo` and `plan --scenario` read none: their
     // input is whole in themselves; `init` writes the file and `doctor` reports on it.

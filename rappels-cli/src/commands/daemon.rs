@@ -43,7 +43,9 @@ that run has finished, so no message is left half-sent. It then logs `stopped` a
 
 A run that fails (the database unreachable for a moment) is logged and tried again after at \
 most a minute; a database that was never migrated or has no settings stops the daemon with \
-exit status 2. Messages go to the mailer of the environment (below), as for `rappels run`.";
+exit status 2. Messages go to the mailer of rappels.toml or the environment (below), as for \
+`rappels run`. The configuration is read once, when the daemon starts: restart it after \
+editing rappels.toml. Settings stored by a new import apply from the next run on.";
 
 pub(crate) const EXAMPLES: &str = "\
 Examples:

@@ -324,6 +324,15 @@ fn mistakes_and_secrets_in_the_file_are_refused_by_name() {
         &out,
         &format!("cannot read the configuration {}", missing.display()),
     );
+    // A blank variable names no file, as a blank value means "unset" everywhere.
+    let empty = tempfile::tempdir().unwrap();
+    let out = cli()
+        .current_dir(empty.path())
+        .env("RAPPELS_CONFIG", "")
+        .args(["cron"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
 }
 
 #[test]
