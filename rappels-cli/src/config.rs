@@ -137,30 +137,22 @@ impl Values for Config {
 }
 
 impl Config {
-    /// Loads the configuration: the file named by `explicit` (`--config`, which clap also
-    /// fills from `RAPPELS_CONFIG`) must exist; without it, `./rappels.toml` is read if it
-    /// exists. Then the settings variables of the environment. Every error is a usage error
-    /// (exit 2) naming the file, and the key or the variable.
+    /// Loads the configuration: the file named by `explicit` (see [`named_file`]) must
+    /// exist; without it, `./rappels.toml` is read if it exists. Then the settings variables
+    /// of the environment. Every error is a usage error (exit 2) naming the file, and the key
+    /// or the variable.
     pub(crate) fn load(explicit: Option<&Path>) -> Result<Config, Failure> {
-        let mut config = match explicit {
+        let mut config = match file_in_use(explicit) {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
+                let text = std::fs::read_to_string(&path).map_err(|e| {
                     Failure::invalid(format_args!(
                         "cannot read the configuration {}: {e}",
                         path.display()
                     ))
                 })?;
-                Config::parse(path, &text)?
+                Config::parse(&path, &text)?
             }
-            None => match std::fs::read_to_string(DEFAULT_CONFIG) {
-                Ok(text) => Config::parse(Path::new(DEFAULT_CONFIG), &text)?,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::default(),
-                Err(e) => {
-                    return Err(Failure::invalid(format_args!(
-                        "cannot read the configuration {DEFAULT_CONFIG}: {e}"
-                    )));
-                }
-            },
+            None => Config::default(),
         };
         config.settings.read_environment(&EnvSettings)?;
         match &config.path {
@@ -328,6 +320,27 @@ impl Config {
         })?;
         tracing::debug!(folder = %folder.text, replaced = count, "templates read");
         Ok(templates)
+    }
+}
+
+/// The configuration file in force: the one named (`explicit`, which must then exist), else
+/// `./rappels.toml` when there is one.
+pub(crate) fn file_in_use(explicit: Option<&Path>) -> Option<PathBuf> {
+    match explicit {
+        Some(path) => Some(path.to_owned()),
+        None => Path::new(DEFAULT_CONFIG)
+            .is_file()
+            .then(|| PathBuf::from(DEFAULT_CONFIG)),
+    }
+}
+
+/// The file the user names: `--config`, else `RAPPELS_CONFIG`. The variable is read here
+/// rather than with clap's `env`, so that `RAPPELS_CONFIG=` (blank, as a crontab may say)
+/// names no file, as a blank value means "unset" for every other variable.
+pub(crate) fn named_file(flag: Option<PathBuf>) -> Result<Option<PathBuf>, Failure> {
+    match flag {
+        Some(path) => Ok(Some(path)),
+        None => Ok(env_var(CONFIG_VAR)?.map(|value| PathBuf::from(value.text))),
     }
 }
 

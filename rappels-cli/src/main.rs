@@ -126,17 +126,12 @@ fn init_logging(cli: &Cli) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
-    // Read here rather than with clap's `env`, so that `RAPPELS_CONFIG=` (blank, as a crontab
-    // may say) means "no file named", as a blank value does for every other variable.
-    let config = match cli.config.clone() {
-        Some(path) => Some(path),
-        None => match config::env_var(config::CONFIG_VAR) {
-            Ok(value) => value.map(|v| PathBuf::from(v.text)),
-            Err(failure) => {
-                eprintln!("error: {failure}");
-                return failure.exit_code();
-            }
-        },
+    let config = match config::named_file(cli.config.clone()) {
+        Ok(config) => config,
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            return failure.exit_code();
+        }
     };
     let config = config.as_deref();
     // Commands that read the configuration load it first, so that a mistake in the file is

@@ -81,13 +81,9 @@ const VARIABLES: [(&str, &str); 7] = [
 /// `./rappels.toml` when it exists. The crontab names it, absolute, so jobs started in the
 /// home folder read the same file.
 pub(crate) fn run(args: CronArgs, config: Option<&Path>) -> Result<(), Failure> {
-    let config = match config {
-        Some(path) => Some(absolute(path, "--config")?),
-        None => Path::new(crate::config::DEFAULT_CONFIG)
-            .is_file()
-            .then(|| absolute(Path::new(crate::config::DEFAULT_CONFIG), "--config"))
-            .transpose()?,
-    };
+    let config = crate::config::file_in_use(config)
+        .map(|path| absolute(&path, "--config"))
+        .transpose()?;
     let binary = match args.binary {
         Some(path) => absolute(&path, "--binary")?,
         None => std::env::current_exe().map_err(|e| {

@@ -26,8 +26,11 @@ settings.grace_minutes: RAPPELS_GRACE_MINUTES). Secrets never go in the file: th
 password, the unsubscribe secret and a database password are read from the environment \
 only.
 
-An existing file is kept unless --force is given. The database is created and migrated \
-first: if that fails, no file is written. A database that already holds settings keeps them.";
+The database created is the one the next commands will use: --database-url (which is also \
+written into the file), else RAPPELS_DATABASE_URL (which is not, as it may hold a password), \
+else sqlite://rappels.db beside the file. An existing file is kept unless --force is given. \
+The database is created and migrated first: if that fails, no file is written. A database \
+that already holds settings keeps them.";
 
 pub(crate) const EXAMPLES: &str = "\
 Examples:
@@ -76,8 +79,16 @@ pub(crate) fn run(args: InitArgs, config_path: Option<&Path>) -> Result<(), Fail
             folder.display()
         )));
     }
-    // The URL the file will mean: a relative SQLite path is relative to the file's folder.
-    let url = config::relative_sqlite_url(folder, &written_url);
+    // The database the next commands will use: `RAPPELS_DATABASE_URL` wins over the file
+    // (without `--database-url`), so that is the one to create; otherwise the file's, where
+    // a relative SQLite path is relative to the file's folder.
+    let url = match (
+        &args.database.database_url,
+        config::env_var(config::DATABASE_URL)?,
+    ) {
+        (None, Some(from_environment)) => from_environment.text,
+        _ => config::relative_sqlite_url(folder, &written_url),
+    };
     let shown = redact_url(&url);
     let settings = environment.settings().apply(&Settings::default())?;
     let kept = database::block_on(async {

@@ -168,6 +168,38 @@ fn init_puts_the_database_beside_the_file_and_keeps_an_existing_file() {
 }
 
 #[test]
+fn init_creates_the_database_the_environment_names() {
+    let install = Install::new();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let db = elsewhere.path().join("from-env.db");
+    let url = format!("sqlite://{}", db.display());
+    let text = succeeded(
+        install.rappels(&["init"], &[("RAPPELS_DATABASE_URL", &url)]),
+        "init with RAPPELS_DATABASE_URL",
+    );
+    assert!(
+        text.contains(&format!("created and migrated {url}")),
+        "{text}"
+    );
+    assert!(db.is_file());
+    // The file keeps the default: the variable may hold a password, and wins anyway.
+    assert!(!install.dir.path().join("rappels.db").exists());
+    let written = std::fs::read_to_string(install.config()).unwrap();
+    assert!(
+        written.contains("database_url = \"sqlite://rappels.db\""),
+        "{written}"
+    );
+    let summary = json(
+        install.rappels(
+            &["run", "--at", AT, "--format", "json"],
+            &[("RAPPELS_DATABASE_URL", &url)],
+        ),
+        "run on the database of the environment",
+    );
+    assert_eq!(summary["planned"], 0, "{summary}");
+}
+
+#[test]
 fn a_failed_init_writes_no_file() {
     let install = Install::new();
     // A folder where the database file should be: SQLite cannot open it.
@@ -333,6 +365,34 @@ fn mistakes_and_secrets_in_the_file_are_refused_by_name() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn the_doctor_reports_an_invalid_file_and_checks_no_database_it_cannot_name() {
+    let install = Install::new();
+    std::fs::write(install.config(), "mailr = \"stdout\"\n").unwrap();
+    let out = install.rappels(&["doctor"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("FAIL configuration: ") && lines[0].contains("mailr: unknown key"),
+        "{text}"
+    );
+    let database: Vec<&&str> = lines.iter().filter(|l| l.contains(" database: ")).collect();
+    assert_eq!(
+        database,
+        [&"skip database: the configuration is invalid, so the database it names is unknown"],
+        "{text}"
+    );
+    assert!(
+        text.contains("skip settings: no database was checked"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ok   templates: "),
+        "the other checks still ran: {text}"
+    );
 }
 
 #[test]
