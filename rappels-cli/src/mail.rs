@@ -341,6 +341,14 @@ impl Mailer for ConfiguredMailer {
             ConfiguredMailer::Stdout(mailer) => mailer.send(email).await,
         }
     }
+
+    fn concurrency(&self) -> usize {
+        match self {
+            ConfiguredMailer::Smtp(mailer) => mailer.concurrency(),
+            ConfiguredMailer::File(mailer) => mailer.concurrency(),
+            ConfiguredMailer::Stdout(mailer) => mailer.concurrency(),
+        }
+    }
 }
 
 /// The mailer of commands that never send (`plan`, `run --dry-run`, `unsubscribe`):

@@ -437,6 +437,7 @@ pub struct Delivery {
 #[error("{message}")]
 pub struct MailError {
     class: FailureClass,
+    session: bool,
     message: String,
 }
 
@@ -445,6 +446,7 @@ impl MailError {
     pub fn transient(message: impl Into<String>) -> Self {
         MailError {
             class: FailureClass::Transient,
+            session: false,
             message: message.into(),
         }
     }
@@ -453,8 +455,27 @@ impl MailError {
     pub fn permanent(message: impl Into<String>) -> Self {
         MailError {
             class: FailureClass::Permanent,
+            session: false,
             message: message.into(),
         }
+    }
+
+    /// A failure of the mail session itself, before any recipient was judged: the server
+    /// cannot be reached, refuses the greeting, TLS or the credentials, or refuses the
+    /// sender (MAIL FROM). No reminder is at fault, so none is failed or retried for it:
+    /// the run stops and leaves them pending.
+    pub fn session(message: impl Into<String>) -> Self {
+        MailError {
+            class: FailureClass::Transient,
+            session: true,
+            message: message.into(),
+        }
+    }
+
+    /// True for a failure of the session rather than of this message (see
+    /// [`MailError::session`]).
+    pub fn is_session(&self) -> bool {
+        self.session
     }
 
     /// The class of failure.
@@ -474,8 +495,16 @@ impl MailError {
 }
 
 /// Delivers e-mails.
+///
+/// `send` may be called concurrently: the service keeps [`Mailer::concurrency`] sends in
+/// flight at once, so a mailer with several connections keeps each of them busy.
 #[async_trait]
 pub trait Mailer: Send + Sync {
     /// Sends one e-mail.
     async fn send(&self, email: &Email) -> Result<Delivery, MailError>;
+
+    /// How many sends this mailer carries at once (an SMTP mailer: its connections).
+    fn concurrency(&self) -> usize {
+        1
+    }
 }

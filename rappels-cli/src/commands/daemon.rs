@@ -310,6 +310,10 @@ impl<M: Mailer> Mailer for Lent<'_, M> {
     async fn send(&self, email: &Email) -> Result<Delivery, MailError> {
         self.0.send(email).await
     }
+
+    fn concurrency(&self) -> usize {
+        self.0.concurrency()
+    }
 }
 
 /// SIGTERM and SIGINT, caught from the moment `listen` returns: the first one is recorded
