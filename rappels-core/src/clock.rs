@@ -19,3 +19,11 @@ impl Clock for SystemClock {
         Utc::now()
     }
 }
+
+/// A clock shared with whoever else needs the same time (a test moving it forward while a
+/// run is under way, a daemon and the runs it starts).
+impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
+    fn now(&self) -> DateTime<Utc> {
+        (**self).now()
+    }
+}

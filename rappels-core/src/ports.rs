@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use futures::SinkExt;
+use futures::channel::mpsc;
 
 use crate::domain::{
     EmailAddress, Family, Kind, Locale, ManualId, ManualRequest, Parent, ParentId, ReminderKey,
@@ -84,6 +86,27 @@ impl MessageSource for PlanInput {
             .flatten()
             .filter(|s| from <= s.starts_at && s.starts_at < until)
             .collect()
+    }
+}
+
+/// Where a store hands the parts of a plan's input, one after the other, to the planner
+/// consuming them ([`Store::plan_parts`]). The channel is bounded, so a store that reads
+/// faster than the planner renders and records waits instead of piling parts up in memory.
+#[derive(Debug)]
+pub struct PlanParts(mpsc::Sender<PlanInput>);
+
+impl PlanParts {
+    /// A bounded channel of `capacity` parts waiting to be consumed: the sending end for the
+    /// store, the receiving end for the planner.
+    pub fn channel(capacity: usize) -> (PlanParts, mpsc::Receiver<PlanInput>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        (PlanParts(tx), rx)
+    }
+
+    /// Hands a part over, waiting while the consumer is behind. False when the consumer has
+    /// stopped (it failed, or has all it wants): the store should stop reading.
+    pub async fn send(&mut self, part: PlanInput) -> bool {
+        self.0.send(part).await.is_ok()
     }
 }
 
@@ -259,6 +282,29 @@ pub trait Store: Send + Sync {
         settings: &Settings,
     ) -> Result<PlanInput, StoreError>;
 
+    /// The input of the same plan as [`Store::plan_input`], in parts of about `part_size`
+    /// candidates, handed to `parts` one after the other, so that planning, rendering and
+    /// recording a Sunday digest for a million students never holds every candidate at
+    /// once and the first reminders can go out while the rest is still being planned. Each
+    /// part is whole in itself: it holds the records deciding and rendering its own
+    /// candidates needs and the recorded keys among them, and a candidate is in one part
+    /// only. All manual requests come in one part, since the rate limit judges them
+    /// together. Stops early, without error, when `parts` says the consumer has stopped.
+    ///
+    /// The default hands over the whole [`Store::plan_input`] as one part.
+    async fn plan_parts(
+        &self,
+        window: &PlanWindow,
+        settings: &Settings,
+        part_size: usize,
+        mut parts: PlanParts,
+    ) -> Result<(), StoreError> {
+        let _ = part_size;
+        let input = self.plan_input(window, settings).await?;
+        parts.send(input).await;
+        Ok(())
+    }
+
     /// Records reminders as pending unless their key is already in the log (insert or
     /// ignore); returns how many were new.
     async fn record_due(
@@ -285,6 +331,38 @@ pub trait Store: Send + Sync {
         outcome: &Outcome,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+
+    /// Records the outcomes of several attempts, in one transaction where the store has
+    /// them, each only if its claim's lease is still held at `now` (as
+    /// [`Store::complete`]). Returns, in order, whether each was recorded: false means the
+    /// lease was lost and nothing was recorded for that claim.
+    ///
+    /// The default records them one by one.
+    async fn complete_many(
+        &self,
+        outcomes: &[(Claim, Outcome)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut recorded = Vec::with_capacity(outcomes.len());
+        for (claim, outcome) in outcomes {
+            match self.complete(claim, outcome, now).await {
+                Ok(()) => recorded.push(true),
+                Err(StoreError::LeaseLost { .. }) => recorded.push(false),
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(recorded)
+    }
+
+    /// Gives claims back untried: each becomes pending again, its attempt not counted, if
+    /// its lease is still held at `now`, so that another runner can take it at once rather
+    /// than after the lease (a run that stops early: a mail session failure, a signal).
+    ///
+    /// The default does nothing: the claims come back when their leases end.
+    async fn release(&self, claims: &[Claim], now: DateTime<Utc>) -> Result<(), StoreError> {
+        let _ = (claims, now);
+        Ok(())
+    }
 
     /// Log entries in `scope`, newest first.
     async fn history(

@@ -14,7 +14,7 @@ use crate::permissions::HistoryScope;
 use crate::plan::{Directory, PlanWindow};
 use crate::ports::{
     Claim, Delivery, Email, Lease, LogEntry, MailError, Mailer, Outcome, OutgoingReminder,
-    PlanInput, ReminderStatus, Stats, Store, StoreError,
+    PlanInput, PlanParts, ReminderStatus, Stats, Store, StoreError,
 };
 use crate::scenario::Scenario;
 use crate::settings::Settings;
@@ -56,6 +56,8 @@ pub enum MailerMode {
     Transient,
     /// Fail every message permanently (as a 5xx reply would).
     Permanent,
+    /// Fail the mail session (as a refused connection or a wrong password would).
+    Session,
 }
 
 /// A mailer that records what it accepts.
@@ -114,6 +116,9 @@ impl Mailer for RecordingMailer {
             }
             MailerMode::Transient => Err(MailError::transient("421 4.3.0 try again later")),
             MailerMode::Permanent => Err(MailError::permanent("550 5.1.1 mailbox unavailable")),
+            MailerMode::Session => Err(MailError::session(
+                "535 5.7.8 authentication credentials invalid",
+            )),
         }
     }
 }
@@ -174,6 +179,47 @@ impl MemoryStore {
             .student(student)
             .is_some_and(|s| s.opt_out.excludes(family))
     }
+}
+
+/// Cuts a plan input into parts: one with the sessions and manual requests, then the
+/// inactivity and the weekly candidates `size` at a time, each part carrying the students,
+/// parents, digest sessions and recorded keys it needs.
+fn split_plan_input(whole: PlanInput, size: usize) -> Vec<PlanInput> {
+    let part = |inactivity: &[StudentId], weekly: &[StudentId], timely: bool| {
+        let mut input = PlanInput {
+            inactivity: inactivity.to_vec(),
+            weekly: weekly.to_vec(),
+            sent: whole.sent.clone(),
+            ..PlanInput::default()
+        };
+        if timely {
+            input.sessions = whole.sessions.clone();
+            input.manual = whole.manual.clone();
+            input.parents = whole.parents.clone();
+        }
+        let named = input
+            .sessions
+            .values()
+            .map(|s| s.student_id)
+            .chain(input.manual.values().map(|m| m.student_id))
+            .chain(inactivity.iter().copied())
+            .chain(weekly.iter().copied());
+        for id in named {
+            if let Some(student) = whole.students.get(&id) {
+                input.students.insert(id, student.clone());
+            }
+        }
+        for id in weekly {
+            if let Some(sessions) = whole.digest_sessions.get(id) {
+                input.digest_sessions.insert(*id, sessions.clone());
+            }
+        }
+        input
+    };
+    let mut parts = vec![part(&[], &[], true)];
+    parts.extend(whole.inactivity.chunks(size).map(|c| part(c, &[], false)));
+    parts.extend(whole.weekly.chunks(size).map(|c| part(&[], c, false)));
+    parts
 }
 
 fn entry(row: &LogRow) -> LogEntry {
@@ -562,6 +608,42 @@ impl Store for MemoryStore {
         scenario.sessions.extend(added.iter().cloned());
         state.snapshot = Snapshot::new(scenario);
         Ok(added)
+    }
+
+    /// The whole input cut into parts as a SQL store does: sessions and manual requests
+    /// first, then inactivity and weekly candidates `part_size` at a time, so the service's
+    /// part-by-part planning is exercised in memory too.
+    async fn plan_parts(
+        &self,
+        window: &PlanWindow,
+        settings: &Settings,
+        part_size: usize,
+        mut parts: PlanParts,
+    ) -> Result<(), StoreError> {
+        let whole = self.plan_input(window, settings).await?;
+        for part in split_plan_input(whole, part_size.max(1)) {
+            if !parts.send(part).await {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    async fn release(&self, claims: &[Claim], now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut state = self.0.lock().expect("store lock");
+        for claim in claims {
+            if let Some(row) = state.log.iter_mut().find(|r| r.id == claim.id)
+                && row.status == ReminderStatus::Sending
+                && row
+                    .lease
+                    .as_ref()
+                    .is_some_and(|l| l.owner == claim.lease.owner && now < l.until)
+            {
+                row.status = ReminderStatus::Pending;
+                row.lease = None;
+            }
+        }
+        Ok(())
     }
 
     async fn next_attempt_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {

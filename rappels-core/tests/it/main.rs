@@ -7,6 +7,7 @@
 //! - `laws`: due windows, re-planning after sending, manual titles, the scenario round trip;
 //! - `reference`: the indexed planner equals a brute-force reading of RULES.md;
 //! - `windows`: the planner's per-zone window of due dates equals brute force in every zone;
+//! - `pipeline`: the sending pipeline's concurrency, leases and session failures;
 //! - `permissions`: a parent never reaches another family's child, a student never another
 //!   student's history;
 //! - `strategies`: the generators they share.
@@ -14,6 +15,7 @@
 mod explain;
 mod laws;
 mod permissions;
+mod pipeline;
 mod reference;
 mod slots;
 mod strategies;

@@ -1,5 +1,8 @@
 //! The `Reminders` service: the thin layer that runs the pure rules against the ports —
-//! plan, render, record, claim, send, record the outcome.
+//! plan, render, record, claim, send, record the outcome (the sending pipeline is in
+//! `run`).
+
+mod run;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -10,10 +13,10 @@ use crate::message::{MessageConfig, MessageError, MessageSource, Templates};
 use crate::permissions::{self, Actor, Denied};
 use crate::plan::{self, DueReminder, Plan, PlanWindow};
 use crate::ports::{
-    Claim, Email, LogEntry, Mailer, NewManualRequest, Outcome, OutgoingReminder, PlanInput, Stats,
-    Store, StoreError,
+    LogEntry, MailError, Mailer, NewManualRequest, OutgoingReminder, PlanInput, Stats, Store,
+    StoreError,
 };
-use crate::retry::{AfterFailure, RetryPolicy};
+use crate::retry::RetryPolicy;
 use crate::rules;
 use crate::schedule;
 use crate::settings::Settings;
@@ -117,6 +120,10 @@ pub enum ServiceError {
     /// An unsubscribe token was refused (altered, foreign or malformed).
     #[error(transparent)]
     Unsubscribe(#[from] UnsubscribeError),
+    /// The mail server refused the session (connection, TLS, credentials, sender): no
+    /// reminder was at fault, and those not yet sent stay pending for the next run.
+    #[error("{0}; the reminders not sent stay pending")]
+    MailSession(MailError),
 }
 
 /// The reminder engine over a store, a mailer and a clock.
@@ -204,137 +211,6 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
                 .templates
                 .render(due, source, &self.settings, &self.config.messages)?,
         })
-    }
-
-    /// One run of the original `envoyer_rappels`: plan, record what is due, then claim and
-    /// send every pending reminder whose attempt time has come. Safe to overlap with other
-    /// runs: the log's unique key and the leases make each reminder go out once.
-    pub async fn run(&self, options: &RunOptions) -> Result<RunReport, ServiceError> {
-        self.run_with_progress(options, &|_| {}).await
-    }
-
-    /// [`Reminders::run`], calling `progress` with the report so far once the plan is
-    /// recorded and after each attempt, so that a caller can draw a progress bar over a long
-    /// run (a Sunday digest to every student). The report's `recorded` is what the run knows
-    /// it will send; reminders rescheduled by earlier runs come on top of it.
-    pub async fn run_with_progress(
-        &self,
-        options: &RunOptions,
-        progress: &(dyn Fn(&RunReport) + Sync),
-    ) -> Result<RunReport, ServiceError> {
-        let at = options.at.unwrap_or_else(|| self.clock.now());
-        let mut report = RunReport {
-            at: Some(at),
-            ..RunReport::default()
-        };
-        let (plan, input) = self.plan(at).await?;
-        let mut outgoing = Vec::new();
-        for due in plan
-            .due
-            .iter()
-            .filter(|d| options.kinds.is_empty() || options.kinds.contains(&d.kind()))
-        {
-            report.planned += 1;
-            match self.prepare(due, &input) {
-                Ok(reminder) => outgoing.push(reminder),
-                Err(error) => {
-                    tracing::warn!(key = %due.key, %error, "reminder skipped: its message could not be built");
-                    report.skipped += 1;
-                }
-            }
-        }
-        if options.dry_run {
-            report.would_record = outgoing;
-            return Ok(report);
-        }
-        report.recorded = self.store.record_due(&outgoing, at).await?;
-        tracing::info!(planned = report.planned, recorded = report.recorded, at = %crate::domain::format_instant(at), "plan recorded");
-        progress(&report);
-        loop {
-            let claims = self
-                .store
-                .claim(
-                    &self.config.runner_id,
-                    at,
-                    self.config.lease,
-                    self.config.batch_size,
-                )
-                .await?;
-            if claims.is_empty() {
-                break;
-            }
-            for claim in claims {
-                self.attempt(&claim, at, &mut report).await?;
-                progress(&report);
-            }
-        }
-        Ok(report)
-    }
-
-    async fn attempt(
-        &self,
-        claim: &Claim,
-        now: DateTime<Utc>,
-        report: &mut RunReport,
-    ) -> Result<(), ServiceError> {
-        let reminder = &claim.reminder;
-        let outcome = if now >= reminder.expires_at {
-            Outcome::Expired
-        } else {
-            let mut email = Email::of(reminder, &self.config.message_id_domain);
-            email.unsubscribe_url = self
-                .config
-                .unsubscribe
-                .as_ref()
-                .and_then(|u| u.url_for(reminder.key.kind(), reminder.student));
-            match self.mailer.send(&email).await {
-                Ok(delivery) => {
-                    tracing::info!(key = %reminder.key, to = %reminder.to, reply = %delivery.reply, "sent");
-                    Outcome::Sent {
-                        message_id: email.message_id,
-                        at: now,
-                    }
-                }
-                Err(error) => {
-                    let attempt = claim.attempts + 1;
-                    let decision = self.config.retry.after_failure(
-                        &reminder.key,
-                        attempt,
-                        error.class(),
-                        reminder.expires_at,
-                        now,
-                    );
-                    tracing::warn!(key = %reminder.key, attempt, %error, ?decision, "delivery failed");
-                    match decision {
-                        AfterFailure::RetryAt(next_attempt_at) => Outcome::Retry {
-                            next_attempt_at,
-                            error: error.to_string(),
-                        },
-                        AfterFailure::Fail => Outcome::Failed {
-                            error: error.to_string(),
-                        },
-                        AfterFailure::Expire => Outcome::Expired,
-                    }
-                }
-            }
-        };
-        match self.store.complete(claim, &outcome, now).await {
-            Ok(()) => {
-                match outcome {
-                    Outcome::Sent { .. } => report.sent += 1,
-                    Outcome::Retry { .. } => report.retried += 1,
-                    Outcome::Failed { .. } => report.failed += 1,
-                    Outcome::Expired => report.expired += 1,
-                }
-                Ok(())
-            }
-            Err(StoreError::LeaseLost { id }) => {
-                tracing::warn!(id, key = %reminder.key, "lease lost before the outcome was recorded");
-                report.skipped += 1;
-                Ok(())
-            }
-            Err(other) => Err(other.into()),
-        }
     }
 
     /// The reminders `actor` may read, newest first; `student` narrows a parent's or an
@@ -517,7 +393,7 @@ pub fn stats_bounds(
 mod tests {
     use super::*;
     use crate::domain::{Family, ReminderKey, parse_instant};
-    use crate::ports::{Delivery, MailError, ReminderStatus};
+    use crate::ports::{Delivery, MailError, Outcome, ReminderStatus};
     use crate::scenario::Scenario;
     use crate::testing::{FixedClock, MailerMode, MemoryStore, RecordingMailer};
 
@@ -573,12 +449,14 @@ mod tests {
         assert_eq!((report.planned, report.recorded, report.sent), (4, 4, 4));
         let sent = engine.mailer().messages();
         assert_eq!(sent.len(), 4);
-        assert_eq!(
-            sent[0].message_id,
-            "<inactivity.1.2026-11-26@rappels.localhost>"
-        );
-        assert_eq!(sent[0].to.as_ref(), "awa@example.org");
-        assert_eq!(sent[0].to_name, "Awa Koné");
+        // Sending starts with the first part of the plan recorded, so the order of the
+        // messages follows the parts, not the plan's order.
+        let inactivity = sent
+            .iter()
+            .find(|e| e.message_id == "<inactivity.1.2026-11-26@rappels.localhost>")
+            .unwrap();
+        assert_eq!(inactivity.to.as_ref(), "awa@example.org");
+        assert_eq!(inactivity.to_name, "Awa Koné");
         let eve = sent
             .iter()
             .find(|e| e.kind == Kind::SessionEve && e.student.get() == 1)
@@ -610,7 +488,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn progress_follows_each_attempt() {
+    async fn progress_follows_the_plan_and_the_outcomes() {
         let engine = engine(MailerMode::Accept, "2026-11-26T18:45:00Z");
         let seen = std::sync::Mutex::new(Vec::new());
         let report = engine
@@ -621,11 +499,21 @@ mod tests {
             })
             .await
             .unwrap();
-        // Once when the plan is recorded, then once per reminder sent.
-        assert_eq!(
-            seen.into_inner().unwrap(),
-            [(4, 0, 0), (4, 1, 1), (4, 2, 2), (4, 3, 3), (4, 4, 4)]
+        // As parts of the plan are recorded and as outcomes are written: never backwards,
+        // nothing attempted before something was recorded, and everything at the end.
+        let seen = seen.into_inner().unwrap();
+        assert!(seen.len() >= 2, "{seen:?}");
+        assert!(seen[0].0 > 0 && seen[0].1 == 0, "{seen:?}");
+        assert!(
+            seen.windows(2)
+                .all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1 && w[0].2 <= w[1].2),
+            "{seen:?}"
         );
+        assert!(
+            seen.iter()
+                .all(|&(recorded, attempted, _)| attempted <= recorded)
+        );
+        assert_eq!(seen.last(), Some(&(4, 4, 4)));
         assert_eq!(report.attempted(), 4);
         // A dry run sends nothing, and so reports no progress.
         let calls = std::sync::atomic::AtomicUsize::new(0);

@@ -1,0 +1,453 @@
+//! `Reminders::run`, the original `envoyer_rappels` as a pipeline: planning, rendering and
+//! recording run beside the senders, which keep [`Mailer::concurrency`] messages in flight,
+//! while a recorder writes their outcomes in batched transactions.
+//!
+//! ```text
+//!  store.plan_parts ──parts──► decide + render ──► record_due (one transaction a part)
+//!                                                       │ "more recorded"
+//!                                                       ▼
+//!  store.claim (a batch) ──► sender × concurrency ──outcomes──► complete_many (a batch)
+//! ```
+//!
+//! Memory is bounded by the part size, the claim batch and the outcomes waiting for their
+//! transaction, whatever the number due. Every guarantee of the claim protocol holds as
+//! before: a reminder is sent only under a lease, and an outcome is recorded only while the
+//! lease is held (`complete_many` checks it per claim and reports a lost one).
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{DateTime, Utc};
+use futures::channel::mpsc;
+use futures::{StreamExt, future, stream};
+
+use super::{Reminders, RunOptions, RunReport, ServiceError};
+use crate::clock::Clock;
+use crate::plan::{self, PlanWindow};
+use crate::ports::{Claim, Email, MailError, Mailer, Outcome, OutgoingReminder, PlanParts, Store};
+use crate::retry::AfterFailure;
+
+/// Candidates a store hands over at a time: big enough that a part is a few queries, small
+/// enough that its records and rendered messages stay a few megabytes.
+const PART_SIZE: usize = 2_000;
+
+/// Outcomes recorded in one transaction at most; fewer when the senders are slower than the
+/// database (the recorder takes whatever is waiting).
+const OUTCOMES_PER_TRANSACTION: usize = 512;
+
+/// The run's notion of now: the real clock, shifted so that a run planned `--at` an instant
+/// starts at that instant and then moves with real time. Leases and expiry then mean the
+/// same in a replay as in a live run, however long the run takes.
+struct RunClock<'a, C> {
+    at: DateTime<Utc>,
+    started: DateTime<Utc>,
+    clock: &'a C,
+}
+
+impl<C: Clock> RunClock<'_, C> {
+    fn now(&self) -> DateTime<Utc> {
+        self.at + (self.clock.now() - self.started)
+    }
+}
+
+/// What the planner, the senders and the recorder share.
+#[derive(Default)]
+struct Shared {
+    report: Mutex<RunReport>,
+    /// Set when the run must stop early: no new claim is taken nor sent.
+    stop: AtomicBool,
+    /// The first failure that stopped the run.
+    failure: Mutex<Option<ServiceError>>,
+}
+
+impl Shared {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Stops the run, keeping the first failure.
+    fn fail(&self, error: ServiceError) {
+        self.stop.store(true, Ordering::SeqCst);
+        let mut failure = lock(&self.failure);
+        if failure.is_none() {
+            *failure = Some(error);
+        }
+    }
+
+    fn update(&self, change: impl FnOnce(&mut RunReport)) {
+        change(&mut lock(&self.report));
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// How one claimed reminder ended in the senders' hands.
+enum Attempt {
+    /// An outcome to record.
+    Done(Outcome),
+    /// Not attempted (the run is stopping, or the mail session failed): give it back.
+    Release,
+}
+
+impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
+    /// One run of the original `envoyer_rappels`: plan, record what is due, then claim and
+    /// send every pending reminder whose attempt time has come. Safe to overlap with other
+    /// runs: the log's unique key and the leases make each reminder go out once.
+    pub async fn run(&self, options: &RunOptions) -> Result<RunReport, ServiceError> {
+        self.run_with_progress(options, &|_| {}).await
+    }
+
+    /// [`Reminders::run`], calling `progress` with the report so far as parts of the plan are
+    /// recorded and outcomes are written, so that a caller can draw a progress bar over a
+    /// long run (a Sunday digest to every student). The report's `recorded` grows as the
+    /// plan is recorded; reminders rescheduled by earlier runs come on top of it.
+    ///
+    /// Sending starts as soon as the first part of the plan is recorded. A failure of the
+    /// mail session ([`MailError::is_session`]) stops the run: the messages in flight end
+    /// and are recorded, the other claims are released, and the run returns
+    /// [`ServiceError::MailSession`].
+    pub async fn run_with_progress(
+        &self,
+        options: &RunOptions,
+        progress: &(dyn Fn(&RunReport) + Sync),
+    ) -> Result<RunReport, ServiceError> {
+        let started = self.clock.now();
+        let at = options.at.unwrap_or(started);
+        if options.dry_run {
+            return self.dry_run(at, options).await;
+        }
+        let clock = RunClock {
+            at,
+            started,
+            clock: &self.clock,
+        };
+        let shared = Shared::default();
+        shared.update(|r| r.at = Some(at));
+        let (recorded_tx, recorded_rx) = mpsc::unbounded();
+        let planning = async {
+            if let Err(error) = self
+                .plan_and_record(at, options, &shared, recorded_tx, progress)
+                .await
+            {
+                shared.fail(error);
+            }
+        };
+        let sending = self.send_claimed(&clock, &shared, recorded_rx, progress);
+        future::join(planning, sending).await;
+        if let Some(error) = lock(&shared.failure).take() {
+            return Err(error);
+        }
+        let report = std::mem::take(&mut *lock(&shared.report));
+        Ok(report)
+    }
+
+    /// Plans and renders everything due, recording nothing.
+    async fn dry_run(
+        &self,
+        at: DateTime<Utc>,
+        options: &RunOptions,
+    ) -> Result<RunReport, ServiceError> {
+        let (plan, input) = self.plan(at).await?;
+        let mut report = RunReport {
+            at: Some(at),
+            ..RunReport::default()
+        };
+        for due in plan.due.iter().filter(|d| options.wants(d.kind())) {
+            report.planned += 1;
+            match self.prepare(due, &input) {
+                Ok(reminder) => report.would_record.push(reminder),
+                Err(error) => {
+                    tracing::warn!(key = %due.key, %error, "reminder skipped: its message could not be built");
+                    report.skipped += 1;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Reads the plan part by part, decides and renders each part, and records it in one
+    /// transaction; says "more recorded" to the senders after each part. Returns (dropping
+    /// `recorded`) when the plan is recorded, or at the first failure, or when the run stops.
+    async fn plan_and_record(
+        &self,
+        at: DateTime<Utc>,
+        options: &RunOptions,
+        shared: &Shared,
+        recorded: mpsc::UnboundedSender<()>,
+        progress: &(dyn Fn(&RunReport) + Sync),
+    ) -> Result<(), ServiceError> {
+        let zones = self.store.zones(&self.settings).await?;
+        let window = PlanWindow::new(at, &self.settings, zones);
+        let (parts, mut incoming) = PlanParts::channel(1);
+        let window = &window;
+        let read = self
+            .store
+            .plan_parts(window, &self.settings, PART_SIZE, parts);
+        // The block owns `incoming`: when it ends, early or not, the store stops reading.
+        let record = async move {
+            while let Some(input) = incoming.next().await {
+                if shared.stopped() {
+                    break;
+                }
+                let plan = plan::due_reminders(window, &self.settings, &input.candidates(), &input);
+                let mut outgoing: Vec<OutgoingReminder> = Vec::with_capacity(plan.due.len());
+                let mut planned = 0;
+                let mut skipped = 0;
+                for due in plan.due.iter().filter(|d| options.wants(d.kind())) {
+                    planned += 1;
+                    match self.prepare(due, &input) {
+                        Ok(reminder) => outgoing.push(reminder),
+                        Err(error) => {
+                            tracing::warn!(key = %due.key, %error, "reminder skipped: its message could not be built");
+                            skipped += 1;
+                        }
+                    }
+                }
+                drop(input);
+                let new = if outgoing.is_empty() {
+                    0
+                } else {
+                    self.store.record_due(&outgoing, at).await?
+                };
+                shared.update(|r| {
+                    r.planned += planned;
+                    r.skipped += skipped;
+                    r.recorded += new;
+                    progress(r);
+                });
+                if new > 0 {
+                    // The senders may be gone (they stopped): nothing to tell then.
+                    let _ = recorded.unbounded_send(());
+                }
+            }
+            Ok::<_, ServiceError>(())
+        };
+        let (read, record) = future::join(read, record).await;
+        record?;
+        read?;
+        let report = lock(&shared.report);
+        tracing::info!(planned = report.planned, recorded = report.recorded, at = %crate::domain::format_instant(at), "plan recorded");
+        Ok(())
+    }
+
+    /// Claims what can be sent, batch after batch, and keeps `concurrency` sends in flight;
+    /// their outcomes go to a recorder that writes them in batched transactions. Ends when
+    /// nothing is left to claim and the planner has finished, or when the run stops.
+    async fn send_claimed(
+        &self,
+        clock: &RunClock<'_, C>,
+        shared: &Shared,
+        recorded: mpsc::UnboundedReceiver<()>,
+        progress: &(dyn Fn(&RunReport) + Sync),
+    ) {
+        let concurrency = self.mailer.concurrency().max(1);
+        let batch = self.config.batch_size.max(2 * concurrency);
+        let feed = ClaimFeed {
+            buffer: VecDeque::new(),
+            recorded,
+            planning_done: false,
+        };
+        let claims = stream::unfold(feed, move |mut feed| async move {
+            let claim = self.next_claim(&mut feed, clock, shared, batch).await?;
+            Some((claim, feed))
+        });
+        let (done_tx, done_rx) = mpsc::unbounded::<(Claim, Attempt)>();
+        let send = claims
+            .map(|claim| async move {
+                let attempt = self.attempt(&claim, clock.now(), shared).await;
+                (claim, attempt)
+            })
+            .buffer_unordered(concurrency)
+            // The closure owns the sending end: the recorder's stream ends with the senders.
+            .for_each(move |done| {
+                // The recorder may have failed and gone: the run is stopping then.
+                let _ = done_tx.unbounded_send(done);
+                future::ready(())
+            });
+        let record = async {
+            let mut batches = done_rx.ready_chunks(OUTCOMES_PER_TRANSACTION);
+            while let Some(batch) = batches.next().await {
+                if let Err(error) = self.record_outcomes(batch, clock, shared, progress).await {
+                    shared.fail(error);
+                    break;
+                }
+            }
+        };
+        future::join(send, record).await;
+    }
+
+    /// The next claim to send: from the batch in hand, else a new batch; when nothing can be
+    /// claimed, waits for the planner to record more, and ends once it has finished.
+    async fn next_claim(
+        &self,
+        feed: &mut ClaimFeed,
+        clock: &RunClock<'_, C>,
+        shared: &Shared,
+        batch: usize,
+    ) -> Option<Claim> {
+        loop {
+            if shared.stopped() {
+                self.release_quietly(feed.buffer.drain(..).collect(), clock)
+                    .await;
+                return None;
+            }
+            if let Some(claim) = feed.buffer.pop_front() {
+                return Some(claim);
+            }
+            let claims = self
+                .store
+                .claim(
+                    &self.config.runner_id,
+                    clock.now(),
+                    self.config.lease,
+                    batch,
+                )
+                .await;
+            match claims {
+                Err(error) => {
+                    shared.fail(error.into());
+                    return None;
+                }
+                Ok(claims) if !claims.is_empty() => feed.buffer.extend(claims),
+                Ok(_) if feed.planning_done => return None,
+                Ok(_) => match feed.recorded.next().await {
+                    // Several parts may have been recorded meanwhile: one claim serves all.
+                    Some(()) => while let Ok(()) = feed.recorded.try_recv() {},
+                    None => feed.planning_done = true,
+                },
+            }
+        }
+    }
+
+    /// Sends one claimed reminder, or says why it was not.
+    async fn attempt(&self, claim: &Claim, now: DateTime<Utc>, shared: &Shared) -> Attempt {
+        if shared.stopped() {
+            return Attempt::Release;
+        }
+        let reminder = &claim.reminder;
+        if now >= reminder.expires_at {
+            return Attempt::Done(Outcome::Expired);
+        }
+        let email = self.email(reminder);
+        match self.mailer.send(&email).await {
+            Ok(delivery) => {
+                tracing::info!(key = %reminder.key, to = %reminder.to, reply = %delivery.reply, "sent");
+                Attempt::Done(Outcome::Sent {
+                    message_id: email.message_id,
+                    at: now,
+                })
+            }
+            Err(error) if error.is_session() => {
+                tracing::error!(key = %reminder.key, %error, "the mail session failed: stopping the run");
+                shared.fail(ServiceError::MailSession(error));
+                Attempt::Release
+            }
+            Err(error) => Attempt::Done(self.after_failure(claim, &error, now)),
+        }
+    }
+
+    fn email(&self, reminder: &OutgoingReminder) -> Email {
+        let mut email = Email::of(reminder, &self.config.message_id_domain);
+        email.unsubscribe_url = self
+            .config
+            .unsubscribe
+            .as_ref()
+            .and_then(|u| u.url_for(reminder.key.kind(), reminder.student));
+        email
+    }
+
+    fn after_failure(&self, claim: &Claim, error: &MailError, now: DateTime<Utc>) -> Outcome {
+        let reminder = &claim.reminder;
+        let attempt = claim.attempts + 1;
+        let decision = self.config.retry.after_failure(
+            &reminder.key,
+            attempt,
+            error.class(),
+            reminder.expires_at,
+            now,
+        );
+        tracing::warn!(key = %reminder.key, attempt, %error, ?decision, "delivery failed");
+        match decision {
+            AfterFailure::RetryAt(next_attempt_at) => Outcome::Retry {
+                next_attempt_at,
+                error: error.to_string(),
+            },
+            AfterFailure::Fail => Outcome::Failed {
+                error: error.to_string(),
+            },
+            AfterFailure::Expire => Outcome::Expired,
+        }
+    }
+
+    /// Writes a batch of outcomes in one transaction and gives back the claims not tried.
+    async fn record_outcomes(
+        &self,
+        batch: Vec<(Claim, Attempt)>,
+        clock: &RunClock<'_, C>,
+        shared: &Shared,
+        progress: &(dyn Fn(&RunReport) + Sync),
+    ) -> Result<(), ServiceError> {
+        let mut done = Vec::with_capacity(batch.len());
+        let mut untried = Vec::new();
+        for (claim, attempt) in batch {
+            match attempt {
+                Attempt::Done(outcome) => done.push((claim, outcome)),
+                Attempt::Release => untried.push(claim),
+            }
+        }
+        if !untried.is_empty() {
+            self.store.release(&untried, clock.now()).await?;
+        }
+        if done.is_empty() {
+            return Ok(());
+        }
+        let recorded = self.store.complete_many(&done, clock.now()).await?;
+        shared.update(|report| {
+            for ((claim, outcome), recorded) in done.iter().zip(recorded) {
+                if !recorded {
+                    tracing::warn!(id = claim.id, key = %claim.reminder.key, "lease lost before the outcome was recorded");
+                    report.skipped += 1;
+                    continue;
+                }
+                match outcome {
+                    Outcome::Sent { .. } => report.sent += 1,
+                    Outcome::Retry { .. } => report.retried += 1,
+                    Outcome::Failed { .. } => report.failed += 1,
+                    Outcome::Expired => report.expired += 1,
+                }
+            }
+            progress(report);
+        });
+        Ok(())
+    }
+
+    /// Gives claims back on the way out; a failure only delays them to the end of their
+    /// lease, so it is logged, not raised.
+    async fn release_quietly(&self, claims: Vec<Claim>, clock: &RunClock<'_, C>) {
+        if claims.is_empty() {
+            return;
+        }
+        if let Err(error) = self.store.release(&claims, clock.now()).await {
+            tracing::warn!(%error, claims = claims.len(), "claims not released: they return when their lease ends");
+        }
+    }
+}
+
+/// The claims in hand and what the planner has said so far.
+struct ClaimFeed {
+    buffer: VecDeque<Claim>,
+    recorded: mpsc::UnboundedReceiver<()>,
+    planning_done: bool,
+}
+
+impl RunOptions {
+    /// True when the run plans reminders of this kind.
+    fn wants(&self, kind: crate::domain::Kind) -> bool {
+        self.kinds.is_empty() || self.kinds.contains(&kind)
+    }
+}
