@@ -64,8 +64,9 @@ macro_rules! backend {
             use rappels_core::plan::PlanWindow;
             use rappels_core::ports::{
                 Claim, Lease, LogEntry, ManualContext, NewManualRequest, OutgoingReminder, Outcome,
-                PlanInput, ReminderStatus, ScheduleInput, Stats,
+                PlanInput, PlanParts, ReminderStatus, ScheduleInput, Stats,
             };
+            use futures::TryStreamExt;
             use rappels_core::schedule::NewSession;
             use rappels_core::rules;
             use rappels_core::scenario::Scenario;
@@ -391,6 +392,272 @@ macro_rules! backend {
                 Ok(input)
             }
 
+            /// Step 2 of planning in parts (`Store::plan_parts`): the manual requests whole,
+            /// then each zone's sessions, inactivity and weekly candidates streamed from one
+            /// query each and handed over `part_size` at a time with what they need. The
+            /// inactivity and weekly queries leave out students whose reminder for the slot
+            /// date is already recorded, so a run repeated within the grace window reads
+            /// next to nothing.
+            pub(crate) async fn plan_parts(
+                pool: &$Pool,
+                window: &PlanWindow,
+                settings: &Settings,
+                part_size: usize,
+                mut parts: PlanParts,
+            ) -> Result<(), SqlError> {
+                let at = window.at;
+                let part_size = part_size.max(1);
+
+                let mut first = PlanInput::default();
+                let rows = sqlx::query(
+                    "SELECT id, parent_id, student_id, title, message, requested_at \
+                     FROM manual_requests WHERE requested_at <= $1",
+                )
+                .bind(micros(at))
+                .fetch_all(pool)
+                .await?;
+                let mut named = Vec::new();
+                let mut parents = Vec::new();
+                for row in rows {
+                    let m = manual_request(&row)?;
+                    named.push(m.student_id);
+                    parents.push(m.parent_id);
+                    first.manual.insert(m.id, m);
+                }
+                named.sort_unstable();
+                named.dedup();
+                students_by_id(pool, &named, &mut first.students).await?;
+                parents.sort_unstable();
+                parents.dedup();
+                parents_by_id(pool, &parents, &mut first.parents).await?;
+                recorded_manual_keys(pool, &mut first).await?;
+                if !parts.send(first).await {
+                    return Ok(());
+                }
+
+                let (digest_from, digest_until) = Snapshot::digest_span(at);
+                for zw in window.zones() {
+                    let zone = zw.zone.name();
+                    for (from, until) in zw.session_start_ranges() {
+                        let query = format!(
+                            "SELECT {SESSION_COLUMNS} FROM sessions s CROSS JOIN students st \
+                             WHERE st.id = s.student_id AND st.zone = $1 AND s.starts_at > $2 AND s.starts_at < $3"
+                        );
+                        let mut rows = sqlx::query(sqlx::AssertSqlSafe(query))
+                            .bind(zone)
+                            .bind(micros(from.max(at)))
+                            .bind(micros(until))
+                            .fetch(pool);
+                        let mut chunk = Vec::new();
+                        while let Some(row) = rows.try_next().await? {
+                            chunk.push(session(&row)?);
+                            if chunk.len() == part_size
+                                && !parts.send(sessions_part(pool, std::mem::take(&mut chunk)).await?).await
+                            {
+                                return Ok(());
+                            }
+                        }
+                        drop(rows);
+                        if !chunk.is_empty() && !parts.send(sessions_part(pool, chunk).await?).await {
+                            return Ok(());
+                        }
+                    }
+
+                    for dates in zw.activity_dates(settings) {
+                        let mut q = QueryBuilder::<$Db>::new(format!(
+                            "SELECT {STUDENT_COLUMNS} FROM students WHERE zone = "
+                        ));
+                        q.push_bind(zone);
+                        q.push(" AND account_active AND subscription_active AND (reference_day IN (");
+                        let mut list = q.separated(", ");
+                        for d in &dates.exact {
+                            list.push_bind(convert::day(*d));
+                        }
+                        if dates.exact.is_empty() {
+                            list.push("NULL");
+                        }
+                        q.push(")");
+                        if let Some(repeat) = dates.repeat {
+                            let anchor = convert::day(repeat.anchor);
+                            q.push(" OR (reference_day < ");
+                            q.push_bind(anchor);
+                            q.push(" AND (");
+                            q.push_bind(anchor);
+                            q.push(" - reference_day) % ");
+                            q.push_bind(i64::from(repeat.every));
+                            q.push(" = 0)");
+                        }
+                        q.push(") AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.student_id = students.id \
+                                AND r.kind = 'inactivity' AND r.slot_date = ");
+                        q.push_bind(convert::day(dates.slot_date));
+                        q.push(")");
+                        let mut rows = q.build().fetch(pool);
+                        let mut part = PlanInput::default();
+                        while let Some(row) = rows.try_next().await? {
+                            let s = student(&row)?;
+                            part.inactivity.push(s.id);
+                            part.students.insert(s.id, s);
+                            if part.inactivity.len() == part_size && !parts.send(std::mem::take(&mut part)).await {
+                                return Ok(());
+                            }
+                        }
+                        drop(rows);
+                        if !part.inactivity.is_empty() && !parts.send(part).await {
+                            return Ok(());
+                        }
+                    }
+
+                    if !zw.weekly.is_empty() {
+                        // One due date (the usual case): leave out who already has it. Two
+                        // (a grace wider than a week's turn): read the keys per part.
+                        let single = match zw.weekly.as_slice() {
+                            [only] => Some(convert::day(only.date)),
+                            _ => None,
+                        };
+                        let query = format!(
+                            "SELECT {STUDENT_COLUMNS} FROM students \
+                             WHERE zone = $1 AND account_active AND subscription_active{}",
+                            if single.is_some() {
+                                " AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.student_id = students.id \
+                                  AND r.kind = 'weekly' AND r.slot_date = $2)"
+                            } else {
+                                ""
+                            }
+                        );
+                        let mut query = sqlx::query(sqlx::AssertSqlSafe(query)).bind(zone);
+                        if let Some(day) = single {
+                            query = query.bind(day);
+                        }
+                        let mut rows = query.fetch(pool);
+                        let mut chunk = Vec::new();
+                        let span = (digest_from, digest_until);
+                        while let Some(row) = rows.try_next().await? {
+                            chunk.push(student(&row)?);
+                            if chunk.len() == part_size
+                                && !parts.send(weekly_part(pool, std::mem::take(&mut chunk), span, single.is_none()).await?).await
+                            {
+                                return Ok(());
+                            }
+                        }
+                        drop(rows);
+                        if !chunk.is_empty()
+                            && !parts.send(weekly_part(pool, chunk, span, single.is_none()).await?).await
+                        {
+                            return Ok(());
+                        }
+                    }
+                }
+                Ok(())
+            }
+
+            /// A part of session candidates: the sessions, their students, and the recorded
+            /// keys of their reminders.
+            async fn sessions_part(pool: &$Pool, sessions: Vec<Session>) -> Result<PlanInput, SqlError> {
+                let mut part = PlanInput::default();
+                let mut named: Vec<StudentId> = sessions.iter().map(|s| s.student_id).collect();
+                named.sort_unstable();
+                named.dedup();
+                students_by_id(pool, &named, &mut part.students).await?;
+                let ids: Vec<i64> = sessions.iter().map(|s| s.id.get()).collect();
+                for chunk in ids.chunks(BATCH) {
+                    let mut q = QueryBuilder::<$Db>::new("SELECT reminder_key FROM reminders WHERE session_id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                    for row in q.build().fetch_all(pool).await? {
+                        let key: String = row.try_get("reminder_key")?;
+                        part.sent.insert(key.parse::<ReminderKey>().map_err(|e| corrupt("reminders", e))?);
+                    }
+                }
+                part.sessions = sessions.into_iter().map(|s| (s.id, s)).collect();
+                Ok(part)
+            }
+
+            /// A part of weekly candidates: the students, their sessions over the digest's
+            /// span, and (when the query could not leave them out) their recorded digests.
+            async fn weekly_part(
+                pool: &$Pool,
+                students: Vec<Student>,
+                (from, until): (DateTime<Utc>, DateTime<Utc>),
+                read_keys: bool,
+            ) -> Result<PlanInput, SqlError> {
+                let mut part = PlanInput::default();
+                let ids: Vec<i64> = students.iter().map(|s| s.id.get()).collect();
+                for chunk in ids.chunks(BATCH) {
+                    let mut q = QueryBuilder::<$Db>::new(format!(
+                        "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.starts_at >= "
+                    ));
+                    q.push_bind(micros(from));
+                    q.push(" AND s.starts_at < ");
+                    q.push_bind(micros(until));
+                    q.push(" AND s.student_id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                    for row in q.build().fetch_all(pool).await? {
+                        let s = session(&row)?;
+                        part.digest_sessions.entry(s.student_id).or_default().push(s);
+                    }
+                    if read_keys {
+                        let mut q = QueryBuilder::<$Db>::new(
+                            "SELECT reminder_key FROM reminders WHERE kind = 'weekly' AND student_id IN (",
+                        );
+                        let mut list = q.separated(", ");
+                        for id in chunk {
+                            list.push_bind(*id);
+                        }
+                        q.push(")");
+                        for row in q.build().fetch_all(pool).await? {
+                            let key: String = row.try_get("reminder_key")?;
+                            part.sent.insert(key.parse::<ReminderKey>().map_err(|e| corrupt("reminders", e))?);
+                        }
+                    }
+                }
+                for s in students {
+                    part.weekly.push(s.id);
+                    part.students.insert(s.id, s);
+                }
+                Ok(part)
+            }
+
+            /// Records outcomes in one transaction; for each, whether its lease was held.
+            pub(crate) async fn complete_many(
+                pool: &$Pool,
+                outcomes: &[(Claim, Outcome)],
+                now: DateTime<Utc>,
+            ) -> Result<Vec<bool>, SqlError> {
+                let mut tx = pool.begin().await?;
+                let mut held = Vec::with_capacity(outcomes.len());
+                for (claim, outcome) in outcomes {
+                    held.push(complete_in(&mut *tx, claim, outcome, now).await?);
+                }
+                tx.commit().await?;
+                Ok(held)
+            }
+
+            /// Gives claims back: pending again, the attempt not counted, where the lease is
+            /// still held.
+            pub(crate) async fn release(pool: &$Pool, claims: &[Claim], now: DateTime<Utc>) -> Result<(), SqlError> {
+                let mut tx = pool.begin().await?;
+                for claim in claims {
+                    sqlx::query(
+                        "UPDATE reminders SET status = 'pending', lease_owner = NULL, lease_until = NULL \
+                         WHERE id = $1 AND status = 'sending' AND lease_owner = $2 AND lease_until > $3",
+                    )
+                    .bind(claim.id)
+                    .bind(claim.lease.owner.as_str())
+                    .bind(micros(now))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
             pub(crate) async fn record_due(
                 pool: &$Pool,
                 reminders: &[OutgoingReminder],
@@ -520,6 +787,16 @@ macro_rules! backend {
                 outcome: &Outcome,
                 now: DateTime<Utc>,
             ) -> Result<bool, SqlError> {
+                let mut conn = pool.acquire().await?;
+                complete_in(&mut *conn, claim, outcome, now).await
+            }
+
+            async fn complete_in(
+                conn: &mut <$Db as sqlx::Database>::Connection,
+                claim: &Claim,
+                outcome: &Outcome,
+                now: DateTime<Utc>,
+            ) -> Result<bool, SqlError> {
                 let (state, attempted, next, error, message_id, sent_at) = match outcome {
                     Outcome::Sent { message_id, at } => ("sent", 1i64, None, None, Some(message_id.clone()), Some(micros(*at))),
                     Outcome::Retry { next_attempt_at, error } => ("pending", 1, Some(micros(*next_attempt_at)), Some(error.clone()), None, None),
@@ -542,7 +819,7 @@ macro_rules! backend {
                 .bind(claim.id)
                 .bind(claim.lease.owner.as_str())
                 .bind(micros(now))
-                .execute(pool)
+                .execute(&mut *conn)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }

@@ -36,7 +36,7 @@ use rappels_core::permissions::HistoryScope;
 use rappels_core::plan::PlanWindow;
 use rappels_core::ports::{
     Claim, LogEntry, ManualContext, NewManualRequest, Outcome, OutgoingReminder, PlanInput,
-    ScheduleInput, Stats, Store, StoreError,
+    PlanParts, ScheduleInput, Stats, Store, StoreError,
 };
 use rappels_core::scenario::Scenario;
 use rappels_core::schedule::NewSession;
@@ -333,6 +333,31 @@ impl Store for SqlStore {
         } else {
             Err(StoreError::LeaseLost { id: claim.id })
         }
+    }
+
+    async fn plan_parts(
+        &self,
+        window: &PlanWindow,
+        settings: &Settings,
+        part_size: usize,
+        parts: PlanParts,
+    ) -> Result<(), StoreError> {
+        Ok(dispatch!(
+            self,
+            plan_parts(window, settings, part_size, parts)
+        )?)
+    }
+
+    async fn complete_many(
+        &self,
+        outcomes: &[(Claim, Outcome)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<bool>, StoreError> {
+        Ok(dispatch!(self, complete_many(outcomes, now))?)
+    }
+
+    async fn release(&self, claims: &[Claim], now: DateTime<Utc>) -> Result<(), StoreError> {
+        Ok(dispatch!(self, release(claims, now))?)
     }
 
     async fn history(

@@ -142,14 +142,17 @@ struct DemoMailer {
 }
 
 impl DemoMailer {
-    /// What was written since the last call.
+    /// What was written since the last call, by kind then file: the run sends several
+    /// messages at once, so the order they were written in differs from run to run.
     fn take(&self) -> Vec<SentLine> {
-        std::mem::take(
+        let mut lines = std::mem::take(
             &mut *self
                 .sent
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
+        );
+        lines.sort_by(|a, b| (a.kind, &a.file).cmp(&(b.kind, &b.file)));
+        lines
     }
 }
 

@@ -36,18 +36,18 @@ const PART_SIZE: usize = 2_000;
 /// database (the recorder takes whatever is waiting).
 const OUTCOMES_PER_TRANSACTION: usize = 512;
 
-/// The run's notion of now: the real clock, shifted so that a run planned `--at` an instant
-/// starts at that instant and then moves with real time. Leases and expiry then mean the
-/// same in a replay as in a live run, however long the run takes.
+/// The run's notion of now: the clock's, read afresh for every claim, attempt and outcome,
+/// so that leases and expiry follow the real time a long run takes; or, for a run `--at` an
+/// instant (a replay, a test, the demo), that instant throughout, so that what it records
+/// is the same on every machine.
 struct RunClock<'a, C> {
-    at: DateTime<Utc>,
-    started: DateTime<Utc>,
+    at: Option<DateTime<Utc>>,
     clock: &'a C,
 }
 
 impl<C: Clock> RunClock<'_, C> {
     fn now(&self) -> DateTime<Utc> {
-        self.at + (self.clock.now() - self.started)
+        self.at.unwrap_or_else(|| self.clock.now())
     }
 }
 
@@ -116,14 +116,12 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
         options: &RunOptions,
         progress: &(dyn Fn(&RunReport) + Sync),
     ) -> Result<RunReport, ServiceError> {
-        let started = self.clock.now();
-        let at = options.at.unwrap_or(started);
+        let at = options.at.unwrap_or_else(|| self.clock.now());
         if options.dry_run {
             return self.dry_run(at, options).await;
         }
         let clock = RunClock {
-            at,
-            started,
+            at: options.at,
             clock: &self.clock,
         };
         let shared = Shared::default();

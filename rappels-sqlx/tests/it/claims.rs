@@ -290,3 +290,70 @@ async fn a_claimer_whose_lease_expired_cannot_record_an_outcome() {
         db.finish().await;
     }
 }
+
+/// A batch of outcomes recorded in one transaction: a claim whose lease another runner took
+/// over meanwhile is reported lost and left as the new owner holds it; the others are
+/// recorded. Released claims are pending again at once, their attempt not counted.
+#[tokio::test]
+async fn a_batch_of_outcomes_records_nothing_for_a_lost_lease_and_release_gives_claims_back() {
+    for db in backends().await {
+        let store = &db.store;
+        fill(store, 10).await;
+        let lease = TimeDelta::minutes(5);
+        let mine = store.claim("runner-a", now(), lease, 6).await.unwrap();
+        assert_eq!(mine.len(), 6);
+        // Runner A stalls past its lease; runner B takes one reminder over.
+        let later = now() + TimeDelta::minutes(6);
+        let stolen = store.claim("runner-b", later, lease, 1).await.unwrap();
+        assert_eq!(stolen.len(), 1);
+        // A's other leases are renewed for the test by claiming them again as A (with the
+        // four reminders never claimed yet).
+        let renewed = store.claim("runner-a", later, lease, 10).await.unwrap();
+        assert_eq!(renewed.len(), 9, "{}", db.name);
+        let mut batch: Vec<_> = renewed
+            .iter()
+            .map(|c| {
+                let sent = Outcome::Sent {
+                    message_id: format!("<{}@test>", c.id),
+                    at: later,
+                };
+                (c.clone(), sent)
+            })
+            .collect();
+        let lost = mine.iter().find(|c| c.id == stolen[0].id).unwrap().clone();
+        batch.insert(2, (lost, Outcome::Failed { error: "x".into() }));
+        let recorded = store.complete_many(&batch, later).await.unwrap();
+        let mut expected = vec![true; 10];
+        expected[2] = false;
+        assert_eq!(recorded, expected, "{}", db.name);
+        // The stolen one is still B's to finish, untouched by A's batch.
+        let sent = Outcome::Sent {
+            message_id: "<b@test>".into(),
+            at: later,
+        };
+        store.complete(&stolen[0], &sent, later).await.unwrap();
+
+        // Release: claimed again at once by anyone, attempts unchanged.
+        fill_more(store, 100, 3).await;
+        let held = store.claim("runner-c", later, lease, 3).await.unwrap();
+        assert_eq!(held.len(), 3);
+        store.release(&held[..2], later).await.unwrap();
+        let again = store.claim("runner-d", later, lease, 10).await.unwrap();
+        let ids: HashSet<i64> = again.iter().map(|c| c.id).collect();
+        assert_eq!(ids, held[..2].iter().map(|c| c.id).collect(), "{}", db.name);
+        assert!(again.iter().all(|c| c.attempts == 0));
+        // A release by one who no longer holds the lease changes nothing.
+        store.release(&held[..1], later).await.unwrap();
+        let none = store.claim("runner-e", later, lease, 10).await.unwrap();
+        assert!(none.is_empty(), "{}", db.name);
+        db.finish().await;
+    }
+}
+
+async fn fill_more(store: &SqlStore, from: i64, count: i64) {
+    let more: Vec<_> = (from..from + count).map(reminder).collect();
+    assert_eq!(
+        store.record_due(&more, now()).await.unwrap(),
+        count as usize
+    );
+}

@@ -184,9 +184,55 @@ pub(crate) async fn assert_same_plans(
                 due.key
             );
         }
+        assert_eq!(
+            lines(&plan_in_parts(store, &engine, at).await),
+            lines(&expected),
+            "{name} in parts at {at}"
+        );
         due_seen.extend(actual.due);
     }
     due_seen
+}
+
+/// The plan at `at` made from the store's parts (three candidates a part, so that parts
+/// really are cut), each decided on its own as a run does, then put in the plan's order.
+async fn plan_in_parts(
+    store: &SqlStore,
+    engine: &Reminders<SqlStore, RecordingMailer, FixedClock>,
+    at: DateTime<Utc>,
+) -> Plan {
+    use futures::StreamExt;
+    use rappels_core::ports::{PlanParts, Store};
+    let settings = engine.settings();
+    let zones = store.zones(settings).await.unwrap();
+    let window = rappels_core::plan::PlanWindow::new(at, settings, zones);
+    let (parts, incoming) = PlanParts::channel(1);
+    let (read, inputs) = futures::join!(
+        store.plan_parts(&window, settings, 3, parts),
+        incoming.collect::<Vec<_>>()
+    );
+    read.unwrap();
+    let mut plan = Plan {
+        at,
+        due: Vec::new(),
+        rejected: Vec::new(),
+    };
+    for input in &inputs {
+        let part = rappels_core::plan::due_reminders(&window, settings, &input.candidates(), input);
+        plan.due.extend(part.due);
+        plan.rejected.extend(part.rejected);
+    }
+    plan.due.sort_by_key(|d| {
+        (
+            d.due_at,
+            d.student,
+            d.kind(),
+            d.key.session(),
+            d.key.manual(),
+        )
+    });
+    plan.rejected.sort_by_key(|r| r.manual_id);
+    plan
 }
 
 async fn compare(settings: &str, seed: u64) {
