@@ -144,6 +144,24 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
         Ok(report)
     }
 
+    /// The first half of a run: plans, renders and records what is due at `options.at`
+    /// (default: now), part by part, and sends nothing; a later [`Reminders::run`] (here or
+    /// in another process) sends it. Also what the benchmarks time as "planning and
+    /// recording".
+    pub async fn record(&self, options: &RunOptions) -> Result<RunReport, ServiceError> {
+        let at = options.at.unwrap_or_else(|| self.clock.now());
+        if options.dry_run {
+            return self.dry_run(at, options).await;
+        }
+        let shared = Shared::default();
+        shared.update(|r| r.at = Some(at));
+        let (recorded, _) = mpsc::unbounded();
+        self.plan_and_record(at, options, &shared, recorded, &|_| {})
+            .await?;
+        let report = std::mem::take(&mut *lock(&shared.report));
+        Ok(report)
+    }
+
     /// Plans and renders everything due, recording nothing.
     async fn dry_run(
         &self,

@@ -204,3 +204,19 @@ async fn a_failed_mail_session_stops_the_run_and_leaves_every_reminder_pending()
     assert_eq!(report.sent, log.len());
     assert!(log.iter().all(|r| r.status == ReminderStatus::Sent));
 }
+
+#[tokio::test]
+async fn record_plans_and_records_without_sending_and_run_sends_it_later() {
+    let engine = engine(
+        RecordingMailer::new(MailerMode::Accept),
+        FixedClock::new(t(SUNDAY)),
+    );
+    let recorded = engine.record(&RunOptions::default()).await.unwrap();
+    assert!(recorded.recorded > 200, "{recorded:?}");
+    assert_eq!(engine.mailer().attempts(), 0);
+    let log = engine.store().log();
+    assert_eq!(log.len(), recorded.recorded);
+    assert!(log.iter().all(|r| r.status == ReminderStatus::Pending));
+    let report = engine.run(&RunOptions::default()).await.unwrap();
+    assert_eq!((report.recorded, report.sent), (0, recorded.recorded));
+}
