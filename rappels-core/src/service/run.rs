@@ -352,7 +352,10 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
         let email = self.email(reminder);
         match self.mailer.send(&email).await {
             Ok(delivery) => {
-                tracing::info!(key = %reminder.key, to = %reminder.to, reply = %delivery.reply, "sent");
+                // One line per message only at debug level: a Sunday digest would write a
+                // line per student. The reminder log keeps every outcome, and the run's
+                // summary line is logged at info.
+                tracing::debug!(key = %reminder.key, to = %reminder.to, reply = %delivery.reply, "sent");
                 Attempt::Done(Outcome::Sent {
                     message_id: email.message_id,
                     at: now,
