@@ -11,7 +11,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use rappels_benches::{INSTANTS, automatic_counts, instant, naive_counts, school};
 use rappels_core::snapshot::Snapshot;
 
-fn sizes() -> Vec<usize> {
+fn sizes() -> Vec<u32> {
     std::env::var("RAPPELS_BENCH_SIZES")
         .ok()
         .map(|list| {
@@ -24,8 +24,8 @@ fn sizes() -> Vec<usize> {
 
 fn planning(c: &mut Criterion) {
     for students in sizes() {
-        let scenario = school(students);
-        let snapshot = Snapshot::new(scenario.clone());
+        let snapshot = Snapshot::new(school(students));
+        let scenario = snapshot.scenario();
         let mut group = c.benchmark_group(format!("plan_{students}"));
         group
             .sample_size(10)
@@ -37,16 +37,16 @@ fn planning(c: &mut Criterion) {
             // Both planners must find the same reminders, or the comparison means nothing.
             assert_eq!(
                 automatic_counts(&plan),
-                naive_counts(&scenario, at),
+                naive_counts(scenario, at),
                 "{students} students at {at}"
             );
             println!("{students} students, {name}: {} due", plan.due.len());
-            group.throughput(Throughput::Elements(students as u64));
+            group.throughput(Throughput::Elements(u64::from(students)));
             group.bench_function(BenchmarkId::new("indexed", name), |b| {
                 b.iter(|| black_box(snapshot.plan(black_box(at))))
             });
             group.bench_function(BenchmarkId::new("naive", name), |b| {
-                b.iter(|| black_box(naive_counts(black_box(&scenario), black_box(at))))
+                b.iter(|| black_box(naive_counts(black_box(scenario), black_box(at))))
             });
         }
         group.finish();

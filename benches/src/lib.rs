@@ -14,7 +14,7 @@ use rappels_core::domain::{Kind, Student, StudentId, parse_instant};
 use rappels_core::plan::Plan;
 use rappels_core::rules;
 use rappels_core::scenario::Scenario;
-use rappels_core::testing::synthetic_platform;
+use rappels_core::synthetic::SyntheticSchool;
 
 /// The instants of the benchmarks, in the week of the synthetic school: the three busiest of
 /// a school in Paris and a quiet one.
@@ -30,11 +30,13 @@ pub fn instant(text: &str) -> DateTime<Utc> {
     parse_instant(text).expect("the benchmarks' instants are valid")
 }
 
-/// The synthetic school of `students` students the benchmarks plan for: eight zones on
-/// four continents, activity over the 60 days before Thursday 26 November 2026, a session
-/// for one student in four over the following fortnight.
-pub fn school(students: usize) -> Scenario {
-    synthetic_platform(students, instant("2026-11-26T00:00:00Z"))
+/// The synthetic school of `students` students the benchmarks plan for: what `rappels
+/// gen-scenario --students N --seed 42 --from 2026-11-23` writes.
+pub fn school(students: u32) -> Scenario {
+    let monday = "2026-11-23".parse().expect("a valid date");
+    SyntheticSchool::new(students, 42, monday)
+        .expect("2026-11-23 is a Monday")
+        .scenario()
 }
 
 /// Counts of due reminders per automatic kind, to compare planners.

@@ -99,6 +99,9 @@ enum Command {
     /// Print counts of the reminder log: sent today, over the last days and by kind, failed.
     #[command(long_about = commands::stats::LONG_ABOUT, after_help = commands::stats::EXAMPLES)]
     Stats(commands::stats::StatsArgs),
+    /// Write a realistic synthetic school as a scenario file, to try rappels at scale.
+    #[command(long_about = commands::gen_scenario::LONG_ABOUT, after_help = commands::gen_scenario::EXAMPLES)]
+    GenScenario(commands::gen_scenario::GenScenarioArgs),
 }
 
 fn init_logging(cli: &Cli) {
@@ -161,6 +164,7 @@ fn main() -> ExitCode {
         }
         Command::History(args) => configured().and_then(|c| commands::history::run(args, &c)),
         Command::Stats(args) => configured().and_then(|c| commands::stats::run(args, &c)),
+        Command::GenScenario(args) => commands::gen_scenario::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -27,6 +27,8 @@
 //! - [`rules`]: one function per rule (slots and DST, windows, eligibility, ladder, manual).
 //! - [`plan`], [`snapshot`]: planning by window → candidates → decision.
 //! - [`explain`]: why each reminder of a student is or is not due.
+//! - [`synthetic`]: a realistic generated school, streamed record by record, for trying
+//!   rappels at scale.
 //! - [`message`]: handlebars templates (French and English) for every kind.
 //! - [`permissions`]: who may read which history or send what.
 //! - [`retry`]: backoff, expiry and the fate of failed deliveries.
@@ -50,6 +52,7 @@ pub mod schedule;
 pub mod service;
 pub mod settings;
 pub mod snapshot;
+pub mod synthetic;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod unsubscribe;

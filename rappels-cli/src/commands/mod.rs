@@ -5,6 +5,7 @@ pub(crate) mod daemon;
 pub(crate) mod demo;
 pub(crate) mod doctor;
 pub(crate) mod explain;
+pub(crate) mod gen_scenario;
 pub(crate) mod history;
 pub(crate) mod import;
 pub(crate) mod init;

@@ -23,6 +23,7 @@ mod cron;
 mod daemon;
 mod db;
 mod demo;
+mod gen_scenario;
 mod history;
 mod mail;
 mod plan;
