@@ -249,7 +249,7 @@ impl DueReminder {
     }
 
     /// RULES.md's sort key: (`due_at`, student, kind, session, manual request).
-    fn sort_key(
+    pub fn sort_key(
         &self,
     ) -> (
         DateTime<Utc>,

@@ -134,14 +134,16 @@ fn plan_database(url: &str, config: &Config, at: DateTime<Utc>) -> Result<PlanOu
                 templates.clone(),
                 ServiceConfig::default(),
             );
-            let (plan, input) = engine.plan(at).await.map_err(|e| {
+            // Part by part, as a run reads it: a Sunday at a million students never
+            // holds every candidate's records at once.
+            let (plan, subjects) = engine.plan_with_subjects(at).await.map_err(|e| {
                 Failure::Failed(anyhow::anyhow!(
                     "planning from {} failed: {e}",
                     redact_url(url)
                 ))
             })?;
             log_planned(&plan, started);
-            Ok(output(&plan, &input, engine.settings(), &templates))
+            Ok(PlanOutput::new(&plan, subjects))
         }
         .await;
         store.close().await;

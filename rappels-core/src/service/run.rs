@@ -162,6 +162,55 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
         Ok(report)
     }
 
+    /// The plan at `at` with the subject of each due reminder (`None` where it cannot be
+    /// rendered), read from the store part by part as a run does, so that only the plan and
+    /// its subjects are held at the end, never every candidate's records: what `rappels plan
+    /// --db` prints. The plan equals [`Reminders::plan`]'s.
+    pub async fn plan_with_subjects(
+        &self,
+        at: DateTime<Utc>,
+    ) -> Result<(plan::Plan, Vec<Option<String>>), ServiceError> {
+        let zones = self.store.zones(&self.settings).await?;
+        let window = PlanWindow::new(at, &self.settings, zones);
+        let (parts, mut incoming) = PlanParts::channel(1);
+        let window = &window;
+        let read = self
+            .store
+            .plan_parts(window, &self.settings, PART_SIZE, parts);
+        let decide = async move {
+            let mut lines = Vec::new();
+            let mut rejected = Vec::new();
+            while let Some(input) = incoming.next().await {
+                let part = plan::due_reminders(window, &self.settings, &input.candidates(), &input);
+                rejected.extend(part.rejected);
+                for due in part.due {
+                    let subject = match self.templates.subject(
+                        &due,
+                        &input,
+                        &self.settings,
+                        &self.config.messages,
+                    ) {
+                        Ok(subject) => Some(subject),
+                        Err(error) => {
+                            tracing::warn!(key = %due.key, %error, "cannot render the subject");
+                            None
+                        }
+                    };
+                    lines.push((due, subject));
+                }
+            }
+            (lines, rejected)
+        };
+        let (read, (mut lines, mut rejected)) = future::join(read, decide).await;
+        read?;
+        lines.sort_by_key(|(due, _)| due.sort_key());
+        lines.dedup_by(|a, b| a.0.key == b.0.key);
+        rejected.sort_by_key(|r| r.manual_id);
+        rejected.dedup();
+        let (due, subjects) = lines.into_iter().unzip();
+        Ok((plan::Plan { at, due, rejected }, subjects))
+    }
+
     /// Plans and renders everything due, recording nothing.
     async fn dry_run(
         &self,
