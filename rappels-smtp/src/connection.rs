@@ -170,8 +170,9 @@ impl Connection {
     /// here is a session failure: no message is at fault.
     pub(crate) async fn open(endpoint: &Endpoint) -> Result<Connection, MailError> {
         let server = &endpoint.server;
-        let failed =
-            |step: &str, fault: Fault| MailError::session(format!("{server}: {step}: {fault}"));
+        let failed = |step: &str, fault: Fault| {
+            MailError::session(format!("{server}: {step} failed: {fault}"))
+        };
         let tcp = match tokio::time::timeout(
             endpoint.timeout,
             TcpStream::connect((endpoint.host.as_str(), endpoint.port)),
@@ -200,7 +201,7 @@ impl Connection {
             Security::Tls(parameters) => Box::new(
                 within(endpoint.timeout, implicit_tls(tcp, parameters.clone()))
                     .await
-                    .map_err(|fault| failed("TLS failed", fault))?,
+                    .map_err(|fault| failed("TLS", fault))?,
             ),
             Security::StartTls(_) | Security::None => Box::new(tcp),
         };
@@ -209,7 +210,7 @@ impl Connection {
             AsyncSmtpConnection::connect_with_transport(stream, &endpoint.hello),
         )
         .await
-        .map_err(|fault| failed("greeting or EHLO refused", fault))?;
+        .map_err(|fault| failed("greeting or EHLO", fault))?;
         if let Security::StartTls(parameters) = &endpoint.security {
             if !smtp.server_info().supports_feature(Extension::StartTls) {
                 return Err(MailError::session(format!(
@@ -221,7 +222,7 @@ impl Connection {
                 smtp.starttls(parameters.clone(), &endpoint.hello),
             )
             .await
-            .map_err(|fault| failed("STARTTLS failed", fault))?;
+            .map_err(|fault| failed("STARTTLS", fault))?;
         }
         // lettre read EHLO's reply but kept only the extensions it knows; PIPELINING is not
         // one of them, so ask once more and read this reply ourselves. Before AUTH: an EHLO
@@ -232,7 +233,7 @@ impl Connection {
             smtp.command(Ehlo::new(endpoint.hello.clone())),
         )
         .await
-        .map_err(|fault| failed("EHLO refused", fault))?;
+        .map_err(|fault| failed("EHLO", fault))?;
         let pipelining = ehlo.message().skip(1).any(|line| {
             line.split_whitespace()
                 .next()
@@ -244,7 +245,7 @@ impl Connection {
                 smtp.auth(&[Mechanism::Plain, Mechanism::Login], credentials),
             )
             .await
-            .map_err(|fault| failed("authentication failed", fault))?;
+            .map_err(|fault| failed("authentication", fault))?;
         }
         let info = smtp.server_info();
         Ok(Connection {

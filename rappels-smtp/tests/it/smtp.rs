@@ -301,6 +301,16 @@ async fn the_end_of_the_content_is_classified_too() {
         mailer.send(&email(2)).await.unwrap_err();
         assert_eq!(server.connections(), 1);
     }
+    let closing = TestServer::with(ServerOptions {
+        end_of_data: Answer::Closing,
+        ..ServerOptions::default()
+    });
+    let error = mailer(closing.port, 1).send(&email(1)).await.unwrap_err();
+    assert!(error.is_session(), "{error}");
+    assert!(
+        error.to_string().contains("is closing the session: 421"),
+        "{error}"
+    );
 }
 
 /// 421 and a refused sender are the session's failures, not the message's.
