@@ -12,10 +12,13 @@ use crate::SmtpError;
 use crate::message::{build_message, eml_file_name};
 
 /// Writes each e-mail as an `.eml` file into a folder, where any mail client can open it.
+///
+/// Sends may run concurrently: each writes its own file.
 #[derive(Debug, Clone)]
 pub struct FileMailer {
     folder: PathBuf,
     from: Mailbox,
+    concurrency: usize,
 }
 
 impl FileMailer {
@@ -26,7 +29,20 @@ impl FileMailer {
             path: folder.clone(),
             cause,
         })?;
-        Ok(FileMailer { folder, from })
+        Ok(FileMailer {
+            folder,
+            from,
+            concurrency: Self::DEFAULT_CONCURRENCY,
+        })
+    }
+
+    /// Files written at once unless told otherwise.
+    pub const DEFAULT_CONCURRENCY: usize = 4;
+
+    /// Writes `concurrency` files at once (at least one).
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
     }
 
     /// The folder messages are written to.
@@ -50,6 +66,10 @@ impl Mailer for FileMailer {
         Ok(Delivery {
             reply: format!("written to {}", path.display()),
         })
+    }
+
+    fn concurrency(&self) -> usize {
+        self.concurrency
     }
 }
 
@@ -99,6 +119,11 @@ impl<W: Write + Send> Mailer for WriterMailer<W> {
             reply: "printed".to_owned(),
         })
     }
+
+    /// One at a time: the messages share one writer.
+    fn concurrency(&self) -> usize {
+        1
+    }
 }
 
 #[cfg(test)]
@@ -123,6 +148,16 @@ mod tests {
                 .count(),
             1
         );
+    }
+
+    #[test]
+    fn the_file_mailer_writes_several_files_at_once_and_the_writer_one_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = FileMailer::new(dir.path(), sender()).unwrap();
+        assert_eq!(files.concurrency(), FileMailer::DEFAULT_CONCURRENCY);
+        assert_eq!(files.clone().with_concurrency(16).concurrency(), 16);
+        assert_eq!(files.with_concurrency(0).concurrency(), 1);
+        assert_eq!(WriterMailer::new(Vec::new(), sender()).concurrency(), 1);
     }
 
     #[tokio::test]

@@ -4,15 +4,24 @@
 //! Subject, Date, the Message-ID derived from the reminder key (so a resend after a crash
 //! carries the same id), a `multipart/alternative` body with plain-text and HTML parts, and
 //! on automatic reminders the RFC 8058 one-click unsubscribe headers. They differ only in
-//! where the bytes go: [`SmtpMailer`] to a mail server over a pooled, TLS-protected
-//! connection, classifying each failure as transient or permanent for the retry policy;
-//! [`FileMailer`] into `.eml` files and [`stdout_mailer`] onto standard output, so a school
-//! can try rappels end to end without a mail server.
+//! where the bytes go: [`SmtpMailer`] to a mail server over a few TLS-protected connections
+//! of its own, pipelining where the server allows, and classifying each failure as one of
+//! the session, transient or permanent for the retry policy; [`FileMailer`] into `.eml`
+//! files and [`stdout_mailer`] onto standard output, so a school can try rappels end to end
+//! without a mail server.
+//!
+//! lettre stays the SMTP client: it builds the messages and speaks the protocol (replies,
+//! STARTTLS and TLS, AUTH, dot-stuffing). Its own transport is not used: its pool checks
+//! every connection with a NOOP before each message, its sockets lack `TCP_NODELAY` (Nagle
+//! then held each message's final dot ~40 ms), and it does not pipeline. So this crate opens
+//! the sockets, keeps the pool and sends the envelope as one RFC 2920 group.
 
 #![deny(missing_docs)]
 
+mod connection;
 mod file;
 mod message;
+mod pool;
 mod smtp;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -25,7 +34,7 @@ pub use lettre::message::Mailbox;
 pub use message::{
     ListUnsubscribe, ListUnsubscribePost, build_message, crlf, eml_file_name, header_text,
 };
-pub use smtp::{Password, SmtpMailer, SmtpSettings, TlsMode, classify};
+pub use smtp::{Password, SmtpMailer, SmtpSettings, TlsMode};
 
 /// A configuration error of a mailer.
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,5 @@
-//! `SmtpMailer` against a real server: headers, parts and encoding, the pool, and how each
-//! kind of failure is classified.
+//! `SmtpMailer` against a real server: headers, parts and encoding, the pool and its
+//! connections, pipelining, TLS and AUTH, and how each kind of failure is classified.
 
 use std::time::Duration;
 
@@ -7,11 +7,12 @@ use mailparse::MailHeaderMap;
 use rappels_core::domain::{EmailAddress, Kind, ReminderKey, StudentId, parse_instant};
 use rappels_core::message::RenderedMessage;
 use rappels_core::ports::{Email, Mailer, message_id};
-use rappels_smtp::{SmtpMailer, SmtpSettings, TlsMode, parse_sender};
+use rappels_smtp::testing::{
+    Answer, AuthMechanism, CloseAfterMessage, ServerAuth, ServerOptions, ServerTls, TestServer,
+};
+use rappels_smtp::{Password, SmtpMailer, SmtpSettings, TlsMode, parse_sender};
 
-use rappels_smtp::testing::{Answer, TestServer};
-
-fn mailer(port: u16, pool_size: u32) -> SmtpMailer {
+fn settings(port: u16, pool_size: u32) -> SmtpSettings {
     let mut settings = SmtpSettings::new(
         "127.0.0.1",
         parse_sender("MyKarfour <noreply@example.org>").unwrap(),
@@ -21,7 +22,11 @@ fn mailer(port: u16, pool_size: u32) -> SmtpMailer {
     settings.pool_size = pool_size;
     settings.timeout = Duration::from_secs(10);
     settings.hello_name = Some("rappels.test".into());
-    SmtpMailer::new(settings).unwrap()
+    settings
+}
+
+fn mailer(port: u16, pool_size: u32) -> SmtpMailer {
+    SmtpMailer::new(settings(port, pool_size)).unwrap()
 }
 
 fn email(n: i64) -> Email {
@@ -142,8 +147,15 @@ async fn the_pool_sends_1000_messages_over_a_few_connections() {
 async fn a_4xx_reply_is_a_transient_failure() {
     let server = TestServer::start(Answer::Busy);
     let error = mailer(server.port, 1).send(&email(1)).await.unwrap_err();
-    assert!(error.is_transient(), "{error}");
-    assert!(error.to_string().contains("451"), "{error}");
+    assert!(error.is_transient() && !error.is_session(), "{error}");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "127.0.0.1:{}: refused the recipient chloe.dubois@example.org: 451 4.3.2 Try again later",
+            server.port
+        )
+        .replacen(": refused", " refused", 1)
+    );
     assert!(server.received().is_empty());
 }
 
@@ -151,12 +163,15 @@ async fn a_4xx_reply_is_a_transient_failure() {
 async fn a_5xx_reply_is_a_permanent_failure() {
     let server = TestServer::start(Answer::Reject);
     let error = mailer(server.port, 1).send(&email(1)).await.unwrap_err();
-    assert!(error.is_permanent(), "{error}");
-    assert!(error.to_string().contains("550"), "{error}");
+    assert!(error.is_permanent() && !error.is_session(), "{error}");
+    assert!(
+        error.to_string().contains("550 5.1.1 No such mailbox"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
-async fn a_closed_port_is_a_transient_failure() {
+async fn a_closed_port_is_a_session_failure() {
     // A port that was free a moment ago: nothing listens there now.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -165,8 +180,14 @@ async fn a_closed_port_is_a_transient_failure() {
         .port();
     let mailer = mailer(port, 1);
     let error = mailer.send(&email(1)).await.unwrap_err();
-    assert!(error.is_transient(), "{error}");
-    assert!(mailer.check_connection().await.unwrap_err().is_transient());
+    assert!(error.is_session() && error.is_transient(), "{error}");
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("cannot connect to 127.0.0.1:{port}: ")),
+        "{error}"
+    );
+    assert!(mailer.check_connection().await.unwrap_err().is_session());
 }
 
 #[tokio::test]
@@ -233,5 +254,315 @@ async fn the_engine_delivers_through_smtp_with_one_click_unsubscribe_on_automati
                 Some("List-Unsubscribe=One-Click")
             );
         }
+    }
+}
+
+/// A refusal leaves the connection in step (the group's other replies read, then RSET), so
+/// the next message goes over the same connection, with or without pipelining.
+#[tokio::test]
+async fn refusals_keep_the_connection_in_step() {
+    for pipelining in [true, false] {
+        for answer in [Answer::Reject, Answer::Busy] {
+            let server = TestServer::with(ServerOptions {
+                answer,
+                pipelining,
+                ..ServerOptions::default()
+            });
+            let mailer = mailer(server.port, 1);
+            for n in 1..=3 {
+                let error = mailer.send(&email(n)).await.unwrap_err();
+                assert!(!error.is_session(), "{error}");
+            }
+            assert_eq!(
+                server.connections(),
+                1,
+                "{answer:?}, pipelining {pipelining}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_end_of_the_content_is_classified_too() {
+    for (answer, permanent, text) in [
+        (Answer::Busy, false, "451 4.3.0 Queue full"),
+        (Answer::Reject, true, "554 5.6.0 Message refused"),
+    ] {
+        let server = TestServer::with(ServerOptions {
+            end_of_data: answer,
+            ..ServerOptions::default()
+        });
+        let mailer = mailer(server.port, 1);
+        let error = mailer.send(&email(1)).await.unwrap_err();
+        assert_eq!(error.is_permanent(), permanent, "{error}");
+        assert!(!error.is_session(), "{error}");
+        assert!(error.to_string().contains(text), "{error}");
+        // The transaction is over: the connection carries the next message.
+        mailer.send(&email(2)).await.unwrap_err();
+        assert_eq!(server.connections(), 1);
+    }
+    let closing = TestServer::with(ServerOptions {
+        end_of_data: Answer::Closing,
+        ..ServerOptions::default()
+    });
+    let error = mailer(closing.port, 1).send(&email(1)).await.unwrap_err();
+    assert!(error.is_session(), "{error}");
+    assert!(
+        error.to_string().contains("is closing the session: 421"),
+        "{error}"
+    );
+}
+
+/// 421 and a refused sender are the session's failures, not the message's.
+#[tokio::test]
+async fn a_421_or_a_refused_sender_is_a_session_failure() {
+    for pipelining in [true, false] {
+        let closing = TestServer::with(ServerOptions {
+            answer: Answer::Closing,
+            pipelining,
+            ..ServerOptions::default()
+        });
+        let error = mailer(closing.port, 1).send(&email(1)).await.unwrap_err();
+        assert!(error.is_session(), "{error}");
+        assert!(
+            error.to_string().contains("is closing the session: 421"),
+            "{error}"
+        );
+
+        let refusing = TestServer::with(ServerOptions {
+            refuse_sender: true,
+            pipelining,
+            ..ServerOptions::default()
+        });
+        let mailer = mailer(refusing.port, 1);
+        let error = mailer.send(&email(1)).await.unwrap_err();
+        assert!(error.is_session(), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("refused the sender noreply@example.org: 553 5.7.1"),
+            "{error}"
+        );
+        // Still in step: the next attempt is refused the same way on the same connection.
+        assert!(mailer.send(&email(2)).await.unwrap_err().is_session());
+        assert_eq!(refusing.connections(), 1);
+    }
+}
+
+/// The server holds its replies to MAIL and RCPT until DATA arrives (RFC 2920 lets it), so
+/// only a client that sends the three without waiting gets through; and per message the
+/// client waits twice, for the group's replies and for the content's.
+#[tokio::test]
+async fn the_envelope_is_pipelined_in_one_round_trip() {
+    for (pipelining, round_trips) in [(true, 2), (false, 4)] {
+        let server = TestServer::with(ServerOptions {
+            pipelining,
+            ..ServerOptions::default()
+        });
+        let mut settings = settings(server.port, 1);
+        // A client that waited for MAIL's reply would wait this long, then fail.
+        settings.timeout = Duration::from_secs(5);
+        let mailer = SmtpMailer::new(settings).unwrap();
+        mailer.send(&email(1)).await.expect("delivered");
+        let before = server.reply_batches();
+        for n in 2..=11 {
+            mailer.send(&email(n)).await.expect("delivered");
+        }
+        assert_eq!(
+            server.reply_batches() - before,
+            10 * round_trips,
+            "pipelining {pipelining}"
+        );
+        assert_eq!(server.connections(), 1);
+        assert_eq!(server.received().len(), 11);
+    }
+}
+
+/// A server that closed a pooled connection (while it was idle) costs nothing but a new
+/// connection: the message was not written on the dead one, so it goes on the new one.
+#[tokio::test]
+async fn a_connection_the_server_closed_is_replaced() {
+    for close in [CloseAfterMessage::Silently, CloseAfterMessage::With421] {
+        for pipelining in [true, false] {
+            let server = TestServer::with(ServerOptions {
+                close_after_message: Some(close),
+                pipelining,
+                ..ServerOptions::default()
+            });
+            let mailer = mailer(server.port, 1);
+            for n in 1..=3 {
+                mailer
+                    .send(&email(n))
+                    .await
+                    .unwrap_or_else(|e| panic!("{close:?}, pipelining {pipelining}: {e}"));
+            }
+            assert_eq!(server.received().len(), 3, "each message once");
+            assert_eq!(server.connections(), 3);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_concurrent_sends_share_four_connections() {
+    let server = TestServer::start(Answer::Accept);
+    let mailer = mailer(server.port, 4);
+    assert_eq!(mailer.concurrency(), 4);
+    let mut sends = tokio::task::JoinSet::new();
+    for n in 1..=8 {
+        let mailer = mailer.clone();
+        sends.spawn(async move { mailer.send(&email(n)).await });
+    }
+    while let Some(result) = sends.join_next().await {
+        result.unwrap().expect("every message is accepted");
+    }
+    assert!(
+        server.most_connections_at_once() <= 4,
+        "{} connections at once",
+        server.most_connections_at_once()
+    );
+    assert!(server.connections() <= 4, "{}", server.connections());
+    let mut ids: Vec<String> = server
+        .received()
+        .iter()
+        .map(|r| {
+            mailparse::parse_mail(&r.data)
+                .unwrap()
+                .headers
+                .get_first_value("Message-ID")
+                .unwrap()
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 8, "every message arrived once");
+    assert_eq!(server.received().len(), 8);
+}
+
+fn tls_settings(server: &TestServer, mode: TlsMode) -> SmtpSettings {
+    let mut settings = settings(server.port, 1);
+    settings.tls = mode;
+    settings.extra_root_certificate = server.certificate_pem();
+    settings
+}
+
+#[tokio::test]
+async fn starttls_and_implicit_tls_deliver() {
+    for (server_tls, mode) in [
+        (ServerTls::StartTls, TlsMode::StartTls),
+        (ServerTls::Implicit, TlsMode::Tls),
+    ] {
+        let server = TestServer::with(ServerOptions {
+            tls: server_tls,
+            ..ServerOptions::default()
+        });
+        let mailer = SmtpMailer::new(tls_settings(&server, mode)).unwrap();
+        mailer.check_connection().await.expect("TLS set up");
+        for n in 1..=3 {
+            mailer.send(&email(n)).await.expect("delivered over TLS");
+        }
+        assert_eq!(server.received().len(), 3);
+        // The check's connection, then one for the three messages.
+        assert_eq!(server.connections(), 2, "{mode:?}");
+    }
+}
+
+#[tokio::test]
+async fn tls_failures_are_session_failures() {
+    // STARTTLS required, not offered.
+    let plain = TestServer::start(Answer::Accept);
+    let mut settings = settings(plain.port, 1);
+    settings.tls = TlsMode::StartTls;
+    let error = SmtpMailer::new(settings.clone())
+        .unwrap()
+        .send(&email(1))
+        .await
+        .unwrap_err();
+    assert!(error.is_session(), "{error}");
+    assert!(
+        error.to_string().contains("does not offer STARTTLS"),
+        "{error}"
+    );
+    // Implicit TLS against a plain server: the handshake fails.
+    settings.tls = TlsMode::Tls;
+    let error = SmtpMailer::new(settings)
+        .unwrap()
+        .send(&email(1))
+        .await
+        .unwrap_err();
+    assert!(error.is_session(), "{error}");
+    assert!(error.to_string().contains("TLS failed"), "{error}");
+    assert!(plain.received().is_empty());
+    // A certificate nobody vouches for.
+    for (server_tls, mode) in [
+        (ServerTls::StartTls, TlsMode::StartTls),
+        (ServerTls::Implicit, TlsMode::Tls),
+    ] {
+        let server = TestServer::with(ServerOptions {
+            tls: server_tls,
+            ..ServerOptions::default()
+        });
+        let mut untrusted = tls_settings(&server, mode);
+        untrusted.extra_root_certificate = None;
+        let mailer = SmtpMailer::new(untrusted).unwrap();
+        let error = mailer.send(&email(1)).await.unwrap_err();
+        assert!(error.is_session(), "{error}");
+        assert!(error.to_string().contains("certificate"), "{error}");
+        assert!(mailer.check_connection().await.unwrap_err().is_session());
+        assert!(server.received().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn an_extra_root_certificate_must_be_a_certificate() {
+    let mut settings = settings(25, 1);
+    settings.tls = TlsMode::StartTls;
+    settings.extra_root_certificate = Some(b"not a certificate".to_vec());
+    let error = SmtpMailer::new(settings).unwrap_err().to_string();
+    assert!(error.starts_with("cannot set up TLS: "), "{error}");
+}
+
+#[tokio::test]
+async fn auth_plain_and_login_deliver_and_a_wrong_password_is_a_session_failure() {
+    for mechanism in [AuthMechanism::Plain, AuthMechanism::Login] {
+        let server = TestServer::with(ServerOptions {
+            tls: ServerTls::StartTls,
+            auth: Some(ServerAuth {
+                mechanisms: vec![mechanism.clone()],
+                user: "ecole".into(),
+                password: "s3cret-Pa55".into(),
+            }),
+            ..ServerOptions::default()
+        });
+        let mut right = tls_settings(&server, TlsMode::StartTls);
+        right.user = Some("ecole".into());
+        right.password = Some(Password::new("s3cret-Pa55"));
+        let mailer = SmtpMailer::new(right.clone()).unwrap();
+        mailer.check_connection().await.expect("authenticated");
+        mailer.send(&email(1)).await.expect("delivered");
+        assert_eq!(server.received().len(), 1, "{mechanism:?}");
+
+        let mut wrong = right.clone();
+        wrong.password = Some(Password::new("hunter2-wrong"));
+        let mailer = SmtpMailer::new(wrong).unwrap();
+        let error = mailer.send(&email(2)).await.unwrap_err();
+        assert!(error.is_session(), "{error}");
+        let text = error.to_string();
+        assert!(text.contains("authentication failed: 535"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(mailer.check_connection().await.unwrap_err().is_session());
+
+        // Without credentials the server refuses the sender (mailin says 503, others 530): a
+        // session failure too.
+        let mut anonymous = right;
+        anonymous.user = None;
+        anonymous.password = None;
+        let error = SmtpMailer::new(anonymous)
+            .unwrap()
+            .send(&email(3))
+            .await
+            .unwrap_err();
+        assert!(error.is_session(), "{error}");
+        assert!(error.to_string().contains("refused the sender"), "{error}");
+        assert_eq!(server.received().len(), 1);
     }
 }
