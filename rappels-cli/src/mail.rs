@@ -90,6 +90,9 @@ pub(crate) struct MailConfig {
     pub(crate) from: Mailbox,
     /// The platform's address (no trailing `/`).
     pub(crate) site_url: String,
+    /// Messages in flight at once: `smtp.pool_size` (`RAPPELS_SMTP_POOL_SIZE`), which sizes
+    /// the SMTP pool and the file mailer's concurrent writes alike.
+    pub(crate) concurrency: Option<u32>,
 }
 
 impl MailConfig {
@@ -128,6 +131,7 @@ impl MailConfig {
             transport,
             from,
             site_url,
+            concurrency: pool_size(values)?,
         })
     }
 
@@ -169,9 +173,13 @@ impl MailConfig {
             Transport::Smtp(settings) => {
                 ConfiguredMailer::Smtp(SmtpMailer::new(settings.clone()).map_err(setup_failure)?)
             }
-            Transport::File(folder) => ConfiguredMailer::File(
-                FileMailer::new(folder, self.from.clone()).map_err(setup_failure)?,
-            ),
+            Transport::File(folder) => {
+                let files = FileMailer::new(folder, self.from.clone()).map_err(setup_failure)?;
+                ConfiguredMailer::File(match self.concurrency {
+                    Some(n) => files.with_concurrency(n as usize),
+                    None => files,
+                })
+            }
             Transport::Stdout => ConfiguredMailer::Stdout(stdout_mailer(self.from.clone())),
         })
     }
@@ -187,6 +195,26 @@ fn setup_failure(error: SmtpError) -> Failure {
         SmtpError::InvalidTlsMode(_) => Failure::invalid(format_args!("{SMTP_TLS}: {error}")),
         SmtpError::MissingPassword => Failure::invalid(error),
     }
+}
+
+/// `RAPPELS_SMTP_POOL_SIZE` (`smtp.pool_size`), a positive whole number, when set.
+fn pool_size(values: &impl Values) -> Result<Option<u32>, Failure> {
+    values
+        .get(SMTP_POOL_SIZE)?
+        .map(|raw| {
+            raw.text
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| {
+                    Failure::invalid(format_args!(
+                        "{}: {:?} is not a positive whole number",
+                        raw.origin, raw.text
+                    ))
+                })
+        })
+        .transpose()
 }
 
 fn smtp_settings(values: &impl Values, from: Mailbox) -> Result<SmtpSettings, Failure> {
@@ -237,8 +265,8 @@ fn smtp_settings(values: &impl Values, from: Mailbox) -> Result<SmtpSettings, Fa
                 ))
             })
     };
-    if let Some(size) = values.get(SMTP_POOL_SIZE)? {
-        settings.pool_size = positive(size)?;
+    if let Some(size) = pool_size(values)? {
+        settings.pool_size = size;
     }
     if let Some(seconds) = values.get(SMTP_TIMEOUT)? {
         settings.timeout = std::time::Duration::from_secs(u64::from(positive(seconds)?));

@@ -442,8 +442,8 @@ async fn smtp_check(mail: Option<&MailConfig>) -> Check {
             )
         }
         Err(error) => {
-            let class = if error.is_transient() {
-                "check the host, the port and the TLS mode"
+            let class = if error.is_session() {
+                "check the host, the port, the TLS mode and the credentials"
             } else {
                 "the server refused"
             };

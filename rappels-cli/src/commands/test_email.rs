@@ -18,10 +18,11 @@ through the mailer the environment configures (below), and print what the server
 Use it to check the server, the port, TLS, the credentials and the sender before the first \
 `rappels run`. It needs no database.
 
-When delivery fails, the message says whether the failure is transient (a 4xx reply, a \
-server that cannot be reached, a timeout: check the host, the port and the TLS mode, or try \
-again later) or permanent (a 5xx reply: the server refuses the sender, the recipient or the \
-credentials), and the exit status is 1.";
+When delivery fails, the message says which step failed and whether it is the mail session \
+(the server cannot be reached, or refuses TLS, the credentials or the sender: check the host, \
+the port, the TLS mode, the user and the sender), a transient refusal of the message (a 4xx \
+reply: try again later) or a permanent one (a 5xx reply: the server refuses the recipient or \
+the message), and the exit status is 1.";
 
 pub(crate) const EXAMPLES: &str = "\
 Examples:
@@ -101,10 +102,12 @@ pub(crate) fn run(args: TestEmailArgs, config: &Config) -> Result<(), Failure> {
             Ok(())
         }
         Err(error) => {
-            let class = if error.is_transient() {
-                "transient failure: check the host, the port and the TLS mode, or try again later"
+            let class = if error.is_session() {
+                "the mail session failed: check the host, the port, the TLS mode, the user and the sender"
+            } else if error.is_transient() {
+                "transient failure: try again later"
             } else {
-                "permanent failure: the server refused it"
+                "permanent failure: the server refused the recipient or the message"
             };
             Err(Failure::Failed(anyhow::anyhow!(
                 "test e-mail to {} via {destination} not delivered ({class}): {error}",

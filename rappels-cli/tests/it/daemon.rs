@@ -414,7 +414,11 @@ fn a_signal_during_a_run_lets_the_message_in_flight_finish() {
     let signalled = position("SIGTERM received");
     let finished = position("run finished");
     let stopped = position("stopped on SIGTERM");
-    assert!(daemon.seen[finished].contains(" sent=1 "), "{:#?}", daemon.seen);
+    assert!(
+        daemon.seen[finished].contains(" sent=1 "),
+        "{:#?}",
+        daemon.seen
+    );
     assert!(
         signalled < finished && finished < stopped,
         "{:#?}",

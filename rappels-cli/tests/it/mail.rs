@@ -105,14 +105,14 @@ fn the_test_email_goes_to_the_outbox_by_default() {
 }
 
 #[test]
-fn an_unreachable_server_is_a_transient_failure() {
+fn an_unreachable_server_is_a_session_failure() {
     let out = rappels_with(
         &["test-email", "--to", "admin@example.org"],
         &smtp(closed_port()),
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("not delivered (transient failure"),
+        stderr(&out).contains("not delivered (the mail session failed"),
         "{}",
         stderr(&out)
     );
@@ -286,8 +286,8 @@ fn the_password_never_shows() {
     let codes: Vec<Option<i32>> = runs.iter().map(|out| out.status.code()).collect();
     assert_eq!(
         codes,
-        [Some(1), Some(0), Some(1), Some(0), Some(2)],
-        "test-email fails and run completes (its deliveries fail) on both servers"
+        [Some(1), Some(1), Some(1), Some(1), Some(2)],
+        "test-email and run fail on both servers: the session fails (no server, no AUTH)"
     );
     for out in &runs {
         let (out_text, err_text) = (stdout(out), stderr(out));
@@ -318,4 +318,55 @@ fn help_lists_the_mail_variables() {
     ] {
         assert!(text.contains(expected), "{expected}: {text}");
     }
+}
+
+/// A server that cannot be reached fails the session, not the reminders: the run exits 1
+/// saying so, and every reminder it recorded is still pending, its attempt not counted, for
+/// the next run to send.
+#[test]
+fn a_run_whose_mail_session_fails_exits_1_and_leaves_the_reminders_pending() {
+    let db = TestDb::sqlite();
+    import(&db, &fixture("school.json"));
+    let at = "2026-11-26T18:45:00Z";
+    let mut env = smtp(closed_port());
+    env.push(("RAPPELS_DATABASE_URL", db.url.clone()));
+    let out = rappels_with(&["run", "--at", at], &env);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("the reminders not sent stay pending"), "{err}");
+    let history = succeeded(
+        crate::support::on(&db, &["history", "--as", "admin", "--format", "json"]),
+        "history",
+    );
+    let history: serde_json::Value = serde_json::from_str(&history).unwrap();
+    let lines = history.as_array().unwrap();
+    assert!(!lines.is_empty(), "{history}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["status"] == "pending" && l["attempts"] == 0),
+        "{history}"
+    );
+    // Once the server is there, the next run sends them.
+    let server = TestServer::start(Answer::Accept);
+    let mut env = smtp(server.port);
+    env.push(("RAPPELS_DATABASE_URL", db.url.clone()));
+    let out = rappels_with(&["run", "--at", at, "--format", "json"], &env);
+    let summary: serde_json::Value =
+        serde_json::from_str(&succeeded(out, "run after the outage")).unwrap();
+    let sent = summary["sent"].as_u64().unwrap() as usize;
+    assert_eq!(
+        (summary["recorded"].as_u64(), sent),
+        (Some(0), lines.len()),
+        "{summary}"
+    );
+    assert_eq!(server.received().len(), sent);
+    let history = succeeded(
+        crate::support::on(&db, &["history", "--as", "admin", "--format", "json"]),
+        "history",
+    );
+    let history: serde_json::Value = serde_json::from_str(&history).unwrap();
+    let after = history.as_array().unwrap();
+    assert_eq!(after.len(), sent, "{history}");
+    assert!(after.iter().all(|l| l["status"] == "sent"), "{history}");
 }

@@ -57,6 +57,10 @@ struct Shared {
     report: Mutex<RunReport>,
     /// Set when the run must stop early: no new claim is taken nor sent.
     stop: AtomicBool,
+    /// Set when a store failure stopped the run: planning stops too. (A mail session
+    /// failure lets planning finish, so that everything due is recorded for the next run
+    /// even if the server stays away past the catch-up window.)
+    stop_planning: AtomicBool,
     /// The first failure that stopped the run.
     failure: Mutex<Option<ServiceError>>,
 }
@@ -66,9 +70,16 @@ impl Shared {
         self.stop.load(Ordering::SeqCst)
     }
 
+    fn planning_stopped(&self) -> bool {
+        self.stop_planning.load(Ordering::SeqCst)
+    }
+
     /// Stops the run, keeping the first failure.
     fn fail(&self, error: ServiceError) {
         self.stop.store(true, Ordering::SeqCst);
+        if !matches!(error, ServiceError::MailSession(_)) {
+            self.stop_planning.store(true, Ordering::SeqCst);
+        }
         let mut failure = lock(&self.failure);
         if failure.is_none() {
             *failure = Some(error);
@@ -108,9 +119,10 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
     /// plan is recorded; reminders rescheduled by earlier runs come on top of it.
     ///
     /// Sending starts as soon as the first part of the plan is recorded. A failure of the
-    /// mail session ([`MailError::is_session`]) stops the run: the messages in flight end
-    /// and are recorded, the other claims are released, and the run returns
-    /// [`ServiceError::MailSession`].
+    /// mail session ([`MailError::is_session`]) stops the sending: the messages in flight
+    /// end and are recorded, the other claims are released, the rest of the plan is still
+    /// recorded (so nothing due is missed if the server stays away past the catch-up
+    /// window), and the run returns [`ServiceError::MailSession`].
     pub async fn run_with_progress(
         &self,
         options: &RunOptions,
@@ -256,7 +268,7 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
         // The block owns `incoming`: when it ends, early or not, the store stops reading.
         let record = async move {
             while let Some(input) = incoming.next().await {
-                if shared.stopped() {
+                if shared.planning_stopped() {
                     break;
                 }
                 let plan = plan::due_reminders(window, &self.settings, &input.candidates(), &input);
