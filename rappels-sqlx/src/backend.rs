@@ -66,7 +66,6 @@ macro_rules! backend {
                 Claim, Lease, LogEntry, ManualContext, NewManualRequest, OutgoingReminder, Outcome,
                 PlanInput, PlanParts, ReminderStatus, ScheduleInput, Stats,
             };
-            use futures::TryStreamExt;
             use rappels_core::schedule::NewSession;
             use rappels_core::rules;
             use rappels_core::scenario::Scenario;
@@ -393,11 +392,13 @@ macro_rules! backend {
             }
 
             /// Step 2 of planning in parts (`Store::plan_parts`): the manual requests whole,
-            /// then each zone's sessions, inactivity and weekly candidates streamed from one
-            /// query each and handed over `part_size` at a time with what they need. The
-            /// inactivity and weekly queries leave out students whose reminder for the slot
-            /// date is already recorded, so a run repeated within the grace window reads
-            /// next to nothing.
+            /// then, per zone, the ids of the session, inactivity and weekly candidates (one
+            /// short indexed query each), handed over `part_size` at a time with the records
+            /// they need, read by id. Reading ids first keeps every read short: a read held
+            /// open for a whole Sunday would keep SQLite from checkpointing its log while the
+            /// run writes, and hold a connection the writers need. The inactivity and weekly
+            /// queries leave out students whose reminder for the slot date is already
+            /// recorded, so a run repeated within the grace window reads next to nothing.
             pub(crate) async fn plan_parts(
                 pool: &$Pool,
                 window: &PlanWindow,
@@ -439,34 +440,26 @@ macro_rules! backend {
                 for zw in window.zones() {
                     let zone = zw.zone.name();
                     for (from, until) in zw.session_start_ranges() {
-                        let query = format!(
-                            "SELECT {SESSION_COLUMNS} FROM sessions s CROSS JOIN students st \
-                             WHERE st.id = s.student_id AND st.zone = $1 AND s.starts_at > $2 AND s.starts_at < $3"
-                        );
-                        let mut rows = sqlx::query(sqlx::AssertSqlSafe(query))
-                            .bind(zone)
-                            .bind(micros(from.max(at)))
-                            .bind(micros(until))
-                            .fetch(pool);
-                        let mut chunk = Vec::new();
-                        while let Some(row) = rows.try_next().await? {
-                            chunk.push(session(&row)?);
-                            if chunk.len() == part_size
-                                && !parts.send(sessions_part(pool, std::mem::take(&mut chunk)).await?).await
-                            {
+                        let ids: Vec<i64> = sqlx::query_scalar(
+                            // CROSS JOIN keeps sessions as SQLite's outer loop: the start
+                            // range is narrow, a zone holds a large share of all students.
+                            "SELECT s.id FROM sessions s CROSS JOIN students st \
+                             WHERE st.id = s.student_id AND st.zone = $1 AND s.starts_at > $2 AND s.starts_at < $3",
+                        )
+                        .bind(zone)
+                        .bind(micros(from.max(at)))
+                        .bind(micros(until))
+                        .fetch_all(pool)
+                        .await?;
+                        for chunk in ids.chunks(part_size) {
+                            if !parts.send(sessions_part(pool, chunk).await?).await {
                                 return Ok(());
                             }
-                        }
-                        drop(rows);
-                        if !chunk.is_empty() && !parts.send(sessions_part(pool, chunk).await?).await {
-                            return Ok(());
                         }
                     }
 
                     for dates in zw.activity_dates(settings) {
-                        let mut q = QueryBuilder::<$Db>::new(format!(
-                            "SELECT {STUDENT_COLUMNS} FROM students WHERE zone = "
-                        ));
+                        let mut q = QueryBuilder::<$Db>::new("SELECT id FROM students WHERE zone = ");
                         q.push_bind(zone);
                         q.push(" AND account_active AND subscription_active AND (reference_day IN (");
                         let mut list = q.separated(", ");
@@ -491,19 +484,18 @@ macro_rules! backend {
                                 AND r.kind = 'inactivity' AND r.slot_date = ");
                         q.push_bind(convert::day(dates.slot_date));
                         q.push(")");
-                        let mut rows = q.build().fetch(pool);
-                        let mut part = PlanInput::default();
-                        while let Some(row) = rows.try_next().await? {
-                            let s = student(&row)?;
-                            part.inactivity.push(s.id);
-                            part.students.insert(s.id, s);
-                            if part.inactivity.len() == part_size && !parts.send(std::mem::take(&mut part)).await {
+                        let ids: Vec<i64> = q.build_query_scalar().fetch_all(pool).await?;
+                        for chunk in ids.chunks(part_size) {
+                            let mut part = PlanInput::default();
+                            let chunk: Vec<StudentId> = chunk
+                                .iter()
+                                .map(|id| StudentId::new(*id).map_err(|e| corrupt("students.id", e)))
+                                .collect::<Result<_, _>>()?;
+                            students_by_id(pool, &chunk, &mut part.students).await?;
+                            part.inactivity = chunk;
+                            if !parts.send(part).await {
                                 return Ok(());
                             }
-                        }
-                        drop(rows);
-                        if !part.inactivity.is_empty() && !parts.send(part).await {
-                            return Ok(());
                         }
                     }
 
@@ -515,7 +507,7 @@ macro_rules! backend {
                             _ => None,
                         };
                         let query = format!(
-                            "SELECT {STUDENT_COLUMNS} FROM students \
+                            "SELECT id FROM students \
                              WHERE zone = $1 AND account_active AND subscription_active{}",
                             if single.is_some() {
                                 " AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.student_id = students.id \
@@ -524,42 +516,39 @@ macro_rules! backend {
                                 ""
                             }
                         );
-                        let mut query = sqlx::query(sqlx::AssertSqlSafe(query)).bind(zone);
+                        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(query)).bind(zone);
                         if let Some(day) = single {
                             query = query.bind(day);
                         }
-                        let mut rows = query.fetch(pool);
-                        let mut chunk = Vec::new();
+                        let ids: Vec<i64> = query.fetch_all(pool).await?;
                         let span = (digest_from, digest_until);
-                        while let Some(row) = rows.try_next().await? {
-                            chunk.push(student(&row)?);
-                            if chunk.len() == part_size
-                                && !parts.send(weekly_part(pool, std::mem::take(&mut chunk), span, single.is_none()).await?).await
-                            {
+                        for chunk in ids.chunks(part_size) {
+                            if !parts.send(weekly_part(pool, chunk, span, single.is_none()).await?).await {
                                 return Ok(());
                             }
-                        }
-                        drop(rows);
-                        if !chunk.is_empty()
-                            && !parts.send(weekly_part(pool, chunk, span, single.is_none()).await?).await
-                        {
-                            return Ok(());
                         }
                     }
                 }
                 Ok(())
             }
 
-            /// A part of session candidates: the sessions, their students, and the recorded
-            /// keys of their reminders.
-            async fn sessions_part(pool: &$Pool, sessions: Vec<Session>) -> Result<PlanInput, SqlError> {
+            /// A part of session candidates: the sessions with these ids, their students,
+            /// and the recorded keys of their reminders.
+            async fn sessions_part(pool: &$Pool, ids: &[i64]) -> Result<PlanInput, SqlError> {
                 let mut part = PlanInput::default();
-                let mut named: Vec<StudentId> = sessions.iter().map(|s| s.student_id).collect();
-                named.sort_unstable();
-                named.dedup();
-                students_by_id(pool, &named, &mut part.students).await?;
-                let ids: Vec<i64> = sessions.iter().map(|s| s.id.get()).collect();
                 for chunk in ids.chunks(BATCH) {
+                    let mut q = QueryBuilder::<$Db>::new(format!(
+                        "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id IN ("
+                    ));
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                    for row in q.build().fetch_all(pool).await? {
+                        let s = session(&row)?;
+                        part.sessions.insert(s.id, s);
+                    }
                     let mut q = QueryBuilder::<$Db>::new("SELECT reminder_key FROM reminders WHERE session_id IN (");
                     let mut list = q.separated(", ");
                     for id in chunk {
@@ -571,20 +560,28 @@ macro_rules! backend {
                         part.sent.insert(key.parse::<ReminderKey>().map_err(|e| corrupt("reminders", e))?);
                     }
                 }
-                part.sessions = sessions.into_iter().map(|s| (s.id, s)).collect();
+                let mut named: Vec<StudentId> = part.sessions.values().map(|s| s.student_id).collect();
+                named.sort_unstable();
+                named.dedup();
+                students_by_id(pool, &named, &mut part.students).await?;
                 Ok(part)
             }
 
-            /// A part of weekly candidates: the students, their sessions over the digest's
-            /// span, and (when the query could not leave them out) their recorded digests.
+            /// A part of weekly candidates: the students with these ids, their sessions over
+            /// the digest's span, and (when the query could not leave them out) their
+            /// recorded digests.
             async fn weekly_part(
                 pool: &$Pool,
-                students: Vec<Student>,
+                ids: &[i64],
                 (from, until): (DateTime<Utc>, DateTime<Utc>),
                 read_keys: bool,
             ) -> Result<PlanInput, SqlError> {
                 let mut part = PlanInput::default();
-                let ids: Vec<i64> = students.iter().map(|s| s.id.get()).collect();
+                let students: Vec<StudentId> = ids
+                    .iter()
+                    .map(|id| StudentId::new(*id).map_err(|e| corrupt("students.id", e)))
+                    .collect::<Result<_, _>>()?;
+                students_by_id(pool, &students, &mut part.students).await?;
                 for chunk in ids.chunks(BATCH) {
                     let mut q = QueryBuilder::<$Db>::new(format!(
                         "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.starts_at >= "
@@ -617,10 +614,7 @@ macro_rules! backend {
                         }
                     }
                 }
-                for s in students {
-                    part.weekly.push(s.id);
-                    part.students.insert(s.id, s);
-                }
+                part.weekly = students;
                 Ok(part)
             }
 

@@ -206,8 +206,13 @@ impl SqlStore {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(30))
                 .foreign_keys(true);
+            // One connection: SQLite has one writer, and writers of one process waiting on
+            // each other through the busy timeout sleep in steps of up to 100 ms, which
+            // stalls a run whose planner, senders and recorder all write. Queued on the
+            // pool, they take turns without sleeping; other processes still wait on the
+            // busy timeout. No query holds the connection across an await on another.
             let pool = SqlitePoolOptions::new()
-                .max_connections(4)
+                .max_connections(1)
                 .connect_with(options)
                 .await
                 .map_err(failed)?;
