@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
+use std::thread::{Scope, ScopedJoinHandle};
 
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::de::{self, DeserializeOwned, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer as _, Serialize};
 use serde_json::value::RawValue;
 
 use crate::domain::{
@@ -152,77 +153,151 @@ impl Scenario {
     }
 }
 
-/// A scenario whose big lists are kept as the text of each record, to be read in parallel.
-/// It accepts what [`Scenario`] accepts, field for field; where it does not, reading falls
-/// back to [`Scenario`]'s own, so a difference could only cost time.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Outline<'a> {
-    #[serde(default)]
-    settings: Settings,
-    #[serde(borrow)]
-    students: Vec<&'a RawValue>,
-    #[serde(borrow, default)]
-    parents: Vec<&'a RawValue>,
-    #[serde(borrow, default)]
-    sessions: Vec<&'a RawValue>,
-    #[serde(default)]
-    manual: Vec<ManualRequest>,
-    #[serde(default)]
-    sent: Vec<ReminderKey>,
-    #[serde(default)]
-    study_plans: Vec<StudyPlan>,
-}
-
-/// Reads the document's outline, then its students, parents and sessions with one thread
-/// per core. `None` when anything is wrong: the caller reads the document again to say what.
+/// Reads a scenario with the other cores' help: the students, parents and sessions lists
+/// met while another thread is free are kept as the text of each record and read on that
+/// thread, while this one goes on through the document and reads the other lists itself.
+/// `None` when anything is wrong: the caller reads the document again to say what.
 fn read_in_parallel(text: &str) -> Option<Scenario> {
-    let outline = read_outline(serde_json::Deserializer::from_str(text)).ok()?;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    Some(Scenario {
-        settings: outline.settings,
-        students: read_records(&outline.students, threads)?,
-        parents: read_records(&outline.parents, threads)?,
-        sessions: read_records(&outline.sessions, threads)?,
-        manual: outline.manual,
-        sent: outline.sent,
-        study_plans: outline.study_plans,
-    })
-}
-
-fn read_outline<'de, R: serde_json::de::Read<'de>>(
-    mut de: serde_json::Deserializer<R>,
-) -> serde_json::Result<Outline<'de>> {
-    let outline = Outline::deserialize(&mut de)?;
-    de.end()?;
-    Ok(outline)
-}
-
-/// Reads the records of a list, in order, sharing them between `threads` threads.
-fn read_records<T: DeserializeOwned + Send>(raw: &[&RawValue], threads: usize) -> Option<Vec<T>> {
-    let read = |part: &[&RawValue]| -> Option<Vec<T>> {
-        part.iter()
-            .map(|record| serde_json::from_str(record.get()).ok())
-            .collect()
-    };
-    // Below a few thousand records, starting a thread costs more than it saves.
-    if threads < 2 || raw.len() < 4096 {
-        return read(raw);
+    let spare = std::thread::available_parallelism().map_or(0, |n| n.get() - 1);
+    if spare == 0 {
+        return None;
     }
-    let part_len = raw.len().div_ceil(threads);
     std::thread::scope(|scope| {
-        let others: Vec<_> = raw
-            .chunks(part_len)
-            .skip(1)
-            .map(|part| scope.spawn(move || read(part)))
-            .collect();
-        let mut records = Vec::with_capacity(raw.len());
-        records.extend(read(&raw[..part_len])?);
-        for other in others {
-            records.extend(other.join().ok()??);
-        }
-        Some(records)
+        let mut de = serde_json::Deserializer::from_str(text);
+        let parts = de.deserialize_map(Parts::outline(scope, spare)).ok()?;
+        de.end().ok()?;
+        Some(Scenario {
+            settings: parts.settings.unwrap_or_default(),
+            students: parts.students?.finish()?,
+            parents: List::finish_or_empty(parts.parents)?,
+            sessions: List::finish_or_empty(parts.sessions)?,
+            manual: parts.manual.unwrap_or_default(),
+            sent: parts.sent.unwrap_or_default(),
+            study_plans: parts.study_plans.unwrap_or_default(),
+        })
     })
+}
+
+/// A list of records: read, or being read on another thread.
+enum List<'scope, T> {
+    Read(Vec<T>),
+    Reading(ScopedJoinHandle<'scope, Option<Vec<T>>>),
+}
+
+impl<T> List<'_, T> {
+    fn finish(self) -> Option<Vec<T>> {
+        match self {
+            List::Read(records) => Some(records),
+            List::Reading(thread) => thread.join().ok()?,
+        }
+    }
+
+    fn finish_or_empty(list: Option<Self>) -> Option<Vec<T>> {
+        list.map_or(Some(Vec::new()), List::finish)
+    }
+
+    fn is_being_read(&self) -> bool {
+        matches!(self, List::Reading(thread) if !thread.is_finished())
+    }
+}
+
+/// The fields of a scenario document as [`read_in_parallel`] reads them: those of
+/// [`Scenario`], each at most once, and no other (what it refuses is read again plainly).
+struct Parts<'scope, 'env> {
+    scope: &'scope Scope<'scope, 'env>,
+    spare_threads: usize,
+    settings: Option<Settings>,
+    students: Option<List<'scope, Student>>,
+    parents: Option<List<'scope, Parent>>,
+    sessions: Option<List<'scope, Session>>,
+    manual: Option<Vec<ManualRequest>>,
+    sent: Option<Vec<ReminderKey>>,
+    study_plans: Option<Vec<StudyPlan>>,
+}
+
+impl<'scope, 'env> Parts<'scope, 'env> {
+    fn outline(scope: &'scope Scope<'scope, 'env>, spare_threads: usize) -> Self {
+        Parts {
+            scope,
+            spare_threads,
+            settings: None,
+            students: None,
+            parents: None,
+            sessions: None,
+            manual: None,
+            sent: None,
+            study_plans: None,
+        }
+    }
+
+    /// True when a thread is free to read a list.
+    fn has_a_free_thread(&self) -> bool {
+        let busy = [
+            self.students.as_ref().is_some_and(List::is_being_read),
+            self.parents.as_ref().is_some_and(List::is_being_read),
+            self.sessions.as_ref().is_some_and(List::is_being_read),
+        ];
+        busy.iter().filter(|&&b| b).count() < self.spare_threads
+    }
+
+    /// The next value of `map`, a list of records: read here, or kept as text and read on
+    /// a free thread.
+    fn list<'de: 'scope, T, A>(&self, map: &mut A) -> Result<List<'scope, T>, A::Error>
+    where
+        T: DeserializeOwned + Send + 'scope,
+        A: MapAccess<'de>,
+    {
+        if !self.has_a_free_thread() {
+            return map.next_value().map(List::Read);
+        }
+        let raw: Vec<&'de RawValue> = map.next_value()?;
+        Ok(List::Reading(self.scope.spawn(move || {
+            raw.iter()
+                .map(|record| serde_json::from_str(record.get()).ok())
+                .collect()
+        })))
+    }
+}
+
+/// Stores a field's value, refusing a second one.
+fn once<T, E: de::Error>(slot: &mut Option<T>, name: &'static str, value: T) -> Result<(), E> {
+    if slot.replace(value).is_some() {
+        return Err(E::duplicate_field(name));
+    }
+    Ok(())
+}
+
+impl<'de: 'scope, 'scope, 'env> Visitor<'de> for Parts<'scope, 'env> {
+    type Value = Self;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a scenario")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self, A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "settings" => once(&mut self.settings, "settings", map.next_value()?)?,
+                "students" => {
+                    let list = self.list(&mut map)?;
+                    once(&mut self.students, "students", list)?;
+                }
+                "parents" => {
+                    let list = self.list(&mut map)?;
+                    once(&mut self.parents, "parents", list)?;
+                }
+                "sessions" => {
+                    let list = self.list(&mut map)?;
+                    once(&mut self.sessions, "sessions", list)?;
+                }
+                "manual" => once(&mut self.manual, "manual", map.next_value()?)?,
+                "sent" => once(&mut self.sent, "sent", map.next_value()?)?,
+                "study_plans" => once(&mut self.study_plans, "study_plans", map.next_value()?)?,
+                other => return Err(de::Error::unknown_field(other, &[])),
+            }
+        }
+        Ok(self)
+    }
 }
 
 /// One scenario document, and nothing after it but white space.
@@ -316,6 +391,26 @@ mod tests {
         assert_eq!(Scenario::from_json(&json).unwrap(), scenario);
         let read = Scenario::from_reader(|| Ok(json.as_bytes())).unwrap();
         assert_eq!(read, scenario);
+    }
+
+    #[test]
+    fn the_order_of_the_fields_does_not_matter() {
+        let scenario = big();
+        let json = serde_json::json!({
+            "sessions": scenario.sessions,
+            "sent": [],
+            "students": scenario.students,
+            "settings": scenario.settings,
+            "parents": [],
+        });
+        let read = Scenario::from_json(&json.to_string()).unwrap();
+        assert_eq!(read, scenario);
+        let twice = r#"{ "students": [], "parents": [], "students": [] }"#;
+        assert!(
+            error_of(twice).contains("duplicate field `students`"),
+            "{}",
+            error_of(twice)
+        );
     }
 
     #[test]
