@@ -24,6 +24,90 @@ struct ZoneIndex {
     sessions_by_start: Vec<u32>,
 }
 
+/// The students of each zone that the periodic rules may accept, by the local date their
+/// inactivity is counted from (the sessions are added by [`Snapshot::new`]).
+fn students_by_zone(students: &[Student], zone_of_student: &[Zone]) -> HashMap<Zone, ZoneIndex> {
+    let mut zones: HashMap<Zone, ZoneIndex> = HashMap::new();
+    for (i, (student, &zone)) in students.iter().zip(zone_of_student).enumerate() {
+        let index = zones.entry(zone).or_default();
+        // Only students the periodic rules can accept are indexed for them; the rules
+        // still decide, so this is an optimisation, not a second copy of the rule.
+        if !(student.account_active && student.subscription_active) {
+            continue;
+        }
+        index.periodic.push(pos(i));
+        if let Some(date) = rules::inactivity_reference_date(student, zone) {
+            index
+                .by_reference_date
+                .entry(date)
+                .or_default()
+                .push(pos(i));
+        }
+    }
+    zones
+}
+
+/// The sessions by start in each zone, and the sessions of each student by start, as
+/// [`Snapshot`] keeps them.
+struct SessionIndex {
+    by_zone: HashMap<Zone, Vec<u32>>,
+    offsets: Vec<u32>,
+    by_student: Vec<u32>,
+}
+
+impl SessionIndex {
+    /// Sessions are read in the order they are stored, which is also how their owners are
+    /// usually stored, and sorted by (start, position) per zone and per owner: a stable sort
+    /// by start, without reaching into the records at random.
+    fn new(scenario: &Scenario, student_pos: &IdIndex, zone_of_student: &[Zone]) -> Self {
+        let students = &scenario.students;
+        let sessions = &scenario.sessions;
+        let mut by_zone: HashMap<Zone, Vec<(DateTime<Utc>, u32)>> = HashMap::new();
+        let mut owners = Vec::with_capacity(sessions.len());
+        let mut offsets = vec![0u32; students.len() + 1];
+        for (i, session) in sessions.iter().enumerate() {
+            let owner = student_pos.position(students, session.student_id.get(), |s| s.id.get());
+            owners.push(owner.map(pos));
+            let Some(owner) = owner else {
+                continue;
+            };
+            offsets[owner + 1] += 1;
+            by_zone
+                .entry(zone_of_student[owner])
+                .or_default()
+                .push((session.starts_at, pos(i)));
+        }
+        let by_zone = by_zone
+            .into_iter()
+            .map(|(zone, mut starts)| {
+                starts.sort_unstable();
+                (zone, starts.into_iter().map(|(_, i)| i).collect())
+            })
+            .collect();
+        for i in 1..offsets.len() {
+            offsets[i] += offsets[i - 1];
+        }
+        let mut next = offsets.clone();
+        let mut by_student = vec![0u32; offsets.last().map_or(0, |&n| n as usize)];
+        for (i, owner) in owners.into_iter().enumerate() {
+            if let Some(owner) = owner {
+                let slot = &mut next[owner as usize];
+                by_student[*slot as usize] = pos(i);
+                *slot += 1;
+            }
+        }
+        for owner in 0..students.len() {
+            let own = offsets[owner] as usize..offsets[owner + 1] as usize;
+            by_student[own].sort_unstable_by_key(|&i| (sessions[i as usize].starts_at, i));
+        }
+        SessionIndex {
+            by_zone,
+            offsets,
+            by_student,
+        }
+    }
+}
+
 /// A scenario with the indexes planning needs. Positions are `u32` to keep the indexes of a
 /// million students small.
 #[derive(Debug)]
@@ -52,6 +136,14 @@ impl Snapshot {
     /// the local date inactivity is counted from. Sessions of a student the scenario does not
     /// hold (which validation refuses) are left out of the per-student index.
     pub fn new(scenario: Scenario) -> Self {
+        // Below some tens of thousands of records, starting a thread costs more than it saves.
+        let parallel = scenario.students.len() + scenario.sessions.len() >= 65_536;
+        Self::build(scenario, parallel)
+    }
+
+    /// [`Snapshot::new`], building the students' and the sessions' indexes side by side
+    /// when `parallel` (they are independent).
+    fn build(scenario: Scenario, parallel: bool) -> Self {
         let default_zone = scenario.settings.timezone;
         let student_pos = IdIndex::new(&scenario.students, |s| s.id.get());
         let parent_pos = IdIndex::new(&scenario.parents, |p| p.id.get());
@@ -62,69 +154,32 @@ impl Snapshot {
             let m = &scenario.manual[i as usize];
             (m.requested_at, m.id)
         });
-
-        let mut zones: HashMap<Zone, ZoneIndex> = HashMap::new();
-        let mut zone_of_student = Vec::with_capacity(scenario.students.len());
-        for (i, student) in scenario.students.iter().enumerate() {
-            let zone = student.zone(default_zone);
-            zone_of_student.push(zone);
-            let index = zones.entry(zone).or_default();
-            // Only students the periodic rules can accept are indexed for them; the rules
-            // still decide, so this is an optimisation, not a second copy of the rule.
-            if !(student.account_active && student.subscription_active) {
-                continue;
-            }
-            index.periodic.push(pos(i));
-            if let Some(date) = rules::inactivity_reference_date(student, zone) {
-                index
-                    .by_reference_date
-                    .entry(date)
-                    .or_default()
-                    .push(pos(i));
-            }
-        }
-
-        // Sessions are read in the order they are stored, which is also how their owners
-        // are usually stored, and sorted by (start, position) per zone and per owner: a
-        // stable sort by start, without reaching into the records at random.
-        let mut by_zone: HashMap<Zone, Vec<(DateTime<Utc>, u32)>> = HashMap::new();
-        let mut owners = Vec::with_capacity(scenario.sessions.len());
-        let mut session_offsets = vec![0u32; scenario.students.len() + 1];
-        for (i, session) in scenario.sessions.iter().enumerate() {
-            let owner =
-                student_pos.position(&scenario.students, session.student_id.get(), |s| s.id.get());
-            owners.push(owner.map(pos));
-            let Some(owner) = owner else {
-                continue;
-            };
-            session_offsets[owner + 1] += 1;
-            by_zone
-                .entry(zone_of_student[owner])
-                .or_default()
-                .push((session.starts_at, pos(i)));
-        }
-        for (zone, mut starts) in by_zone {
-            starts.sort_unstable();
+        let zone_of_student: Vec<Zone> = scenario
+            .students
+            .iter()
+            .map(|s| s.zone(default_zone))
+            .collect();
+        let (mut zones, sessions) = if !parallel {
+            (
+                students_by_zone(&scenario.students, &zone_of_student),
+                SessionIndex::new(&scenario, &student_pos, &zone_of_student),
+            )
+        } else {
+            std::thread::scope(|scope| {
+                let students =
+                    scope.spawn(|| students_by_zone(&scenario.students, &zone_of_student));
+                let sessions = SessionIndex::new(&scenario, &student_pos, &zone_of_student);
+                let students = match students.join() {
+                    Ok(students) => students,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                };
+                (students, sessions)
+            })
+        };
+        for (zone, by_start) in sessions.by_zone {
             if let Some(index) = zones.get_mut(&zone) {
-                index.sessions_by_start = starts.into_iter().map(|(_, i)| i).collect();
+                index.sessions_by_start = by_start;
             }
-        }
-        for i in 1..session_offsets.len() {
-            session_offsets[i] += session_offsets[i - 1];
-        }
-        let mut next = session_offsets.clone();
-        let mut sessions_by_student = vec![0u32; session_offsets.last().map_or(0, |&n| n as usize)];
-        for (i, owner) in owners.into_iter().enumerate() {
-            if let Some(owner) = owner {
-                let slot = &mut next[owner as usize];
-                sessions_by_student[*slot as usize] = pos(i);
-                *slot += 1;
-            }
-        }
-        for owner in 0..scenario.students.len() {
-            let own = session_offsets[owner] as usize..session_offsets[owner + 1] as usize;
-            sessions_by_student[own]
-                .sort_unstable_by_key(|&i| (scenario.sessions[i as usize].starts_at, i));
         }
         let sent = scenario.sent.iter().copied().collect();
         Snapshot {
@@ -133,8 +188,8 @@ impl Snapshot {
             parent_pos,
             session_pos,
             manual_pos,
-            session_offsets,
-            sessions_by_student,
+            session_offsets: sessions.offsets,
+            sessions_by_student: sessions.by_student,
             manual_by_time,
             zones,
             sent,
@@ -362,6 +417,24 @@ mod tests {
             let reversed = Snapshot::new(reordered(&school).swap_remove(0));
             for at in instants() {
                 assert_eq!(original.plan(at), reversed.plan(at), "at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn indexes_built_side_by_side_are_the_same() {
+        for school in schools() {
+            let sequential = Snapshot::build(school.clone(), false);
+            let parallel = Snapshot::build(school.clone(), true);
+            for at in instants() {
+                assert_eq!(sequential.plan(at), parallel.plan(at), "at {at}");
+            }
+            for student in &school.students {
+                let (from, until) = Snapshot::digest_span(instants()[2]);
+                assert_eq!(
+                    sequential.sessions_of(student.id, from, until),
+                    parallel.sessions_of(student.id, from, until)
+                );
             }
         }
     }
