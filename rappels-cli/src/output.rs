@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rappels_core::domain::{ManualId, SessionId, StudentId, format_instant};
 use rappels_core::plan::{DueReminder, Plan};
 use serde::Serialize;
-use serde_json::ser::{Formatter as _, PrettyFormatter};
+use serde_json::ser::Formatter;
 
 /// One due reminder as RULES.md prints it, borrowing from the plan.
 #[derive(Debug, Serialize)]
@@ -60,7 +60,7 @@ impl<'a, F: Fn(&[DueReminder]) -> Vec<Option<String>> + Sync> PlanJson<'a, F> {
     /// Drives serde_json's pretty formatter by hand, as its serializer would for the
     /// struct, so that the `due` lines serialized elsewhere are copied in where they go.
     fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let mut f = PrettyFormatter::with_indent(b"  ");
+        let mut f = Pretty::default();
         f.begin_object(out)?;
         field(out, &mut f, true, "at", &format_instant(self.plan.at))?;
         f.begin_object_key(out, false)?;
@@ -135,10 +135,95 @@ impl<'a, F: Fn(&[DueReminder]) -> Vec<Option<String>> + Sync> PlanJson<'a, F> {
     }
 }
 
+/// serde_json's `PrettyFormatter` with its default two-space indentation, writing each line
+/// break and its indentation at once rather than one level at a time: a big plan has
+/// millions of them. The `due` lines are serialized starting from a copy of it.
+#[derive(Debug, Clone, Default)]
+struct Pretty {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Pretty {
+    /// A line break, then two spaces per level.
+    fn new_line<W: ?Sized + Write>(&self, writer: &mut W, comma: bool) -> std::io::Result<()> {
+        const BREAK: &[u8] = b",\n                                                                ";
+        let start = if comma { 0 } else { 1 };
+        let end = 2 + 2 * self.depth;
+        match BREAK.get(start..end) {
+            Some(line) => writer.write_all(line),
+            None => {
+                writer.write_all(&BREAK[start..2])?;
+                (0..self.depth).try_for_each(|_| writer.write_all(b"  "))
+            }
+        }
+    }
+}
+
+impl Formatter for Pretty {
+    fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        writer.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.new_line(writer, false)?;
+        }
+        writer.write_all(b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.new_line(writer, !first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        writer.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.new_line(writer, false)?;
+        }
+        writer.write_all(b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.new_line(writer, !first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        writer.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
 /// One field of an object, as serde_json's serializer writes it with the formatter `f`.
 fn field(
     out: &mut dyn Write,
-    f: &mut PrettyFormatter<'_>,
+    f: &mut Pretty,
     first: bool,
     name: &str,
     value: &impl Serialize,
@@ -154,7 +239,7 @@ fn field(
 /// Serializes `value` where the formatter `f` stands: a copy of it carries the depth.
 fn write_value(
     out: &mut dyn Write,
-    f: &PrettyFormatter<'_>,
+    f: &Pretty,
     value: &(impl Serialize + ?Sized),
 ) -> std::io::Result<()> {
     value
@@ -180,7 +265,7 @@ impl LineTexts {
         subjects: Vec<Option<String>>,
         first: bool,
     ) -> std::io::Result<Vec<u8>> {
-        let mut f = PrettyFormatter::with_indent(b"  ");
+        let mut f = Pretty::default();
         // The lines sit two levels deep: in the document's object, in its `due` list.
         f.begin_object(&mut std::io::sink())?;
         f.begin_array(&mut std::io::sink())?;
@@ -393,6 +478,18 @@ mod tests {
             .iter()
             .map(|d| (d.student.get() % 4 != 0).then(|| format!("Sujet « {} » \"x\"\\", d.student)))
             .collect()
+    }
+
+    #[test]
+    fn the_formatter_indents_as_serde_json_does_at_any_depth() {
+        let mut value = serde_json::json!({ "a": [1, {}, [], "x"], "b": { "c": null } });
+        for depth in 0..40 {
+            value = serde_json::json!({ "depth": depth, "inner": [value, []] });
+        }
+        let mut ours = Vec::new();
+        write_value(&mut ours, &Pretty::default(), &value).unwrap();
+        let theirs = serde_json::to_string_pretty(&value).unwrap();
+        assert_eq!(String::from_utf8(ours).unwrap(), theirs);
     }
 
     #[test]
