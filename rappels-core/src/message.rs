@@ -14,12 +14,16 @@
 //! one sent on time.
 
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Timelike, Utc};
 use chrono_tz::Tz;
+use handlebars::template::{HelperTemplate, Parameter, TemplateElement};
 use handlebars::{
-    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderError,
-    RenderErrorReason, TemplateError,
+    Context, Handlebars, Helper, HelperResult, Output, Path, PathSeg, RenderContext, RenderError,
+    RenderErrorReason, Renderable, Template, TemplateError,
 };
 use serde::Serialize;
 
@@ -228,6 +232,16 @@ const EMBEDDED: &[(&str, &str)] = embedded![
 /// The name of the admin's test e-mail in template file names.
 const TEST_KIND: &str = "test";
 
+/// Every kind of message in template file names, in the order of [`Templates`]' table.
+const KINDS: [&str; 6] = [
+    "session_eve",
+    "session_day",
+    "inactivity",
+    "weekly",
+    "manual",
+    TEST_KIND,
+];
+
 /// The three parts of a message, as named in template file names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
@@ -253,6 +267,218 @@ pub struct Templates {
     plain: Handlebars<'static>,
     /// HTML bodies: every value escaped.
     html: Handlebars<'static>,
+    /// One entry per kind × locale, at `kind * 2 + locale` (see [`Templates::entry`]).
+    entries: Vec<Entry>,
+    /// The session link pattern, compiled once for every session of every message.
+    link: LinkCache,
+}
+
+/// The registered names of the three templates of one kind and locale, and what its
+/// subject reads: names are built once rather than for every message, and a subject that
+/// does not show, say, the week's sessions does not make `rappels plan` gather them.
+#[derive(Debug, Clone)]
+struct Entry {
+    subject: String,
+    text: String,
+    html: String,
+    subject_reads: Reads,
+}
+
+/// What of a message's data a template may read: which top-level values, which parts built
+/// from the reminder's records (`None`: not read at all) and which of their fields. Building
+/// them costs lookups, date formatting and, for the weekly digest, a query of the week's
+/// sessions; what a template does not read is left out of its data, which cannot change
+/// what it renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Reads {
+    platform_name: bool,
+    site_url: bool,
+    locale: bool,
+    kind: bool,
+    student: Option<StudentWants>,
+    session: Option<SessionWants>,
+    inactivity: Option<InactivityWants>,
+    week: Option<WeekWants>,
+    parent: Option<ParentWants>,
+    manual: Option<ManualWants>,
+}
+
+impl Reads {
+    const ALL: Reads = Reads {
+        platform_name: true,
+        site_url: true,
+        locale: true,
+        kind: true,
+        student: Some(StudentWants::ALL),
+        session: Some(SessionWants::ALL),
+        inactivity: Some(InactivityWants::ALL),
+        week: Some(WeekWants::ALL),
+        parent: Some(ParentWants::ALL),
+        manual: Some(ManualWants::ALL),
+    };
+
+    /// What `template` may read (see [`Paths`]).
+    fn of(template: &Template) -> Reads {
+        let mut paths = Paths::default();
+        if !paths.walk_template(template) {
+            return Reads::ALL;
+        }
+        let name = |name: &str| paths.names.contains_key(name);
+        let part = |name: &str| paths.names.get(name).map(Option::as_ref);
+        Reads {
+            platform_name: name("platform_name"),
+            site_url: name("site_url"),
+            locale: name("locale"),
+            kind: name("kind"),
+            student: part("student").map(StudentWants::from_fields),
+            session: part("session").map(SessionWants::from_fields),
+            inactivity: part("inactivity").map(InactivityWants::from_fields),
+            week: part("week").map(WeekWants::from_fields),
+            parent: part("parent").map(ParentWants::from_fields),
+            manual: part("manual").map(ManualWants::from_fields),
+        }
+    }
+}
+
+/// The data paths a template names, gathered by walking its syntax tree: every expression,
+/// helper parameter, hash value, block, inverse block and subexpression. A path
+/// `session.time` reads the field `time` of `session`; a lone name (`session`, as in
+/// `{{#with session}}`) reads all of it, and so does a longer path for its first field. Names
+/// inside blocks are counted as top-level names too, which can only add to what is built.
+/// Anything that reaches data without naming it — `this`, `..`, `@root`, partials,
+/// decorators, a construct this walk does not know — makes the walk give up, and then the
+/// template counts as reading everything.
+#[derive(Debug, Default)]
+struct Paths {
+    /// Top-level names read, each with the fields read in it (`None`: all of them).
+    names: HashMap<String, Option<HashSet<String>>>,
+}
+
+impl Paths {
+    /// False when the template holds something the walk cannot follow.
+    fn walk_template(&mut self, template: &Template) -> bool {
+        template.elements.iter().all(|e| self.walk_element(e))
+    }
+
+    fn walk_element(&mut self, element: &TemplateElement) -> bool {
+        match element {
+            TemplateElement::RawString(_) | TemplateElement::Comment(_) => true,
+            TemplateElement::Expression(helper)
+            | TemplateElement::HtmlExpression(helper)
+            | TemplateElement::HelperBlock(helper) => self.walk_helper(helper),
+            _ => false,
+        }
+    }
+
+    fn walk_helper(&mut self, helper: &HelperTemplate) -> bool {
+        self.walk_parameter(&helper.name)
+            && helper.params.iter().all(|p| self.walk_parameter(p))
+            && helper.hash.values().all(|p| self.walk_parameter(p))
+            && helper.template.iter().all(|t| self.walk_template(t))
+            && helper.inverse.iter().all(|t| self.walk_template(t))
+    }
+
+    fn walk_parameter(&mut self, parameter: &Parameter) -> bool {
+        match parameter {
+            // A helper's name, or a lone data name such as `{{platform_name}}`.
+            Parameter::Name(name) => {
+                self.read(name, None);
+                true
+            }
+            // Only paths made of names from where they stand are followed; an empty path is
+            // `this`, the whole data, and `..` or `@root` climb out of a block.
+            Parameter::Path(Path::Relative((segments, _))) => {
+                let mut names = Vec::with_capacity(segments.len());
+                for segment in segments {
+                    match segment {
+                        PathSeg::Named(name) => names.push(name.as_str()),
+                        _ => return false,
+                    }
+                }
+                match names.as_slice() {
+                    [] => false,
+                    [name] => {
+                        self.read(name, None);
+                        true
+                    }
+                    [name, field, ..] => {
+                        self.read(name, Some(field));
+                        true
+                    }
+                }
+            }
+            // `@index`, `@first`… are block variables, not data.
+            Parameter::Path(Path::Local(_)) => true,
+            // A string handed to a helper such as `lookup` may name a value.
+            Parameter::Literal(value) => {
+                if let Some(text) = value.as_str() {
+                    self.read(text, None);
+                }
+                true
+            }
+            Parameter::Subexpression(sub) => self.walk_element(&sub.element),
+            _ => false,
+        }
+    }
+
+    /// Records that `name` is read, whole or only its `field`.
+    fn read(&mut self, name: &str, field: Option<&str>) {
+        let entry = self
+            .names
+            .entry(name.to_owned())
+            .or_insert_with(|| Some(HashSet::new()));
+        match (entry, field) {
+            (Some(fields), Some(field)) => {
+                fields.insert(field.to_owned());
+            }
+            (entry, None) => *entry = None,
+            (None, Some(_)) => {}
+        }
+    }
+}
+
+/// The session link pattern last compiled, shared by every message rendered with the same
+/// configuration: compiling it for each session of each message dominated the time of a
+/// plan with many reminders.
+#[derive(Default)]
+struct LinkCache(Mutex<Option<(String, Arc<Template>)>>);
+
+impl LinkCache {
+    fn get(&self, pattern: &str) -> Result<Arc<Template>, TemplateError> {
+        let mut cached = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((compiled_from, template)) = cached.as_ref()
+            && compiled_from == pattern
+        {
+            return Ok(Arc::clone(template));
+        }
+        let template = Arc::new(Template::compile(pattern)?);
+        *cached = Some((pattern.to_owned(), Arc::clone(&template)));
+        Ok(template)
+    }
+}
+
+impl Clone for LinkCache {
+    /// A copy starts empty: the cache is only a saving, never state.
+    fn clone(&self) -> Self {
+        LinkCache::default()
+    }
+}
+
+impl fmt::Debug for LinkCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LinkCache")
+    }
+}
+
+/// Handlebars output into a string that grows as needed (the registry's own string output
+/// reserves 8 KiB for each rendering, a lot for a one-line subject).
+struct StringSink(String);
+
+impl Output for StringSink {
+    fn write(&mut self, segment: &str) -> Result<(), std::io::Error> {
+        self.0.push_str(segment);
+        Ok(())
+    }
 }
 
 impl Templates {
@@ -302,6 +528,8 @@ impl Templates {
         let mut templates = Templates {
             plain: registry(handlebars::no_escape),
             html: registry(handlebars::html_escape),
+            entries: Vec::new(),
+            link: LinkCache::default(),
         };
         templates.html.register_helper("nl2br", Box::new(nl2br));
         for (file, source) in sources {
@@ -318,6 +546,26 @@ impl Templates {
                     source: Box::new(e),
                 })?;
         }
+        for kind in KINDS {
+            for locale in Locale::ALL {
+                let name = |part: Part| {
+                    format!("{kind}.{locale}.{}", part.as_str(), locale = locale.code())
+                };
+                let subject = name(Part::Subject);
+                // Every kind × locale × part is embedded and overrides only replace, so the
+                // subject is always registered; a missing one would only mean reading all.
+                let subject_reads = templates
+                    .plain
+                    .get_template(&subject)
+                    .map_or(Reads::ALL, Reads::of);
+                templates.entries.push(Entry {
+                    subject,
+                    text: name(Part::Text),
+                    html: name(Part::Html),
+                    subject_reads,
+                });
+            }
+        }
         Ok(templates)
     }
 
@@ -329,11 +577,12 @@ impl Templates {
         settings: &Settings,
         config: &MessageConfig,
     ) -> Result<RenderedMessage, MessageError> {
-        let data = self.reminder_data(due, source, settings, config)?;
+        let data = self.reminder_data(due, source, settings, config, false)?;
         self.render_all(&data)
     }
 
-    /// Only the subject of one due reminder (what `rappels plan` prints).
+    /// Only the subject of one due reminder. The records are looked up and checked as for
+    /// [`Templates::render`], but only the data the subject template reads is built.
     pub fn subject(
         &self,
         due: &DueReminder,
@@ -341,10 +590,40 @@ impl Templates {
         settings: &Settings,
         config: &MessageConfig,
     ) -> Result<String, MessageError> {
-        let data = self.reminder_data(due, source, settings, config)?;
+        let data = self.reminder_data(due, source, settings, config, true)?;
         let context = data.context()?;
         self.render_part(&data, &context, Part::Subject)
             .map(|s| single_line(&s))
+    }
+
+    /// The subjects of many due reminders (what `rappels plan` prints), in order, each as
+    /// [`Templates::subject`] gives it. A subject is a function of the data its template
+    /// reads, which is often shared (every weekly digest of a language has the same subject,
+    /// every eve reminder for a subject and time too): each distinct data is rendered once.
+    pub fn subjects(
+        &self,
+        dues: &[DueReminder],
+        source: &impl MessageSource,
+        settings: &Settings,
+        config: &MessageConfig,
+    ) -> Vec<Result<String, MessageError>> {
+        let mut rendered: HashMap<(usize, String), String> = HashMap::new();
+        dues.iter()
+            .map(|due| {
+                let data = self.reminder_data(due, source, settings, config, true)?;
+                // The data holds only what the template reads, so equal texts render alike.
+                let key = serde_json::to_string(&data)
+                    .map_err(|e| data.unrenderable(RenderErrorReason::SerdeError(e)))?;
+                let key = (self.entry_index(data.kind, data.locale), key);
+                if let Some(subject) = rendered.get(&key) {
+                    return Ok(subject.clone());
+                }
+                let context = data.context()?;
+                let subject = single_line(&self.render_part(&data, &context, Part::Subject)?);
+                rendered.insert(key, subject.clone());
+                Ok(subject)
+            })
+            .collect()
     }
 
     /// The admin's test e-mail, which checks that mail goes out and shows the configured
@@ -366,34 +645,53 @@ impl Templates {
         })
     }
 
+    /// The names and subject reads of one kind and locale (both as template file names
+    /// write them).
+    fn entry(&self, kind: &str, locale: &str) -> &Entry {
+        &self.entries[self.entry_index(kind, locale)]
+    }
+
+    fn entry_index(&self, kind: &str, locale: &str) -> usize {
+        let kind = KINDS.iter().position(|k| *k == kind).unwrap_or(0);
+        let locale = Locale::ALL
+            .iter()
+            .position(|l| l.code() == locale)
+            .unwrap_or(0);
+        kind * Locale::ALL.len() + locale
+    }
+
     fn render_part(
         &self,
         data: &MessageData<'_>,
         context: &Context,
         part: Part,
     ) -> Result<String, MessageError> {
-        let name = format!("{}.{}.{}", data.kind, data.locale, part.as_str());
-        let registry = if part == Part::Html {
-            &self.html
-        } else {
-            &self.plain
+        let entry = self.entry(data.kind, data.locale);
+        let (registry, name) = match part {
+            Part::Subject => (&self.plain, &entry.subject),
+            Part::Text => (&self.plain, &entry.text),
+            Part::Html => (&self.html, &entry.html),
         };
-        registry
-            .render_with_context(&name, context)
-            .map_err(|e| MessageError::Render {
-                file: format!("{name}.hbs"),
-                source: Box::new(e),
-            })
+        let failed = |e: RenderError| MessageError::Render {
+            file: format!("{name}.hbs"),
+            source: Box::new(e),
+        };
+        let template = registry
+            .get_template(name)
+            .ok_or_else(|| failed(RenderErrorReason::TemplateNotFound(name.clone()).into()))?;
+        render_compiled(registry, template, Some(name), context).map_err(failed)
     }
 
     /// Gathers what the reminder's templates show, checking that the records it names exist
-    /// and belong to its student.
+    /// and belong to its student. With `subject_only`, the sections the subject template
+    /// does not read are left out; the checks are the same.
     fn reminder_data<'a>(
         &self,
         due: &DueReminder,
         source: &'a impl MessageSource,
         settings: &Settings,
         config: &'a MessageConfig,
+        subject_only: bool,
     ) -> Result<MessageData<'a>, MessageError> {
         let student = source
             .student(due.student)
@@ -403,98 +701,126 @@ impl Templates {
             zone: student.zone(settings.timezone),
         };
         let mut data = MessageData::new(due.kind().as_str(), student.locale, config);
-        data.student = Some(StudentData {
-            id: student.id.get(),
-            first_name: &student.first_name,
-            last_name: &student.last_name,
-            full_name: student.full_name(),
-            zone: local.zone.name(),
-        });
+        if subject_only {
+            data.reads = self.entry(data.kind, data.locale).subject_reads;
+        }
+        let reads = data.reads;
+        if let Some(want) = reads.student {
+            data.student = Some(StudentData {
+                id: want.id.then(|| student.id.get()),
+                first_name: want.first_name.then_some(student.first_name.as_str()),
+                last_name: want.last_name.then_some(student.last_name.as_str()),
+                full_name: want.full_name.then(|| student.full_name()),
+                zone: want.zone.then(|| local.zone.name()),
+            });
+        }
         match due.key {
             ReminderKey::Session { session, .. } => {
                 let session = source
                     .session(session)
                     .ok_or(MessageError::SessionNotFound(session))?;
-                check_owner(
-                    format!("session {}", session.id),
-                    session.student_id,
-                    student,
-                )?;
-                data.session = Some(self.session_data(session, &local, &data)?);
+                check_owner("session", session.id.get(), session.student_id, student)?;
+                if let Some(want) = reads.session {
+                    data.session = Some(self.session_data(session, &local, &data, want)?);
+                }
             }
             ReminderKey::Periodic {
                 kind: PeriodicKind::Inactivity,
                 ..
             } => {
-                data.inactivity = Some(inactivity_data(due, student, &local)?);
+                let reference = student
+                    .inactivity_reference()
+                    .ok_or(MessageError::NoActivityReference(student.id))?;
+                if let Some(want) = reads.inactivity {
+                    let last = rules::local_date(reference, local.zone);
+                    data.inactivity = Some(InactivityData {
+                        days: want.days.then(|| (due.slot_date - last).num_days()),
+                        last_activity: want.last_activity.then(|| local.day_with_year(last)),
+                    });
+                }
             }
             ReminderKey::Periodic {
                 kind: PeriodicKind::Weekly,
                 ..
             } => {
-                data.week = Some(self.week_data(due, source, &local, &data)?);
+                if let Some(want) = reads.week {
+                    data.week = Some(self.week_data(due, source, &local, &data, want)?);
+                }
             }
             ReminderKey::Manual(id) => {
                 let request = source
                     .manual_request(id)
                     .ok_or(MessageError::ManualRequestNotFound(id))?;
-                check_owner(format!("manual request {id}"), request.student_id, student)?;
+                check_owner("manual request", id.get(), request.student_id, student)?;
                 let parent = source
                     .parent(request.parent_id)
                     .ok_or(MessageError::ParentNotFound(request.parent_id))?;
                 // The planner only lets valid requests through; parsing again keeps a
                 // request edited since planning from putting a line break in a subject.
                 let invalid = |source| MessageError::InvalidManual { id, source };
-                let title = Title::parse(request.title.clone()).map_err(invalid)?;
-                let message = MessageText::parse(request.message.clone()).map_err(invalid)?;
-                data.parent = Some(ParentData {
-                    first_name: &parent.first_name,
-                });
-                data.manual = Some(ManualData {
-                    title: title.to_string(),
-                    message: message.to_string(),
-                    date: local.date(request.requested_at),
-                    time: local.time(request.requested_at),
-                });
+                let title = Title::parse(request.title.as_str()).map_err(invalid)?;
+                let message = MessageText::parse(request.message.as_str()).map_err(invalid)?;
+                if let Some(want) = reads.parent {
+                    data.parent = Some(ParentData {
+                        first_name: want.first_name.then_some(parent.first_name.as_str()),
+                    });
+                }
+                if let Some(want) = reads.manual {
+                    data.manual = Some(ManualData {
+                        title: want.title.then(|| title.to_string()),
+                        message: want.message.then(|| message.to_string()),
+                        date: want.date.then(|| local.date(request.requested_at)),
+                        time: want.time.then(|| local.time(request.requested_at)),
+                    });
+                }
             }
         }
         Ok(data)
     }
 
-    fn session_data(
+    /// A session as templates show it, with the fields `want` names.
+    fn session_data<'s>(
         &self,
-        session: &Session,
+        session: &'s Session,
         local: &LocalFormat,
         data: &MessageData<'_>,
-    ) -> Result<SessionData, MessageError> {
+        want: SessionWants,
+    ) -> Result<SessionData<'s>, MessageError> {
         #[derive(Serialize)]
         struct LinkData<'a> {
             site_url: &'a str,
             session_id: i64,
             student_id: i64,
         }
-        let link = self
-            .plain
-            .render_template(
-                data.session_link,
-                &LinkData {
-                    site_url: data.site_url,
-                    session_id: session.id.get(),
-                    student_id: session.student_id.get(),
-                },
-            )
-            .map_err(|e| MessageError::SessionLink {
+        let link = if want.link {
+            let failed = |e: RenderError| MessageError::SessionLink {
                 pattern: data.session_link.to_owned(),
                 source: Box::new(e),
-            })?;
+            };
+            let pattern = self
+                .link
+                .get(data.session_link)
+                .map_err(|e| failed(e.into()))?;
+            let context = Context::wraps(LinkData {
+                site_url: data.site_url,
+                session_id: session.id.get(),
+                student_id: session.student_id.get(),
+            })
+            .map_err(failed)?;
+            Some(render_compiled(&self.plain, &pattern, None, &context).map_err(failed)?)
+        } else {
+            None
+        };
         Ok(SessionData {
-            id: session.id.get(),
-            subject: session.subject.clone(),
-            objective: session.objective.clone(),
-            date: local.date(session.starts_at),
-            time: local.time(session.starts_at),
-            duration: local.duration(session.duration_minutes),
-            duration_minutes: session.duration_minutes,
+            id: want.id.then(|| session.id.get()),
+            subject: want.subject.then_some(session.subject.as_str()),
+            objective: want.objective.then_some(session.objective.as_str()),
+            date: want.date.then(|| local.date(session.starts_at)),
+            time: want.time.then(|| local.time(session.starts_at)),
+            duration: want
+                .duration
+                .then(|| local.duration(session.duration_minutes)),
+            duration_minutes: want.duration_minutes.then_some(session.duration_minutes),
             link,
         })
     }
@@ -502,43 +828,57 @@ impl Templates {
     /// The digest's week is the 7 local days ending on the slot date; the sessions listed as
     /// goals are the scheduled ones from the digest's slot to the end of the 7 days after it.
     /// That includes a session later on the digest's own day, which would otherwise appear
-    /// nowhere (it is neither done nor missed).
-    fn week_data(
+    /// nowhere (it is neither done nor missed). Only the fields `want` names are built.
+    fn week_data<'s>(
         &self,
         due: &DueReminder,
-        source: &impl MessageSource,
+        source: &'s impl MessageSource,
         local: &LocalFormat,
         data: &MessageData<'_>,
-    ) -> Result<WeekData, MessageError> {
+        want: WeekWants,
+    ) -> Result<WeekData<'s>, MessageError> {
         let day = |offset: i64| due.slot_date + TimeDelta::days(offset);
         let first_day = day(-6);
-        let week_start = local.midnight(first_day);
-        let week_end = local.midnight(day(1));
-        let next_end = local.midnight(day(8));
-        let mut sessions = source.sessions_between(due.student, week_start, next_end);
-        sessions.sort_by_key(|s| (s.starts_at, s.id));
         let (mut completed, mut missed, mut goals) = (Vec::new(), Vec::new(), Vec::new());
-        for session in sessions {
-            let this_week = session.starts_at < week_end;
-            let list = match session.status {
-                SessionStatus::Completed if this_week => &mut completed,
-                SessionStatus::Scheduled if session.starts_at < due.due_at => &mut missed,
-                SessionStatus::Scheduled => &mut goals,
-                SessionStatus::Completed | SessionStatus::Cancelled => continue,
-            };
-            list.push(self.session_data(session, local, data)?);
+        let lists = [want.completed, want.missed, want.goals];
+        let counts = [want.completed_count, want.missed_count, want.goals_count];
+        if lists.iter().chain(&counts).any(|&read| read) {
+            let week_start = local.midnight(first_day);
+            let week_end = local.midnight(day(1));
+            let next_end = local.midnight(day(8));
+            let mut sessions = source.sessions_between(due.student, week_start, next_end);
+            sessions.sort_by_key(|s| (s.starts_at, s.id));
+            for session in sessions {
+                let this_week = session.starts_at < week_end;
+                let list = match session.status {
+                    SessionStatus::Completed if this_week => &mut completed,
+                    SessionStatus::Scheduled if session.starts_at < due.due_at => &mut missed,
+                    SessionStatus::Scheduled => &mut goals,
+                    SessionStatus::Completed | SessionStatus::Cancelled => continue,
+                };
+                list.push(session);
+            }
         }
+        let shown = |read: bool, list: &[&'s Session]| -> Result<_, MessageError> {
+            if !read {
+                return Ok(None);
+            }
+            list.iter()
+                .map(|s| self.session_data(s, local, data, SessionWants::ALL))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some)
+        };
         Ok(WeekData {
-            first_day: local.day(first_day),
-            last_day: local.day(due.slot_date),
-            next_first_day: local.day(day(1)),
-            next_last_day: local.day(day(7)),
-            completed_count: completed.len(),
-            missed_count: missed.len(),
-            goals_count: goals.len(),
-            completed,
-            missed,
-            goals,
+            first_day: want.first_day.then(|| local.day(first_day)),
+            last_day: want.last_day.then(|| local.day(due.slot_date)),
+            next_first_day: want.next_first_day.then(|| local.day(day(1))),
+            next_last_day: want.next_last_day.then(|| local.day(day(7))),
+            completed_count: want.completed_count.then_some(completed.len()),
+            missed_count: want.missed_count.then_some(missed.len()),
+            goals_count: want.goals_count.then_some(goals.len()),
+            completed: shown(want.completed, &completed)?,
+            missed: shown(want.missed, &missed)?,
+            goals: shown(want.goals, &goals)?,
         })
     }
 }
@@ -634,31 +974,36 @@ fn single_line(raw: &str) -> String {
     line
 }
 
-fn check_owner(record: String, owner: StudentId, student: &Student) -> Result<(), MessageError> {
+/// Refuses a session or request of another student; `record` and `id` name it in the error
+/// (written only then).
+fn check_owner(
+    record: &str,
+    id: i64,
+    owner: StudentId,
+    student: &Student,
+) -> Result<(), MessageError> {
     if owner == student.id {
         Ok(())
     } else {
         Err(MessageError::WrongStudent {
-            record,
+            record: format!("{record} {id}"),
             owner,
             student: student.id,
         })
     }
 }
 
-fn inactivity_data(
-    due: &DueReminder,
-    student: &Student,
-    local: &LocalFormat,
-) -> Result<InactivityData, MessageError> {
-    let reference = student
-        .inactivity_reference()
-        .ok_or(MessageError::NoActivityReference(student.id))?;
-    let last = rules::local_date(reference, local.zone);
-    Ok(InactivityData {
-        days: (due.slot_date - last).num_days(),
-        last_activity: local.day_with_year(last),
-    })
+/// Renders a compiled template with `registry`'s helpers, escaping and strict mode, as the
+/// registry renders its own templates.
+fn render_compiled(
+    registry: &Handlebars<'static>,
+    template: &Template,
+    name: Option<&String>,
+    context: &Context,
+) -> Result<String, RenderError> {
+    let mut out = StringSink(String::new());
+    template.render(registry, context, &mut RenderContext::new(name), &mut out)?;
+    Ok(out.0)
 }
 
 /// Dates, times and durations as the student reads them: in their zone and language.
@@ -708,15 +1053,18 @@ impl LocalFormat {
         self.day(self.local(t).date_naive())
     }
 
-    /// "15:00" in French, "3:00 PM" in English.
+    /// "15:00" in French, "3:00 PM" in English: digits and the English day halves, which no
+    /// locale changes, so no localized formatting is needed.
     fn time(&self, t: DateTime<Utc>) -> String {
-        let pattern = match self.locale {
-            Locale::Fr => "%H:%M",
-            Locale::En => "%-I:%M %p",
-        };
-        self.local(t)
-            .format_localized(pattern, self.chrono_locale())
-            .to_string()
+        let local = self.local(t);
+        match self.locale {
+            Locale::Fr => format!("{:02}:{:02}", local.hour(), local.minute()),
+            Locale::En => {
+                let (pm, hour) = local.hour12();
+                let half = if pm { "PM" } else { "AM" };
+                format!("{hour}:{:02} {half}", local.minute())
+            }
+        }
     }
 
     /// "45 min", "1 h", "1 h 30" (French) or "1 h 30 min" (English).
@@ -732,27 +1080,59 @@ impl LocalFormat {
 }
 
 /// What templates can show. Fields of other kinds are left out rather than empty, so that
-/// strict mode rejects, say, `{{session.subject}}` in a weekly template.
-#[derive(Serialize)]
+/// strict mode rejects, say, `{{session.subject}}` in a weekly template; so are values the
+/// templates being rendered do not read (see [`Reads`]).
 struct MessageData<'a> {
     platform_name: &'a str,
     site_url: &'a str,
     locale: &'static str,
     kind: &'static str,
-    #[serde(skip)]
     session_link: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// What the templates being rendered may read.
+    reads: Reads,
     student: Option<StudentData<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    session: Option<SessionData>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    session: Option<SessionData<'a>>,
     inactivity: Option<InactivityData>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    week: Option<WeekData>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    week: Option<WeekData<'a>>,
     parent: Option<ParentData<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     manual: Option<ManualData>,
+}
+
+impl Serialize for MessageData<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        let reads = &self.reads;
+        for (read, name, value) in [
+            (reads.platform_name, "platform_name", self.platform_name),
+            (reads.site_url, "site_url", self.site_url),
+            (reads.locale, "locale", self.locale),
+            (reads.kind, "kind", self.kind),
+        ] {
+            if read {
+                map.serialize_entry(name, value)?;
+            }
+        }
+        if let Some(student) = &self.student {
+            map.serialize_entry("student", student)?;
+        }
+        if let Some(session) = &self.session {
+            map.serialize_entry("session", session)?;
+        }
+        if let Some(inactivity) = &self.inactivity {
+            map.serialize_entry("inactivity", inactivity)?;
+        }
+        if let Some(week) = &self.week {
+            map.serialize_entry("week", week)?;
+        }
+        if let Some(parent) = &self.parent {
+            map.serialize_entry("parent", parent)?;
+        }
+        if let Some(manual) = &self.manual {
+            map.serialize_entry("manual", manual)?;
+        }
+        map.end()
+    }
 }
 
 impl<'a> MessageData<'a> {
@@ -763,6 +1143,7 @@ impl<'a> MessageData<'a> {
             locale: locale.code(),
             kind,
             session_link: &config.session_link,
+            reads: Reads::ALL,
             student: None,
             session: None,
             inactivity: None,
@@ -774,66 +1155,105 @@ impl<'a> MessageData<'a> {
 
     /// The data as handlebars reads it, converted once for the three parts.
     fn context(&self) -> Result<Context, MessageError> {
-        Context::wraps(self).map_err(|e| MessageError::Render {
+        Context::wraps(self).map_err(|e| self.unrenderable(e))
+    }
+
+    /// The error of data that cannot be converted for the templates.
+    fn unrenderable(&self, error: impl Into<RenderError>) -> MessageError {
+        MessageError::Render {
             file: format!("{}.{}.*.hbs", self.kind, self.locale),
-            source: Box::new(e),
-        })
+            source: Box::new(error.into()),
+        }
     }
 }
 
-#[derive(Serialize)]
-struct StudentData<'a> {
+/// Declares a part of the message data whose every field is optional, and `$wants`, the
+/// fields of it a template reads: a field no template reads is neither built nor shown.
+macro_rules! data_part {
+    ($(#[$doc:meta])* $name:ident$(<$lt:lifetime>)?, $wants:ident { $($field:ident: $ty:ty),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Serialize)]
+        struct $name$(<$lt>)? {
+            $(
+                #[serde(skip_serializing_if = "Option::is_none")]
+                $field: Option<$ty>,
+            )*
+        }
+
+        /// The fields of the part a template reads.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        struct $wants {
+            $($field: bool,)*
+        }
+
+        impl $wants {
+            const ALL: $wants = $wants { $($field: true,)* };
+
+            /// From the fields a template names (`None`: it reads the part whole).
+            fn from_fields(fields: Option<&HashSet<String>>) -> $wants {
+                match fields {
+                    None => $wants::ALL,
+                    Some(fields) => $wants { $($field: fields.contains(stringify!($field)),)* },
+                }
+            }
+        }
+    };
+}
+
+data_part!(StudentData<'a>, StudentWants {
     id: i64,
     first_name: &'a str,
     last_name: &'a str,
     full_name: String,
     zone: &'static str,
-}
+});
 
-#[derive(Serialize)]
-struct SessionData {
-    id: i64,
-    subject: String,
-    objective: String,
-    date: String,
-    time: String,
-    duration: String,
-    duration_minutes: u32,
-    link: String,
-}
+data_part!(
+    /// A session: the reminder's own, or one listed in a digest.
+    SessionData<'a>, SessionWants {
+        id: i64,
+        subject: &'a str,
+        objective: &'a str,
+        date: String,
+        time: String,
+        duration: String,
+        duration_minutes: u32,
+        link: String,
+    }
+);
 
-#[derive(Serialize)]
-struct InactivityData {
-    days: i64,
-    last_activity: String,
-}
+data_part!(
+    InactivityData,
+    InactivityWants {
+        days: i64,
+        last_activity: String,
+    }
+);
 
-#[derive(Serialize)]
-struct WeekData {
+data_part!(WeekData<'a>, WeekWants {
     first_day: String,
     last_day: String,
     next_first_day: String,
     next_last_day: String,
-    completed: Vec<SessionData>,
-    missed: Vec<SessionData>,
-    goals: Vec<SessionData>,
+    completed: Vec<SessionData<'a>>,
+    missed: Vec<SessionData<'a>>,
+    goals: Vec<SessionData<'a>>,
     completed_count: usize,
     missed_count: usize,
     goals_count: usize,
-}
+});
 
-#[derive(Serialize)]
-struct ParentData<'a> {
-    first_name: &'a str,
-}
+data_part!(ParentData<'a>, ParentWants { first_name: &'a str });
 
-#[derive(Serialize)]
-struct ManualData {
-    title: String,
-    message: String,
-    date: String,
-    time: String,
-}
+data_part!(
+    ManualData,
+    ManualWants {
+        title: String,
+        message: String,
+        date: String,
+        time: String,
+    }
+);
 
 #[cfg(test)]
 mod tests {
@@ -922,6 +1342,13 @@ mod tests {
             .subject(&due, snapshot, snapshot.settings(), &config)
             .unwrap();
         assert_eq!(message.subject, subject, "subject() and render() agree");
+        let subjects = templates.subjects(
+            std::slice::from_ref(&due),
+            snapshot,
+            snapshot.settings(),
+            &config,
+        );
+        assert_eq!(subjects[0].as_ref().unwrap(), &subject, "subjects() agrees");
         message
     }
 
@@ -1468,6 +1895,89 @@ mod tests {
             "{}",
             m.text
         );
+    }
+
+    #[test]
+    fn a_subject_reads_only_what_its_template_names() {
+        let reads = |source: &str| Reads::of(&Template::compile(source).unwrap());
+        let weekly = reads("Ton bilan de la semaine");
+        assert!(weekly.student.is_none() && weekly.week.is_none() && weekly.session.is_none());
+        assert!(!weekly.platform_name && !weekly.kind);
+        let eve = reads("Demain : {{session.subject}} à {{session.time}}");
+        let session = eve.session.unwrap();
+        assert!(session.subject && session.time);
+        assert!(!session.link && !session.date && !session.id && !session.objective);
+        assert!(eve.student.is_none() && eve.week.is_none());
+        let manual =
+            reads("Message {{de parent.first_name}}{{parent.first_name}} : {{manual.title}}");
+        assert!(manual.parent.unwrap().first_name);
+        assert!(manual.manual.unwrap().title && !manual.manual.unwrap().date);
+        let each = reads("{{#each week.goals}}{{subject}} {{link}}{{/each}}");
+        assert!(each.week.unwrap().goals && !each.week.unwrap().missed);
+        assert!(
+            each.session.is_none(),
+            "names in a block are the items' fields"
+        );
+        let branches = reads("{{#if week.goals_count}}x{{else}}{{student.full_name}}{{/if}}");
+        assert!(branches.week.unwrap().goals_count && branches.student.unwrap().full_name);
+        let sub = reads("{{#if (eq session.status \"x\")}}{{/if}}");
+        assert!(sub.session.is_some());
+        assert!(reads("{{platform_name}} {{site_url}}").platform_name);
+        // A part named whole is read whole; what reaches data without naming it, all of it.
+        let whole = reads("{{#with session}}{{time}}{{/with}}");
+        assert_eq!(whole.session, Some(SessionWants::ALL));
+        for everything in [
+            "{{this}}",
+            "{{lookup this \"session\"}}",
+            "{{#with week}}{{../student.first_name}}{{/with}}",
+            "{{@root.student.first_name}}",
+            "{{> footer}}",
+        ] {
+            assert_eq!(reads(everything), Reads::ALL, "{everything}");
+        }
+    }
+
+    #[test]
+    fn subjects_in_bulk_are_the_subjects_one_by_one() {
+        let overrides = [
+            (
+                "weekly.fr.subject.hbs",
+                "{{week.goals_count}} objectifs, {{student.full_name}} ({{platform_name}})",
+            ),
+            (
+                "weekly.en.subject.hbs",
+                "{{#each week.goals}}{{subject}} {{link}}; {{/each}}",
+            ),
+            (
+                "session_eve.fr.subject.hbs",
+                "{{session.date}} {{session.link}} {{session.duration}}",
+            ),
+            (
+                "inactivity.fr.subject.hbs",
+                "{{inactivity.days}} jours depuis le {{inactivity.last_activity}}",
+            ),
+            ("manual.fr.subject.hbs", "{{manual.date}} {{manual.time}}"),
+        ]
+        .map(|(file, source)| (file.to_owned(), source.to_owned()));
+        let snapshot = Snapshot::new(scenario());
+        let config = MessageConfig::default();
+        for templates in [
+            Templates::embedded(),
+            Templates::with_overrides(overrides).unwrap(),
+        ] {
+            for at in [EVE, FRIDAY_MORNING, SUNDAY_MORNING, SUNDAY_EVENING] {
+                let due = snapshot.plan(parse_instant(at).unwrap()).due;
+                // Twice over, so that equal data meets its earlier rendering.
+                let twice: Vec<DueReminder> = due.iter().chain(&due).cloned().collect();
+                let subjects = templates.subjects(&twice, &snapshot, snapshot.settings(), &config);
+                for (due, subject) in twice.iter().zip(subjects) {
+                    let one = templates
+                        .render(due, &snapshot, snapshot.settings(), &config)
+                        .unwrap();
+                    assert_eq!(subject.unwrap(), one.subject, "{} at {at}", due.key);
+                }
+            }
+        }
     }
 
     #[test]

@@ -2,13 +2,18 @@
 //! and `rappels import`. Reading one validates everything, and every error names the
 //! offending record (`students[3].timezone: unknown time zone "Europe/Pari"`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
-use std::hash::Hash;
+use std::io;
+use std::thread::{Scope, ScopedJoinHandle};
 
-use serde::{Deserialize, Serialize};
+use serde::de::{self, DeserializeOwned, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer as _, Serialize};
+use serde_json::value::RawValue;
 
-use crate::domain::{ManualRequest, Parent, ReminderKey, Session, Student, StudentId, StudyPlan};
+use crate::domain::{
+    IdIndex, ManualRequest, Parent, ReminderKey, Session, Student, StudentId, StudyPlan,
+};
 use crate::settings::Settings;
 
 /// A whole scenario: settings, records and the history of what was sent.
@@ -48,6 +53,18 @@ pub struct ScenarioError {
     pub message: String,
 }
 
+/// Why [`Scenario::from_reader`] gave no scenario: the reader failed, or what it gave is not
+/// a valid scenario.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Reading failed.
+    #[error(transparent)]
+    Io(std::io::Error),
+    /// The text is not a valid scenario.
+    #[error(transparent)]
+    Invalid(#[from] ScenarioError),
+}
+
 impl ScenarioError {
     fn at(path: impl fmt::Display, message: impl Into<String>) -> Self {
         ScenarioError {
@@ -60,14 +77,36 @@ impl ScenarioError {
 impl Scenario {
     /// Reads and validates a scenario from JSON text.
     pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
-        let mut de = serde_json::Deserializer::from_str(text);
-        let scenario: Scenario = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            // serde_path_to_error writes "." for the document root.
-            let path = if path == "." { String::new() } else { path };
-            ScenarioError::at(path, e.into_inner().to_string())
-        })?;
-        de.end().map_err(|e| ScenarioError::at("", e.to_string()))?;
+        // The records of a big school are read on all cores; when that fails the document
+        // is read again plainly, and an invalid one a third time, tracking the path of every
+        // value (which costs a good part of the reading), to say which record is at fault.
+        let scenario = match read_in_parallel(text) {
+            Some(scenario) => scenario,
+            None => read_document(serde_json::Deserializer::from_str(text))
+                .map_err(|_| locate_error(serde_json::Deserializer::from_str(text)))?,
+        };
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    /// Reads and validates a scenario from the JSON text of a reader, without holding the
+    /// text: a school of a million students is several hundred megabytes of text, more than
+    /// its records take once read. `open` gives the reader (buffered: it is read in small
+    /// pieces); it is called a second time only for an invalid document, which is read again
+    /// to say which record is at fault, as [`Scenario::from_json`] does (serde_json's reader
+    /// may place the column of an error one character further, where it looked ahead).
+    pub fn from_reader<R: io::Read>(
+        mut open: impl FnMut() -> io::Result<R>,
+    ) -> Result<Scenario, ReadError> {
+        let first = serde_json::Deserializer::from_reader(open().map_err(ReadError::Io)?);
+        let scenario = match read_document(first) {
+            Ok(scenario) => scenario,
+            Err(e) if e.is_io() => return Err(ReadError::Io(e.into())),
+            Err(_) => {
+                let again = open().map_err(ReadError::Io)?;
+                return Err(locate_error(serde_json::Deserializer::from_reader(again)).into());
+            }
+        };
         scenario.validate()?;
         Ok(scenario)
     }
@@ -81,45 +120,232 @@ impl Scenario {
     /// students that exist. (`sent` entries and manual requests may name missing records:
     /// history outlives data, and unknown ids in requests are rejections, not input errors.)
     pub fn validate(&self) -> Result<(), ScenarioError> {
-        unique_ids("students", "student", self.students.iter().map(|s| s.id))?;
-        unique_ids("parents", "parent", self.parents.iter().map(|p| p.id))?;
-        unique_ids("sessions", "session", self.sessions.iter().map(|s| s.id))?;
-        unique_ids("manual", "manual request", self.manual.iter().map(|m| m.id))?;
-        unique_ids(
-            "study_plans",
-            "study plan",
-            self.study_plans.iter().map(|p| p.id),
-        )?;
-        let students: HashSet<StudentId> = self.students.iter().map(|s| s.id).collect();
-        let known = |path: String, id: StudentId| {
-            if students.contains(&id) {
+        let students = unique_ids("students", "student", &self.students, |s| s.id.get())?;
+        unique_ids("parents", "parent", &self.parents, |p| p.id.get())?;
+        unique_ids("sessions", "session", &self.sessions, |s| s.id.get())?;
+        unique_ids("manual", "manual request", &self.manual, |m| m.id.get())?;
+        unique_ids("study_plans", "study plan", &self.study_plans, |p| {
+            p.id.get()
+        })?;
+        // The path is only written for the record at fault.
+        let known = |path: &dyn Fn() -> String, id: StudentId| {
+            if students
+                .position(&self.students, id.get(), |s| s.id.get())
+                .is_some()
+            {
                 Ok(())
             } else {
-                Err(ScenarioError::at(path, format!("no student has id {id}")))
+                Err(ScenarioError::at(path(), format!("no student has id {id}")))
             }
         };
         for (i, parent) in self.parents.iter().enumerate() {
             for (j, &child) in parent.children.iter().enumerate() {
-                known(format!("parents[{i}].children[{j}]"), child)?;
+                known(&|| format!("parents[{i}].children[{j}]"), child)?;
             }
         }
         for (i, session) in self.sessions.iter().enumerate() {
-            known(format!("sessions[{i}].student_id"), session.student_id)?;
+            known(&|| format!("sessions[{i}].student_id"), session.student_id)?;
         }
         for (i, plan) in self.study_plans.iter().enumerate() {
-            known(format!("study_plans[{i}].student_id"), plan.student_id)?;
+            known(&|| format!("study_plans[{i}].student_id"), plan.student_id)?;
         }
         Ok(())
     }
 }
 
-fn unique_ids<I: Hash + Eq + Copy + fmt::Display>(
+/// Reads a scenario with the other cores' help: the students, parents and sessions lists
+/// met while another thread is free are kept as the text of each record and read on that
+/// thread, while this one goes on through the document and reads the other lists itself.
+/// `None` when anything is wrong: the caller reads the document again to say what.
+fn read_in_parallel(text: &str) -> Option<Scenario> {
+    let spare = std::thread::available_parallelism().map_or(0, |n| n.get() - 1);
+    if spare == 0 {
+        return None;
+    }
+    std::thread::scope(|scope| {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let parts = de.deserialize_map(Parts::outline(scope, spare)).ok()?;
+        de.end().ok()?;
+        Some(Scenario {
+            settings: parts.settings.unwrap_or_default(),
+            students: parts.students?.finish()?,
+            parents: List::finish_or_empty(parts.parents)?,
+            sessions: List::finish_or_empty(parts.sessions)?,
+            manual: parts.manual.unwrap_or_default(),
+            sent: parts.sent.unwrap_or_default(),
+            study_plans: parts.study_plans.unwrap_or_default(),
+        })
+    })
+}
+
+/// A list of records: read, or being read on another thread.
+enum List<'scope, T> {
+    Read(Vec<T>),
+    Reading(ScopedJoinHandle<'scope, Option<Vec<T>>>),
+}
+
+impl<T> List<'_, T> {
+    fn finish(self) -> Option<Vec<T>> {
+        match self {
+            List::Read(records) => Some(records),
+            List::Reading(thread) => thread.join().ok()?,
+        }
+    }
+
+    fn finish_or_empty(list: Option<Self>) -> Option<Vec<T>> {
+        list.map_or(Some(Vec::new()), List::finish)
+    }
+
+    fn is_being_read(&self) -> bool {
+        matches!(self, List::Reading(thread) if !thread.is_finished())
+    }
+}
+
+/// The fields of a scenario document as [`read_in_parallel`] reads them: those of
+/// [`Scenario`], each at most once, and no other (what it refuses is read again plainly).
+struct Parts<'scope, 'env> {
+    scope: &'scope Scope<'scope, 'env>,
+    spare_threads: usize,
+    settings: Option<Settings>,
+    students: Option<List<'scope, Student>>,
+    parents: Option<List<'scope, Parent>>,
+    sessions: Option<List<'scope, Session>>,
+    manual: Option<Vec<ManualRequest>>,
+    sent: Option<Vec<ReminderKey>>,
+    study_plans: Option<Vec<StudyPlan>>,
+}
+
+impl<'scope, 'env> Parts<'scope, 'env> {
+    fn outline(scope: &'scope Scope<'scope, 'env>, spare_threads: usize) -> Self {
+        Parts {
+            scope,
+            spare_threads,
+            settings: None,
+            students: None,
+            parents: None,
+            sessions: None,
+            manual: None,
+            sent: None,
+            study_plans: None,
+        }
+    }
+
+    /// True when a thread is free to read a list.
+    fn has_a_free_thread(&self) -> bool {
+        let busy = [
+            self.students.as_ref().is_some_and(List::is_being_read),
+            self.parents.as_ref().is_some_and(List::is_being_read),
+            self.sessions.as_ref().is_some_and(List::is_being_read),
+        ];
+        busy.iter().filter(|&&b| b).count() < self.spare_threads
+    }
+
+    /// The next value of `map`, a list of records: read here, or kept as text and read on
+    /// a free thread.
+    fn list<'de: 'scope, T, A>(&self, map: &mut A) -> Result<List<'scope, T>, A::Error>
+    where
+        T: DeserializeOwned + Send + 'scope,
+        A: MapAccess<'de>,
+    {
+        if !self.has_a_free_thread() {
+            return map.next_value().map(List::Read);
+        }
+        let raw: Vec<&'de RawValue> = map.next_value()?;
+        Ok(List::Reading(self.scope.spawn(move || {
+            raw.iter()
+                .map(|record| serde_json::from_str(record.get()).ok())
+                .collect()
+        })))
+    }
+}
+
+/// Stores a field's value, refusing a second one.
+fn once<T, E: de::Error>(slot: &mut Option<T>, name: &'static str, value: T) -> Result<(), E> {
+    if slot.replace(value).is_some() {
+        return Err(E::duplicate_field(name));
+    }
+    Ok(())
+}
+
+impl<'de: 'scope, 'scope, 'env> Visitor<'de> for Parts<'scope, 'env> {
+    type Value = Self;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a scenario")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self, A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "settings" => once(&mut self.settings, "settings", map.next_value()?)?,
+                "students" => {
+                    let list = self.list(&mut map)?;
+                    once(&mut self.students, "students", list)?;
+                }
+                "parents" => {
+                    let list = self.list(&mut map)?;
+                    once(&mut self.parents, "parents", list)?;
+                }
+                "sessions" => {
+                    let list = self.list(&mut map)?;
+                    once(&mut self.sessions, "sessions", list)?;
+                }
+                "manual" => once(&mut self.manual, "manual", map.next_value()?)?,
+                "sent" => once(&mut self.sent, "sent", map.next_value()?)?,
+                "study_plans" => once(&mut self.study_plans, "study_plans", map.next_value()?)?,
+                other => return Err(de::Error::unknown_field(other, &[])),
+            }
+        }
+        Ok(self)
+    }
+}
+
+/// One scenario document, and nothing after it but white space.
+fn read_document<'de, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+) -> serde_json::Result<Scenario> {
+    let scenario = Scenario::deserialize(&mut de)?;
+    de.end()?;
+    Ok(scenario)
+}
+
+/// Reads an invalid document again, tracking the path of every value, and returns its first
+/// error with the path of the record where it lies.
+fn locate_error<'de, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+) -> ScenarioError {
+    match serde_path_to_error::deserialize::<_, Scenario>(&mut de) {
+        Err(e) => {
+            let path = e.path().to_string();
+            // serde_path_to_error writes "." for the document root.
+            let path = if path == "." { String::new() } else { path };
+            ScenarioError::at(path, e.into_inner().to_string())
+        }
+        Ok(_) => match de.end() {
+            Err(e) => ScenarioError::at("", e.to_string()),
+            // Both readings run the same code on the same text, so this is unreachable
+            // short of a bug; it still says something true.
+            Ok(()) => ScenarioError::at("", "the document could not be read"),
+        },
+    }
+}
+
+/// Checks that no two records of `list` share an id, and returns the index of their ids.
+/// Increasing ids (the usual export order) are unique by construction; only other orders
+/// are checked with a map, which finds the first repeated id in list order.
+fn unique_ids<T>(
     list: &str,
     what: &str,
-    ids: impl Iterator<Item = I>,
-) -> Result<(), ScenarioError> {
+    records: &[T],
+    key: impl Fn(&T) -> i64,
+) -> Result<IdIndex, ScenarioError> {
+    let index = IdIndex::new(records, &key);
+    if index.is_increasing() {
+        return Ok(index);
+    }
     let mut first_seen = HashMap::new();
-    for (i, id) in ids.enumerate() {
+    for (i, record) in records.iter().enumerate() {
+        let id = key(record);
         if let Some(first) = first_seen.insert(id, i) {
             return Err(ScenarioError::at(
                 format!("{list}[{i}].id"),
@@ -127,7 +353,7 @@ fn unique_ids<I: Hash + Eq + Copy + fmt::Display>(
             ));
         }
     }
-    Ok(())
+    Ok(index)
 }
 
 #[cfg(test)]
@@ -138,8 +364,95 @@ mod tests {
         { "id": 1, "first_name": "Awa", "email": "awa@example.org",
           "account_active": true, "subscription_active": true } ] }"#;
 
+    /// The error of an invalid scenario, which reading from text and from a reader agree on
+    /// (but for the column: serde_json's reader counts the character it looked ahead at).
     fn error_of(json: &str) -> String {
-        Scenario::from_json(json).unwrap_err().to_string()
+        let from_text = Scenario::from_json(json).unwrap_err().to_string();
+        let from_reader = Scenario::from_reader(|| Ok(json.as_bytes())).unwrap_err();
+        assert!(matches!(from_reader, ReadError::Invalid(_)));
+        let before_column = |e: &str| e.split(" column ").next().unwrap_or_default().to_owned();
+        assert_eq!(
+            before_column(&from_reader.to_string()),
+            before_column(&from_text)
+        );
+        from_text
+    }
+
+    /// A scenario big enough to be read on several threads.
+    fn big() -> Scenario {
+        let base = crate::domain::parse_instant("2026-11-26T00:00:00Z").unwrap();
+        crate::testing::synthetic_platform(9000, base)
+    }
+
+    #[test]
+    fn a_big_scenario_reads_the_same_in_every_way() {
+        let scenario = big();
+        let json = scenario.to_json();
+        assert_eq!(Scenario::from_json(&json).unwrap(), scenario);
+        let read = Scenario::from_reader(|| Ok(json.as_bytes())).unwrap();
+        assert_eq!(read, scenario);
+    }
+
+    #[test]
+    fn the_order_of_the_fields_does_not_matter() {
+        let scenario = big();
+        let json = serde_json::json!({
+            "sessions": scenario.sessions,
+            "sent": [],
+            "students": scenario.students,
+            "settings": scenario.settings,
+            "parents": [],
+        });
+        let read = Scenario::from_json(&json.to_string()).unwrap();
+        assert_eq!(read, scenario);
+        let twice = r#"{ "students": [], "parents": [], "students": [] }"#;
+        assert!(
+            error_of(twice).contains("duplicate field `students`"),
+            "{}",
+            error_of(twice)
+        );
+    }
+
+    #[test]
+    fn errors_in_a_big_scenario_name_the_record() {
+        let json = big().to_json();
+        let at = json.find("\"id\": 4321,").unwrap();
+        let mut bad = json.clone();
+        bad.insert_str(at, "\"timezone\": \"Europe/Pari\", ");
+        let err = error_of(&bad);
+        assert!(
+            err.starts_with("students[4320].timezone: unknown time zone \"Europe/Pari\" at line"),
+            "{err}"
+        );
+        let mut bad = json.clone();
+        bad.insert_str(at, "\"emial\": 1, ");
+        assert!(
+            error_of(&bad).starts_with("students[4320]"),
+            "{}",
+            error_of(&bad)
+        );
+        let truncated = &json[..json.len() / 2];
+        assert!(
+            error_of(truncated).contains("EOF"),
+            "{}",
+            error_of(truncated)
+        );
+    }
+
+    #[test]
+    fn a_reader_that_fails_is_not_an_invalid_scenario() {
+        struct Broken;
+        impl io::Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::other("disk on fire"))
+            }
+        }
+        let err = Scenario::from_reader(|| Ok(Broken)).unwrap_err();
+        assert!(matches!(err, ReadError::Io(_)), "{err:?}");
+        assert_eq!(err.to_string(), "disk on fire");
+        let err =
+            Scenario::from_reader(|| Err::<&[u8], _>(io::Error::other("no file"))).unwrap_err();
+        assert!(matches!(err, ReadError::Io(_)), "{err:?}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Integer identifiers of the records rappels handles, one newtype per record kind.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -79,6 +80,73 @@ id_type!(
     "study plan"
 );
 
+/// Where the record with an id sits in a list of records, without a map when the ids
+/// allow it: exported lists usually hold ids `1, 2, 3…` or at least increasing ones, and for
+/// a million records a hash map costs tens of megabytes and a hashing per lookup.
+#[derive(Debug, Clone)]
+pub(crate) enum IdIndex {
+    /// The ids are `first, first + 1, …` in list order: the position is a subtraction.
+    Consecutive {
+        /// The id of the first record.
+        first: i64,
+    },
+    /// The ids increase along the list: a binary search finds them.
+    Increasing,
+    /// Any other order: a map from id to the position of its last record.
+    Hashed(HashMap<i64, u32>),
+}
+
+impl IdIndex {
+    /// Indexes `records` by the id `key` reads from each.
+    pub(crate) fn new<T>(records: &[T], key: impl Fn(&T) -> i64) -> Self {
+        let steps = || {
+            records
+                .windows(2)
+                .map(|pair| (key(&pair[0]), key(&pair[1])))
+        };
+        if steps().all(|(a, b)| a.checked_add(1) == Some(b)) {
+            return IdIndex::Consecutive {
+                first: records.first().map_or(1, &key),
+            };
+        }
+        if steps().all(|(a, b)| a < b) {
+            return IdIndex::Increasing;
+        }
+        IdIndex::Hashed(
+            records
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let i = u32::try_from(i).expect("fewer than 2^32 records of a kind");
+                    (key(r), i)
+                })
+                .collect(),
+        )
+    }
+
+    /// True when the ids are known to be unique without looking at them again.
+    pub(crate) fn is_increasing(&self) -> bool {
+        !matches!(self, IdIndex::Hashed(_))
+    }
+
+    /// The position in `records` (those indexed) of the record with `id`.
+    pub(crate) fn position<T>(
+        &self,
+        records: &[T],
+        id: i64,
+        key: impl Fn(&T) -> i64,
+    ) -> Option<usize> {
+        match self {
+            IdIndex::Consecutive { first } => {
+                let offset = usize::try_from(id.checked_sub(*first)?).ok()?;
+                (offset < records.len()).then_some(offset)
+            }
+            IdIndex::Increasing => records.binary_search_by_key(&id, key).ok(),
+            IdIndex::Hashed(map) => map.get(&id).map(|&i| i as usize),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +159,45 @@ mod tests {
         assert!(ParentId::new(-5).is_err());
         let err = SessionId::new(0).unwrap_err().to_string();
         assert_eq!(err, "session id must be between 1 and 2^63 - 1, got 0");
+    }
+
+    #[test]
+    fn an_id_index_finds_every_record_and_nothing_else_in_any_order() {
+        let lists: [&[i64]; 6] = [
+            &[],
+            &[5, 6, 7, 8],
+            &[i64::MAX - 1, i64::MAX],
+            &[2, 3, 10, 40],
+            &[9, 3, 7, 1],
+            &[4, 4, 5],
+        ];
+        for ids in lists {
+            let index = IdIndex::new(ids, |&id| id);
+            for (at, &id) in ids.iter().enumerate() {
+                let found = index.position(ids, id, |&id| id);
+                // A repeated id finds one of its records (validation refuses repeats).
+                assert_eq!(found.map(|i| ids[i]), Some(id), "{ids:?}");
+                assert!(found == Some(at) || ids.iter().filter(|&&i| i == id).count() > 1);
+            }
+            for missing in [i64::MIN, -3, 0, 4, 11, 100, i64::MAX - 2] {
+                if !ids.contains(&missing) {
+                    assert_eq!(index.position(ids, missing, |&id| id), None, "{ids:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_id_index_uses_no_map_for_increasing_ids() {
+        let index = |ids: &[i64]| IdIndex::new(ids, |&id| id);
+        assert!(matches!(
+            index(&[5, 6, 7]),
+            IdIndex::Consecutive { first: 5 }
+        ));
+        assert!(matches!(index(&[2, 3, 10]), IdIndex::Increasing));
+        assert!(index(&[2, 3, 10]).is_increasing());
+        assert!(matches!(index(&[3, 2]), IdIndex::Hashed(_)));
+        assert!(!index(&[4, 4]).is_increasing());
     }
 
     #[test]

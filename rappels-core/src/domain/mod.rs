@@ -6,6 +6,7 @@ mod model;
 mod text;
 pub(crate) mod time;
 
+pub(crate) use ids::IdIndex;
 pub use ids::{ManualId, ParentId, SessionId, StudentId, StudyPlanId};
 pub use model::{
     Family, Kind, ManualRequest, OptOut, OptOuts, Parent, PeriodicKind, ReminderKey, Session,

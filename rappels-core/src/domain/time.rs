@@ -6,14 +6,33 @@ use std::str::FromStr;
 
 use chrono::{DateTime, NaiveTime, SecondsFormat, Timelike, Utc};
 use chrono_tz::Tz;
-use serde::{Deserialize, Serialize};
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::DomainError;
 
 /// An IANA time zone known to chrono-tz (`Europe/Paris`, `Africa/Abidjan`…).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(into = "String")]
 pub struct Zone(Tz);
+
+impl<'de> Deserialize<'de> for Zone {
+    /// Reads the name where the deserializer holds it: a scenario names a zone for each of
+    /// its students, and a copy of each name would be thrown away at once.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ZoneName;
+        impl Visitor<'_> for ZoneName {
+            type Value = Zone;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Zone, E> {
+                Zone::parse(name).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(ZoneName)
+    }
+}
 
 impl Zone {
     /// Parses an IANA zone name; the match is exact, as in the tz database.
@@ -202,8 +221,11 @@ pub fn format_instant(t: DateTime<Utc>) -> String {
 
 /// Serde adapters for instants in the scenario format (`#[serde(with = "…")]`).
 pub mod instant {
+    use std::fmt;
+
     use chrono::{DateTime, Utc};
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::de::{self, Visitor};
+    use serde::{Deserializer, Serializer};
 
     /// Writes the instant as RFC 3339 UTC.
     pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
@@ -212,14 +234,30 @@ pub mod instant {
 
     /// Reads an RFC 3339 instant with seconds and an offset.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
-        let raw = String::deserialize(d)?;
-        super::parse_instant(&raw).map_err(serde::de::Error::custom)
+        d.deserialize_str(InstantText)
+    }
+
+    /// Parses the text where the deserializer holds it, without a copy: scenarios hold
+    /// millions of instants.
+    struct InstantText;
+
+    impl Visitor<'_> for InstantText {
+        type Value = DateTime<Utc>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: de::Error>(self, raw: &str) -> Result<DateTime<Utc>, E> {
+            super::parse_instant(raw).map_err(E::custom)
+        }
     }
 
     /// The same for optional instants (`null` or absent is `None`).
     pub mod option {
+        use std::fmt;
+
         use chrono::{DateTime, Utc};
-        use serde::{Deserialize, Deserializer, Serializer};
+        use serde::de::{self, Visitor};
+        use serde::{Deserializer, Serializer};
 
         /// Writes the instant, or `null`.
         pub fn serialize<S: Serializer>(
@@ -236,9 +274,25 @@ pub mod instant {
         pub fn deserialize<'de, D: Deserializer<'de>>(
             d: D,
         ) -> Result<Option<DateTime<Utc>>, D::Error> {
-            Option::<String>::deserialize(d)?
-                .map(|raw| super::super::parse_instant(&raw).map_err(serde::de::Error::custom))
-                .transpose()
+            d.deserialize_option(MaybeInstant)
+        }
+
+        struct MaybeInstant;
+
+        impl<'de> Visitor<'de> for MaybeInstant {
+            type Value = Option<DateTime<Utc>>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("option")
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                super::deserialize(d).map(Some)
+            }
         }
     }
 }
@@ -255,6 +309,54 @@ mod tests {
             "unknown time zone \"America/New_Yrok\""
         );
         assert!(Zone::parse("europe/paris").is_err());
+    }
+
+    #[test]
+    fn zones_and_instants_read_from_json() {
+        assert_eq!(
+            serde_json::from_str::<Zone>("\"Africa/Abidjan\"")
+                .unwrap()
+                .name(),
+            "Africa/Abidjan"
+        );
+        let err = serde_json::from_str::<Zone>("\"Europe/Pari\"").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown time zone \"Europe/Pari\" at line 1 column 13"
+        );
+        let err = serde_json::from_str::<Zone>("5").unwrap_err();
+        assert!(err.to_string().contains("expected a string"), "{err}");
+
+        #[derive(Debug, serde::Deserialize)]
+        struct At {
+            #[serde(with = "instant")]
+            at: DateTime<Utc>,
+            #[serde(default, with = "instant::option")]
+            maybe: Option<DateTime<Utc>>,
+        }
+        let read = |json: &str| serde_json::from_str::<At>(json);
+        let both = read(r#"{"at": "2026-11-27T14:00:00+01:00", "maybe": "2026-11-27T13:00:00Z"}"#)
+            .unwrap();
+        assert_eq!(both.at, both.maybe.unwrap());
+        assert_eq!(
+            read(r#"{"at": "2026-11-27T13:00:00Z", "maybe": null}"#)
+                .unwrap()
+                .maybe,
+            None
+        );
+        assert_eq!(
+            read(r#"{"at": "2026-11-27T13:00:00Z"}"#).unwrap().maybe,
+            None
+        );
+        let err = read(r#"{"at": "2026-11-27 13:00"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("invalid instant \"2026-11-27 13:00\""),
+            "{err}"
+        );
+        let err = read(r#"{"at": "2026-11-27T13:00:00Z", "maybe": 3}"#).unwrap_err();
+        assert!(err.to_string().contains("expected a string"), "{err}");
     }
 
     #[test]
