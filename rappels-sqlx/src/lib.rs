@@ -22,6 +22,7 @@
 #![deny(missing_docs)]
 
 mod backend;
+mod bulk;
 mod convert;
 
 pub use backend::check_storable;
@@ -148,6 +149,34 @@ pub struct ImportProgress {
     pub total: usize,
 }
 
+/// How the database means to run one of the planner's queries (`SqlStore::explain_planner`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryPlan {
+    /// Which query, and for which zone or date.
+    pub query: String,
+    /// The database's plan, one step a line: SQLite's `EXPLAIN QUERY PLAN` (nested steps
+    /// indented) or PostgreSQL's `EXPLAIN`.
+    pub plan: Vec<String>,
+}
+
+impl QueryPlan {
+    /// The steps that read a whole table rather than a range of an index: SQLite's
+    /// `SCAN table` without an index, PostgreSQL's `Seq Scan`. A planner query that costs
+    /// what is due has none on the big tables.
+    pub fn full_scans(&self) -> Vec<&str> {
+        self.plan
+            .iter()
+            .map(|line| line.trim())
+            .filter(|line| {
+                line.contains("Seq Scan")
+                    || (line.starts_with("SCAN ")
+                        && !line.contains(" USING ")
+                        && !line.starts_with("SCAN CONSTANT"))
+            })
+            .collect()
+    }
+}
+
 /// A store on SQLite or PostgreSQL.
 #[derive(Debug, Clone)]
 pub enum SqlStore {
@@ -205,7 +234,19 @@ impl SqlStore {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(30))
-                .foreign_keys(true);
+                .foreign_keys(true)
+                // A plan reads its candidates' rows through indexes spread over the whole
+                // file: with SQLite's default 2 MiB page cache every page is read again with
+                // a system call and a copy. Mapping the file lets pages be read in place,
+                // shared by the connections and counted once by the system; a larger cache
+                // keeps the index pages a plan revisits.
+                .pragma("mmap_size", (1u64 << 30).to_string())
+                .pragma("cache_size", "-65536")
+                .pragma("temp_store", "memory")
+                // SQLite runs on a thread of its own that hands rows over a bounded channel;
+                // with the default 50 rows it stops and wakes the reader every few rows, and
+                // those thread switches cost more than reading the rows.
+                .row_buffer_size(4096);
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
                 .connect_with(options)
@@ -278,6 +319,19 @@ impl SqlStore {
     ) -> Result<ImportReport, SqlError> {
         check_storable(scenario)?;
         dispatch!(self, import(scenario, now, progress))
+    }
+
+    /// How the database runs every query of planning at `window` — those of
+    /// [`Store::plan_parts`] and of [`Store::plan_input`] — with the window's real
+    /// parameters, for benchmarks and for checking that each reads an index. Queries that
+    /// take a list of ids are shown with the ids of the first part their candidates make.
+    /// It reads the candidates of that first part, nothing more.
+    pub async fn explain_planner(
+        &self,
+        window: &PlanWindow,
+        settings: &Settings,
+    ) -> Result<Vec<QueryPlan>, SqlError> {
+        dispatch!(self, explain_planner(window, settings))
     }
 
     /// Closes the pool, waiting for connections to finish.
