@@ -30,7 +30,7 @@ use clap::{Parser, ValueEnum};
 use futures::StreamExt;
 use rappels_core::domain::{TimeOfDay, Zone, format_instant};
 use rappels_core::message::Templates;
-use rappels_core::plan::PlanWindow;
+use rappels_core::plan::{self, PlanWindow};
 use rappels_core::ports::{PlanParts, Store};
 use rappels_core::rules::slot_at;
 use rappels_core::scenario::Scenario;
@@ -83,7 +83,7 @@ struct Args {
     /// Only these instants (comma-separated names: sun-20:00,mon-08:00,mon-10:00,tue-03:00).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
-    /// Only these steps (comma-separated: plan_parts,plan,record,record_again).
+    /// Only these steps (comma-separated: plan_parts,plan,record,record_again,breakdown).
     #[arg(long, value_delimiter = ',')]
     steps: Vec<String>,
     /// Skip the EXPLAIN output.
@@ -228,10 +228,52 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         if !again.runs.is_empty() {
             println!("{} recorded={recorded} {again}", line("record_again"));
         }
+
+        // Where the time of `record` goes, one phase after the other on the whole input:
+        // reading it, deciding, rendering, and writing the log in parts of PART_SIZE.
+        if wanted("breakdown") {
+            clear_log(&store).await?;
+            let started = Instant::now();
+            let cpu = cpu_time();
+            let window = PlanWindow::new(at, &settings, store.zones(&settings).await?);
+            let input = store.plan_input(&window, &settings).await?;
+            let read = (started.elapsed(), cpu_time() - cpu);
+            let (started, cpu) = (Instant::now(), cpu_time());
+            let plan = plan::due_reminders(&window, &settings, &input.candidates(), &input);
+            let decide = (started.elapsed(), cpu_time() - cpu);
+            let (started, cpu) = (Instant::now(), cpu_time());
+            let outgoing = plan
+                .due
+                .iter()
+                .map(|due| reminders.prepare(due, &input))
+                .collect::<Result<Vec<_>, _>>()?;
+            let render = (started.elapsed(), cpu_time() - cpu);
+            drop(input);
+            let (started, cpu) = (Instant::now(), cpu_time());
+            for part in outgoing.chunks(PART_SIZE) {
+                store.record_due(part, at).await?;
+            }
+            let write = (started.elapsed(), cpu_time() - cpu);
+            let ms = |(wall, cpu): (Duration, Duration)| {
+                format!(
+                    "{:.0}/{:.0}",
+                    wall.as_secs_f64() * 1000.0,
+                    cpu.as_secs_f64() * 1000.0
+                )
+            };
+            println!(
+                "{} due={} read_ms={} decide_ms={} render_ms={} write_ms={} (wall/cpu of this process)",
+                line("breakdown"),
+                outgoing.len(),
+                ms(read),
+                ms(decide),
+                ms(render),
+                ms(write),
+            );
+        }
     }
 
     if !args.no_explain {
-        clear_log(&store).await?;
         let mut queries = 0;
         let mut scans = 0;
         for (name, at) in [
@@ -239,6 +281,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ("mon-08:00", slot(args.sunday, 1, 8, 0)?),
             ("mon-10:00", slot(args.sunday, 1, 10, 0)?),
         ] {
+            // Explained on the log a run at that instant leaves, as a database that has
+            // been running holds one: an empty log makes PostgreSQL plan a scan of it.
+            clear_log(&store).await?;
+            reminders
+                .record(&RunOptions {
+                    at: Some(at),
+                    ..RunOptions::default()
+                })
+                .await?;
+            if let SqlStore::Postgres(pool) = &store {
+                sqlx::query("ANALYZE reminders").execute(pool).await?;
+            }
             let window = PlanWindow::new(at, &settings, store.zones(&settings).await?);
             for plan in store.explain_planner(&window, &settings).await? {
                 let full = plan.full_scans();

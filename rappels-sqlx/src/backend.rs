@@ -52,7 +52,7 @@ macro_rules! backend {
     (
         $module:ident, $Db:ty, $Pool:ty, $migrations:literal,
         claim_lock = $lock:literal, explain = $explain:literal, explain_lines = $explain_lines:ident,
-        sessions_by_student = $by_student:literal, bulk = $bulk:ident
+        sessions_by_student = $by_student:literal, bulk = $bulk:ident, stream_guard = $guard:literal
     ) => {
         pub(crate) mod $module {
             use std::collections::{BTreeSet, HashMap, HashSet};
@@ -101,12 +101,24 @@ macro_rules! backend {
             }
 
             pub(crate) async fn zones(pool: &$Pool) -> Result<Vec<Zone>, SqlError> {
-                let names: Vec<String> =
-                    sqlx::query_scalar("SELECT DISTINCT zone FROM students").fetch_all(pool).await?;
+                let names: Vec<String> = zones_sql("").build_query_scalar().fetch_all(pool).await?;
                 names
                     .iter()
                     .map(|n| Zone::parse(n).map_err(|e| corrupt("students.zone", e)))
                     .collect()
+            }
+
+            /// The zones of the students, one index probe per zone: `SELECT DISTINCT zone`
+            /// would read the index entry of every student, a million for a quiet instant.
+            fn zones_sql(prefix: &str) -> QueryBuilder<$Db> {
+                QueryBuilder::new(format!(
+                    "{prefix}WITH RECURSIVE z (zone) AS ( \
+                         SELECT MIN(zone) FROM students \
+                         UNION ALL \
+                         SELECT (SELECT MIN(s.zone) FROM students s WHERE s.zone > z.zone) FROM z \
+                         WHERE z.zone IS NOT NULL) \
+                     SELECT zone FROM z WHERE zone IS NOT NULL"
+                ))
             }
 
             fn student(row: &DbRow) -> Result<Student, SqlError> {
@@ -309,20 +321,6 @@ macro_rules! backend {
                 q
             }
 
-            /// Sessions over the digest span of every subscribed student of `zone`.
-            fn digest_by_zone_sql(prefix: &str, zone: &'static str, (from, until): (DateTime<Utc>, DateTime<Utc>)) -> QueryBuilder<$Db> {
-                let mut q = QueryBuilder::new(format!(
-                    "{prefix}SELECT {SESSION_COLUMNS} FROM sessions s JOIN students st ON st.id = s.student_id \
-                     WHERE st.zone = "
-                ));
-                q.push_bind(zone);
-                q.push(" AND st.account_active AND st.subscription_active AND s.starts_at >= ");
-                q.push_bind(micros(from));
-                q.push(" AND s.starts_at < ");
-                q.push_bind(micros(until));
-                q
-            }
-
             /// Sessions over the digest span of the students `ids`.
             fn digest_by_student_sql(prefix: &str, (from, until): (DateTime<Utc>, DateTime<Utc>), ids: &[i64]) -> QueryBuilder<$Db> {
                 // The span holds most sessions, so SQLite's planner, weighing a thousand
@@ -461,14 +459,20 @@ macro_rules! backend {
                     }
 
                     if !zw.weekly.is_empty() {
+                        let mut ids = Vec::new();
                         for row in weekly_sql("", zone, None).build().fetch_all(pool).await? {
                             let s = student(&row)?;
+                            ids.push(s.id.get());
                             input.weekly.push(s.id);
                             input.students.insert(s.id, s);
                         }
-                        for row in digest_by_zone_sql("", zone, span).build().fetch_all(pool).await? {
-                            let s = session(&row)?;
-                            input.digest_sessions.entry(s.student_id).or_default().push(s);
+                        // By student, as the parts read them: a join over the zone would
+                        // read every session of the span, the zone's or not.
+                        for chunk in ids.chunks(BATCH) {
+                            for row in digest_by_student_sql("", span, chunk).build().fetch_all(pool).await? {
+                                let s = session(&row)?;
+                                input.digest_sessions.entry(s.student_id).or_default().push(s);
+                            }
                         }
                     }
                 }
@@ -484,6 +488,20 @@ macro_rules! backend {
                     read_keys(pool, keys_by_slot_sql("", kind, date), &mut input.sent).await?;
                 }
                 Ok(input)
+            }
+
+            /// A transaction for one of the long candidate queries of `plan_parts`. Such a
+            /// query runs while the same run records thousands of reminders: on PostgreSQL its
+            /// plan, made once at its start, must not probe the reminder log by scanning it,
+            /// as the planner would pick for a log that is empty at that moment (a fresh
+            /// database, the first run of a slot date) and then rescan for every candidate
+            /// as the log grows. Sequential scans are switched off for that statement only.
+            async fn streaming(pool: &$Pool) -> Result<sqlx::Transaction<'static, $Db>, SqlError> {
+                let mut tx = pool.begin().await?;
+                if !$guard.is_empty() {
+                    sqlx::query($guard).execute(&mut *tx).await?;
+                }
+                Ok(tx)
             }
 
             /// Step 2 of planning in parts (`Store::plan_parts`): the manual requests whole,
@@ -516,7 +534,8 @@ macro_rules! backend {
                     let zone = zw.zone.name();
                     for (from, until) in zw.session_start_ranges() {
                         let mut q = sessions_range_sql("", zone, from.max(at), until);
-                        let mut rows = q.build().fetch(pool);
+                        let mut tx = streaming(pool).await?;
+                        let mut rows = q.build().fetch(&mut *tx);
                         let mut chunk = Vec::new();
                         while let Some(row) = rows.try_next().await? {
                             chunk.push(session(&row)?);
@@ -527,6 +546,7 @@ macro_rules! backend {
                             }
                         }
                         drop(rows);
+                        tx.commit().await?;
                         if !chunk.is_empty() && !parts.send(sessions_part(pool, chunk).await?).await {
                             return Ok(());
                         }
@@ -534,7 +554,8 @@ macro_rules! backend {
 
                     for dates in zw.activity_dates(settings) {
                         let mut q = activity_sql("", zone, &dates, true);
-                        let mut rows = q.build().fetch(pool);
+                        let mut tx = streaming(pool).await?;
+                        let mut rows = q.build().fetch(&mut *tx);
                         let mut part = PlanInput::default();
                         while let Some(row) = rows.try_next().await? {
                             let s = student(&row)?;
@@ -545,6 +566,7 @@ macro_rules! backend {
                             }
                         }
                         drop(rows);
+                        tx.commit().await?;
                         if !part.inactivity.is_empty() && !parts.send(part).await {
                             return Ok(());
                         }
@@ -558,7 +580,8 @@ macro_rules! backend {
                             _ => None,
                         };
                         let mut q = weekly_sql("", zone, single);
-                        let mut rows = q.build().fetch(pool);
+                        let mut tx = streaming(pool).await?;
+                        let mut rows = q.build().fetch(&mut *tx);
                         let mut chunk = Vec::new();
                         while let Some(row) = rows.try_next().await? {
                             chunk.push(student(&row)?);
@@ -569,6 +592,7 @@ macro_rules! backend {
                             }
                         }
                         drop(rows);
+                        tx.commit().await?;
                         if !chunk.is_empty()
                             && !parts.send(weekly_part(pool, chunk, span, single.is_none()).await?).await
                         {
@@ -635,6 +659,7 @@ macro_rules! backend {
                 let ids_of = |rows: &[DbRow], column: &str| -> Result<Vec<i64>, SqlError> {
                     rows.iter().map(|r| r.try_get::<i64, _>(column).map_err(SqlError::from)).collect()
                 };
+                out.push(explain(pool, "zones of the students".to_owned(), zones_sql(x)).await?);
                 out.push(explain(pool, "manual requests".to_owned(), manual_requests_sql(x, at)).await?);
                 let mut sample = manual_requests_sql("", at);
                 sample.push(format!(" LIMIT {BATCH}"));
@@ -656,7 +681,7 @@ macro_rules! backend {
                     for (from, until) in zw.session_start_ranges() {
                         let (from, until) = (from.max(at), until);
                         let name = format!("sessions starting in range, {zone}");
-                        out.push(explain(pool, name, sessions_range_sql(x, zone, from, until)).await?);
+                        out.push(explain_streamed(pool, name, sessions_range_sql(x, zone, from, until)).await?);
                         let mut sample = sessions_range_sql("", zone, from, until);
                         sample.push(format!(" LIMIT {BATCH}"));
                         let rows = sample.build().fetch_all(pool).await?;
@@ -667,24 +692,22 @@ macro_rules! backend {
                     }
                     for dates in zw.activity_dates(settings) {
                         let name = format!("inactivity candidates less recorded (plan_parts), {zone}");
-                        out.push(explain(pool, name, activity_sql(x, zone, &dates, true)).await?);
+                        out.push(explain_streamed(pool, name, activity_sql(x, zone, &dates, true)).await?);
                         let name = format!("inactivity candidates (plan_input), {zone}");
                         out.push(explain(pool, name, activity_sql(x, zone, &dates, false)).await?);
                     }
                     if let Some(first) = zw.weekly.first() {
                         let name = format!("weekly candidates less recorded (plan_parts), {zone}");
-                        out.push(explain(pool, name, weekly_sql(x, zone, Some(first.date))).await?);
+                        out.push(explain_streamed(pool, name, weekly_sql(x, zone, Some(first.date))).await?);
                         let name = format!("weekly candidates (plan_input), {zone}");
                         out.push(explain(pool, name, weekly_sql(x, zone, None)).await?);
                         let mut sample = weekly_sql("", zone, None);
                         sample.push(format!(" LIMIT {BATCH}"));
                         let ids = ids_of(&sample.build().fetch_all(pool).await?, "id")?;
-                        let name = format!("digest sessions by student (a weekly part), {zone}");
+                        let name = format!("digest sessions by student (a weekly part; plan_input by 1,000), {zone}");
                         out.push(explain(pool, name, digest_by_student_sql(x, span, &ids)).await?);
                         let name = format!("recorded digests by student (a weekly part, two due dates), {zone}");
                         out.push(explain(pool, name, weekly_keys_sql(x, &ids)).await?);
-                        let name = format!("digest sessions by zone (plan_input), {zone}");
-                        out.push(explain(pool, name, digest_by_zone_sql(x, zone, span)).await?);
                     }
                 }
                 for (kind, date) in key_dates {
@@ -695,7 +718,16 @@ macro_rules! backend {
             }
 
             async fn explain(pool: &$Pool, query: String, mut q: QueryBuilder<$Db>) -> Result<QueryPlan, SqlError> {
-                let plan = super::$explain_lines(pool, q.build()).await?;
+                let mut conn = pool.acquire().await?;
+                let plan = super::$explain_lines(&mut conn, q.build()).await?;
+                Ok(QueryPlan { query, plan })
+            }
+
+            /// `explain` for the candidate queries `plan_parts` streams, under their settings.
+            async fn explain_streamed(pool: &$Pool, query: String, mut q: QueryBuilder<$Db>) -> Result<QueryPlan, SqlError> {
+                let mut tx = streaming(pool).await?;
+                let plan = super::$explain_lines(&mut tx, q.build()).await?;
+                tx.rollback().await?;
                 Ok(QueryPlan { query, plan })
             }
 
@@ -740,34 +772,8 @@ macro_rules! backend {
             ) -> Result<usize, SqlError> {
                 let mut tx = pool.begin().await?;
                 let mut added = 0u64;
-                for chunk in reminders.chunks(BATCH) {
-                    let mut q = QueryBuilder::<$Db>::new(
-                        "INSERT INTO reminders (reminder_key, kind, student_id, session_id, manual_id, \
-                         slot_date, subject, text_body, html_body, to_address, to_name, locale, due_at, \
-                         expires_at, status, attempts, next_attempt_at, created_at) ",
-                    );
-                    q.push_values(chunk, |mut b, r| {
-                        b.push_bind(r.key.to_string())
-                            .push_bind(r.key.kind().as_str())
-                            .push_bind(r.student.get())
-                            .push_bind(r.key.session().map(SessionId::get))
-                            .push_bind(r.key.manual().map(ManualId::get))
-                            .push_bind(convert::day(r.slot_date))
-                            .push_bind(r.message.subject.clone())
-                            .push_bind(r.message.text.clone())
-                            .push_bind(r.message.html.clone())
-                            .push_bind(r.to.to_string())
-                            .push_bind(r.to_name.clone())
-                            .push_bind(r.locale.code())
-                            .push_bind(micros(r.due_at))
-                            .push_bind(micros(r.expires_at))
-                            .push_bind("pending")
-                            .push_bind(0i64)
-                            .push_bind(micros(now))
-                            .push_bind(micros(now));
-                    });
-                    q.push(" ON CONFLICT (reminder_key) DO NOTHING");
-                    added += q.build().execute(&mut *tx).await?.rows_affected();
+                for chunk in reminders.chunks(crate::bulk::$bulk::ROWS) {
+                    added += crate::bulk::$bulk::due(&mut tx, chunk, now).await?;
                 }
                 tx.commit().await?;
                 Ok(added as usize)
@@ -1343,7 +1349,8 @@ backend!(
     explain = "EXPLAIN QUERY PLAN ",
     explain_lines = sqlite_explain_lines,
     sessions_by_student = " INDEXED BY sessions_by_student",
-    bulk = sqlite
+    bulk = sqlite,
+    stream_guard = ""
 );
 backend!(
     postgres,
@@ -1354,18 +1361,19 @@ backend!(
     explain = "EXPLAIN ",
     explain_lines = postgres_explain_lines,
     sessions_by_student = "",
-    bulk = postgres
+    bulk = postgres,
+    stream_guard = "SET LOCAL enable_seqscan = off"
 );
 
 /// SQLite's `EXPLAIN QUERY PLAN` rows as lines, each step indented under its parent.
 async fn sqlite_explain_lines(
-    pool: &sqlx::SqlitePool,
+    conn: &mut sqlx::SqliteConnection,
     query: sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
 ) -> Result<Vec<String>, SqlError> {
     use sqlx::Row;
     let mut depth: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
     let mut lines = Vec::new();
-    for row in query.fetch_all(pool).await? {
+    for row in query.fetch_all(conn).await? {
         let id: i64 = row.try_get(0)?;
         let parent: i64 = row.try_get(1)?;
         let detail: String = row.try_get(3)?;
@@ -1378,12 +1386,12 @@ async fn sqlite_explain_lines(
 
 /// PostgreSQL's `EXPLAIN` text, one line per row.
 async fn postgres_explain_lines(
-    pool: &sqlx::PgPool,
+    conn: &mut sqlx::PgConnection,
     query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
 ) -> Result<Vec<String>, SqlError> {
     use sqlx::Row;
     query
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await?
         .iter()
         .map(|row| Ok(row.try_get::<String, _>(0)?))

@@ -12,6 +12,7 @@ use rappels_core::domain::{
     ManualId, ManualRequest, Parent, ReminderKey, Session, SessionId, Student, StudentId,
     StudyPlan, Zone,
 };
+use rappels_core::ports::OutgoingReminder;
 use rappels_core::rules;
 
 use crate::SqlError;
@@ -212,6 +213,42 @@ pub(crate) mod sqlite {
                 .push_bind("sent")
                 .push_bind(micros(now))
                 .push_bind(true);
+        });
+        q.push(" ON CONFLICT (reminder_key) DO NOTHING");
+        Ok(q.build().execute(&mut *conn).await?.rows_affected())
+    }
+
+    /// Records due reminders as pending unless their key is in the log; returns how many
+    /// were new.
+    pub(crate) async fn due(
+        conn: &mut SqliteConnection,
+        chunk: &[OutgoingReminder],
+        now: DateTime<Utc>,
+    ) -> Result<u64, SqlError> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO reminders (reminder_key, kind, student_id, session_id, manual_id, \
+             slot_date, subject, text_body, html_body, to_address, to_name, locale, due_at, \
+             expires_at, status, attempts, next_attempt_at, created_at) ",
+        );
+        q.push_values(chunk, |mut b, r| {
+            b.push_bind(r.key.to_string())
+                .push_bind(r.key.kind().as_str())
+                .push_bind(r.student.get())
+                .push_bind(r.key.session().map(SessionId::get))
+                .push_bind(r.key.manual().map(ManualId::get))
+                .push_bind(convert::day(r.slot_date))
+                .push_bind(r.message.subject.as_str())
+                .push_bind(r.message.text.as_str())
+                .push_bind(r.message.html.as_str())
+                .push_bind(r.to.to_string())
+                .push_bind(r.to_name.as_str())
+                .push_bind(r.locale.code())
+                .push_bind(micros(r.due_at))
+                .push_bind(micros(r.expires_at))
+                .push_bind("pending")
+                .push_bind(0i64)
+                .push_bind(micros(now))
+                .push_bind(micros(now));
         });
         q.push(" ON CONFLICT (reminder_key) DO NOTHING");
         Ok(q.build().execute(&mut *conn).await?.rows_affected())
@@ -441,6 +478,85 @@ pub(crate) mod postgres {
         .bind(chunk.iter().map(|k| k.session().map(SessionId::get)).collect::<Vec<_>>())
         .bind(chunk.iter().map(|k| k.manual().map(ManualId::get)).collect::<Vec<_>>())
         .bind(chunk.iter().map(|k| k.slot_date().map(convert::day)).collect::<Vec<_>>())
+        .bind(micros(now))
+        .execute(&mut *conn)
+        .await?;
+        Ok(done.rows_affected())
+    }
+    /// Records due reminders as pending unless their key is in the log; returns how many
+    /// were new.
+    pub(crate) async fn due(
+        conn: &mut PgConnection,
+        chunk: &[OutgoingReminder],
+        now: DateTime<Utc>,
+    ) -> Result<u64, SqlError> {
+        let done = sqlx::query(
+            "INSERT INTO reminders (reminder_key, kind, student_id, session_id, manual_id, \
+             slot_date, subject, text_body, html_body, to_address, to_name, locale, due_at, \
+             expires_at, status, attempts, next_attempt_at, created_at) \
+             SELECT key, kind, student, session, manual, slot, subject, text_body, html_body, \
+                 to_address, to_name, locale, due_at, expires_at, 'pending', 0, $15, $15 \
+             FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], \
+                 $6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
+                 $12::text[], $13::bigint[], $14::bigint[]) \
+                 AS r (key, kind, student, session, manual, slot, subject, text_body, html_body, \
+                     to_address, to_name, locale, due_at, expires_at) \
+             ON CONFLICT (reminder_key) DO NOTHING",
+        )
+        .bind(chunk.iter().map(|r| r.key.to_string()).collect::<Vec<_>>())
+        .bind(
+            chunk
+                .iter()
+                .map(|r| r.key.kind().as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(chunk.iter().map(|r| r.student.get()).collect::<Vec<_>>())
+        .bind(
+            chunk
+                .iter()
+                .map(|r| r.key.session().map(SessionId::get))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            chunk
+                .iter()
+                .map(|r| r.key.manual().map(ManualId::get))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            chunk
+                .iter()
+                .map(|r| convert::day(r.slot_date))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            chunk
+                .iter()
+                .map(|r| r.message.subject.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            chunk
+                .iter()
+                .map(|r| r.message.text.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            chunk
+                .iter()
+                .map(|r| r.message.html.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(chunk.iter().map(|r| r.to.to_string()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.to_name.as_str()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.locale.code()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| micros(r.due_at)).collect::<Vec<_>>())
+        .bind(
+            chunk
+                .iter()
+                .map(|r| micros(r.expires_at))
+                .collect::<Vec<_>>(),
+        )
         .bind(micros(now))
         .execute(&mut *conn)
         .await?;

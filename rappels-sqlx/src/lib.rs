@@ -237,10 +237,7 @@ impl SqlStore {
                 .foreign_keys(true)
                 // A plan reads its candidates' rows through indexes spread over the whole
                 // file: with SQLite's default 2 MiB page cache every page is read again with
-                // a system call and a copy. Mapping the file lets pages be read in place,
-                // shared by the connections and counted once by the system; a larger cache
-                // keeps the index pages a plan revisits.
-                .pragma("mmap_size", (1u64 << 30).to_string())
+                // a system call and a copy; 64 MiB keeps the index pages a plan revisits.
                 .pragma("cache_size", "-65536")
                 .pragma("temp_store", "memory")
                 // SQLite runs on a thread of its own that hands rows over a bounded channel;
