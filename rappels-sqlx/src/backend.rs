@@ -259,13 +259,11 @@ macro_rules! backend {
                 q
             }
 
-            /// Sessions of `zone`'s students starting in `(from, until)`.
+            /// Sessions of `zone`'s students starting in `(from, until)`: one range of
+            /// `sessions_by_zone`, the zone being kept on each session (migration 0004).
             fn sessions_range_sql(prefix: &str, zone: &'static str, from: DateTime<Utc>, until: DateTime<Utc>) -> QueryBuilder<$Db> {
-                // CROSS JOIN keeps sessions as SQLite's outer loop: the start range is
-                // narrow, a zone holds a large share of all students.
                 let mut q = QueryBuilder::new(format!(
-                    "{prefix}SELECT {SESSION_COLUMNS} FROM sessions s CROSS JOIN students st \
-                     WHERE st.id = s.student_id AND st.zone = "
+                    "{prefix}SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.zone = "
                 ));
                 q.push_bind(zone);
                 q.push(" AND s.starts_at > ");

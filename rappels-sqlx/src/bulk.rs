@@ -135,8 +135,10 @@ pub(crate) mod sqlite {
         conn: &mut SqliteConnection,
         chunk: &[Session],
     ) -> Result<(), SqlError> {
+        // Each session is written with its student's zone (the student is written before
+        // it), so that the triggers of migration 0004 have nothing to put right.
         let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO sessions (id, student_id, subject, objective, starts_at, duration_minutes, status) ",
+            "INSERT INTO sessions (id, student_id, subject, objective, starts_at, duration_minutes, status, zone) ",
         );
         q.push_values(chunk, |mut b, s| {
             b.push_bind(s.id.get())
@@ -145,9 +147,13 @@ pub(crate) mod sqlite {
                 .push_bind(s.objective.clone())
                 .push_bind(micros(s.starts_at))
                 .push_bind(i64::from(s.duration_minutes))
-                .push_bind(s.status.as_str());
+                .push_bind(s.status.as_str())
+                .push("(SELECT zone FROM students WHERE id = ")
+                .push_bind_unseparated(s.student_id.get())
+                .push_unseparated(")");
         });
         q.push(SESSIONS_UPSERT);
+        q.push(", zone = excluded.zone");
         q.build().execute(&mut *conn).await?;
         Ok(())
     }

@@ -1,0 +1,29 @@
+-- Sessions carry their student's effective zone, so that the sessions of one zone starting
+-- in a range are one range of the index sessions_by_zone: before, every session of the range
+-- was read and its student looked up for the zone, once per zone, which at a quiet instant
+-- of a school spread over several zones cost more than everything due. Writers give the
+-- zone (the import does); the triggers put it right wherever one does not, and move a
+-- student's sessions when the student's zone changes.
+ALTER TABLE sessions ADD COLUMN zone TEXT NOT NULL DEFAULT '';
+UPDATE sessions SET zone = (SELECT st.zone FROM students st WHERE st.id = sessions.student_id);
+CREATE INDEX sessions_by_zone ON sessions (zone, starts_at);
+
+CREATE TRIGGER sessions_zone_on_insert AFTER INSERT ON sessions
+WHEN NEW.zone IS NOT (SELECT st.zone FROM students st WHERE st.id = NEW.student_id)
+BEGIN
+    UPDATE sessions SET zone = (SELECT st.zone FROM students st WHERE st.id = NEW.student_id)
+    WHERE id = NEW.id;
+END;
+
+CREATE TRIGGER sessions_zone_on_update AFTER UPDATE OF student_id, zone ON sessions
+WHEN NEW.zone IS NOT (SELECT st.zone FROM students st WHERE st.id = NEW.student_id)
+BEGIN
+    UPDATE sessions SET zone = (SELECT st.zone FROM students st WHERE st.id = NEW.student_id)
+    WHERE id = NEW.id;
+END;
+
+CREATE TRIGGER students_zone_to_sessions AFTER UPDATE OF zone ON students
+WHEN OLD.zone IS NOT NEW.zone
+BEGIN
+    UPDATE sessions SET zone = NEW.zone WHERE student_id = NEW.id;
+END;
