@@ -52,7 +52,8 @@ macro_rules! backend {
     (
         $module:ident, $Db:ty, $Pool:ty, $migrations:literal,
         claim_lock = $lock:literal, explain = $explain:literal, explain_lines = $explain_lines:ident,
-        sessions_by_student = $by_student:literal, bulk = $bulk:ident, stream_guard = $guard:literal
+        sessions_by_student = $by_student:literal, bulk = $bulk:ident, stream_guard = [$($guard:literal),*],
+        persistent = $persistent:literal
     ) => {
         pub(crate) mod $module {
             use std::collections::{BTreeSet, HashMap, HashSet};
@@ -344,7 +345,7 @@ macro_rules! backend {
                 let missing: Vec<i64> =
                     ids.iter().filter(|id| !into.contains_key(id)).map(|id| id.get()).collect();
                 for chunk in missing.chunks(BATCH) {
-                    for row in students_by_id_sql("", chunk).build().fetch_all(pool).await? {
+                    for row in students_by_id_sql("", chunk).build().persistent($persistent).fetch_all(pool).await? {
                         let s = student(&row)?;
                         into.insert(s.id, s);
                     }
@@ -359,7 +360,7 @@ macro_rules! backend {
             ) -> Result<(), SqlError> {
                 let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
                 for chunk in ids.chunks(BATCH) {
-                    for row in parents_by_id_sql("", chunk).build().fetch_all(pool).await? {
+                    for row in parents_by_id_sql("", chunk).build().persistent($persistent).fetch_all(pool).await? {
                         let id: i64 = row.try_get("id")?;
                         let what = format!("parent {id}");
                         let bad = |e: rappels_core::domain::DomainError| corrupt(&what, e);
@@ -372,7 +373,7 @@ macro_rules! backend {
                         };
                         into.insert(parent.id, parent);
                     }
-                    for row in children_by_parent_sql("", chunk).build().fetch_all(pool).await? {
+                    for row in children_by_parent_sql("", chunk).build().persistent($persistent).fetch_all(pool).await? {
                         let parent = ParentId::new(row.try_get("parent_id")?).map_err(|e| corrupt("parent_children", e))?;
                         let child = StudentId::new(row.try_get("student_id")?).map_err(|e| corrupt("parent_children", e))?;
                         if let Some(p) = into.get_mut(&parent) {
@@ -385,7 +386,7 @@ macro_rules! backend {
 
             /// Adds the keys the query returns to `sent`.
             async fn read_keys(pool: &$Pool, mut q: QueryBuilder<$Db>, sent: &mut HashSet<ReminderKey>) -> Result<(), SqlError> {
-                let keys: Vec<String> = q.build_query_scalar().fetch_all(pool).await?;
+                let keys: Vec<String> = q.build_query_scalar().persistent($persistent).fetch_all(pool).await?;
                 for key in keys {
                     sent.insert(key.parse::<ReminderKey>().map_err(|e| corrupt("reminders", e))?);
                 }
@@ -404,7 +405,7 @@ macro_rules! backend {
             /// The manual requests of a plan at `at`, their students and parents, and their
             /// recorded keys: the whole manual part of a plan.
             async fn manual_input(pool: &$Pool, at: DateTime<Utc>, input: &mut PlanInput) -> Result<Vec<StudentId>, SqlError> {
-                let rows = manual_requests_sql("", at).build().fetch_all(pool).await?;
+                let rows = manual_requests_sql("", at).build().persistent($persistent).fetch_all(pool).await?;
                 let mut named = Vec::new();
                 let mut parents = Vec::new();
                 for row in rows {
@@ -440,7 +441,7 @@ macro_rules! backend {
                     key_dates.extend(zw.weekly.iter().map(|s| (Kind::Weekly, s.date)));
 
                     for (from, until) in zw.session_start_ranges() {
-                        let rows = sessions_range_sql("", zone, from.max(at), until).build().fetch_all(pool).await?;
+                        let rows = sessions_range_sql("", zone, from.max(at), until).build().persistent($persistent).fetch_all(pool).await?;
                         for row in rows {
                             let s = session(&row)?;
                             named.push(s.student_id);
@@ -449,7 +450,7 @@ macro_rules! backend {
                     }
 
                     for dates in zw.activity_dates(settings) {
-                        for row in activity_sql("", zone, &dates, false).build().fetch_all(pool).await? {
+                        for row in activity_sql("", zone, &dates, false).build().persistent($persistent).fetch_all(pool).await? {
                             let s = student(&row)?;
                             input.inactivity.push(s.id);
                             input.students.insert(s.id, s);
@@ -458,7 +459,7 @@ macro_rules! backend {
 
                     if !zw.weekly.is_empty() {
                         let mut ids = Vec::new();
-                        for row in weekly_sql("", zone, None).build().fetch_all(pool).await? {
+                        for row in weekly_sql("", zone, None).build().persistent($persistent).fetch_all(pool).await? {
                             let s = student(&row)?;
                             ids.push(s.id.get());
                             input.weekly.push(s.id);
@@ -467,7 +468,7 @@ macro_rules! backend {
                         // By student, as the parts read them: a join over the zone would
                         // read every session of the span, the zone's or not.
                         for chunk in ids.chunks(BATCH) {
-                            for row in digest_by_student_sql("", span, chunk).build().fetch_all(pool).await? {
+                            for row in digest_by_student_sql("", span, chunk).build().persistent($persistent).fetch_all(pool).await? {
                                 let s = session(&row)?;
                                 input.digest_sessions.entry(s.student_id).or_default().push(s);
                             }
@@ -488,16 +489,20 @@ macro_rules! backend {
                 Ok(input)
             }
 
-            /// A transaction for one of the long candidate queries of `plan_parts`. Such a
-            /// query runs while the same run records thousands of reminders: on PostgreSQL its
-            /// plan, made once at its start, must not probe the reminder log by scanning it,
-            /// as the planner would pick for a log that is empty at that moment (a fresh
-            /// database, the first run of a slot date) and then rescan for every candidate
-            /// as the log grows. Sequential scans are switched off for that statement only.
+            /// A transaction for one of the long candidate queries of `plan_parts`, which
+            /// leave out the candidates whose reminder is recorded. On PostgreSQL the plan of
+            /// that anti-join follows the log's statistics, and those lag: right after an
+            /// import, or after a run recorded a Sunday's digests, they say the log is empty,
+            /// and the planner then scans the log, or the recorded keys, once per candidate
+            /// (seconds for a few thousand, and growing with the log while the same run
+            /// fills it). Within this transaction only, sequential scans and nested loops
+            /// are switched off, which leaves a hash anti-join over the keys recorded for the
+            /// slot, read by index: one pass over each side, whatever the statistics say.
             async fn streaming(pool: &$Pool) -> Result<sqlx::Transaction<'static, $Db>, SqlError> {
                 let mut tx = pool.begin().await?;
-                if !$guard.is_empty() {
-                    sqlx::query($guard).execute(&mut *tx).await?;
+                let guard: &[&str] = &[$($guard),*];
+                for setting in guard {
+                    sqlx::query(*setting).execute(&mut *tx).await?;
                 }
                 Ok(tx)
             }
@@ -533,7 +538,7 @@ macro_rules! backend {
                     for (from, until) in zw.session_start_ranges() {
                         let mut q = sessions_range_sql("", zone, from.max(at), until);
                         let mut tx = streaming(pool).await?;
-                        let mut rows = q.build().fetch(&mut *tx);
+                        let mut rows = q.build().persistent($persistent).fetch(&mut *tx);
                         let mut chunk = Vec::new();
                         while let Some(row) = rows.try_next().await? {
                             chunk.push(session(&row)?);
@@ -553,7 +558,7 @@ macro_rules! backend {
                     for dates in zw.activity_dates(settings) {
                         let mut q = activity_sql("", zone, &dates, true);
                         let mut tx = streaming(pool).await?;
-                        let mut rows = q.build().fetch(&mut *tx);
+                        let mut rows = q.build().persistent($persistent).fetch(&mut *tx);
                         let mut part = PlanInput::default();
                         while let Some(row) = rows.try_next().await? {
                             let s = student(&row)?;
@@ -579,7 +584,7 @@ macro_rules! backend {
                         };
                         let mut q = weekly_sql("", zone, single);
                         let mut tx = streaming(pool).await?;
-                        let mut rows = q.build().fetch(&mut *tx);
+                        let mut rows = q.build().persistent($persistent).fetch(&mut *tx);
                         let mut chunk = Vec::new();
                         while let Some(row) = rows.try_next().await? {
                             chunk.push(student(&row)?);
@@ -628,7 +633,7 @@ macro_rules! backend {
                 let mut part = PlanInput::default();
                 let ids: Vec<i64> = students.iter().map(|s| s.id.get()).collect();
                 for chunk in ids.chunks(BATCH) {
-                    for row in digest_by_student_sql("", span, chunk).build().fetch_all(pool).await? {
+                    for row in digest_by_student_sql("", span, chunk).build().persistent($persistent).fetch_all(pool).await? {
                         let s = session(&row)?;
                         part.digest_sessions.entry(s.student_id).or_default().push(s);
                     }
@@ -1348,7 +1353,8 @@ backend!(
     explain_lines = sqlite_explain_lines,
     sessions_by_student = " INDEXED BY sessions_by_student",
     bulk = sqlite,
-    stream_guard = ""
+    stream_guard = [],
+    persistent = true
 );
 backend!(
     postgres,
@@ -1360,7 +1366,15 @@ backend!(
     explain_lines = postgres_explain_lines,
     sessions_by_student = "",
     bulk = postgres,
-    stream_guard = "SET LOCAL enable_seqscan = off"
+    stream_guard = [
+        "SET LOCAL enable_seqscan = off",
+        "SET LOCAL enable_nestloop = off"
+    ],
+    // The planner's reads are planned afresh each time on PostgreSQL: a prepared statement
+    // keeps, after a few runs, a generic plan made for the tables as they were, and a plan
+    // made while the reminder log was empty scans it for every part once the run has filled
+    // it. Planning a read costs well under a millisecond; a part's read is a thousand rows.
+    persistent = false
 );
 
 /// SQLite's `EXPLAIN QUERY PLAN` rows as lines, each step indented under its parent.

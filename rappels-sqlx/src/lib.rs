@@ -160,18 +160,32 @@ pub struct QueryPlan {
 }
 
 impl QueryPlan {
-    /// The steps that read a whole table rather than a range of an index: SQLite's
-    /// `SCAN table` without an index, PostgreSQL's `Seq Scan`. A planner query that costs
-    /// what is due has none on the big tables.
+    /// The steps that read a whole table or a whole index rather than a range of an
+    /// index: SQLite's `SCAN table` (with or without `USING … INDEX`: SQLite says `SEARCH`
+    /// for a range), PostgreSQL's `Seq Scan`. A planner query that costs what is due has
+    /// none on the big tables.
+    ///
+    /// SQLite also says `SCAN name` for reading the rows of a `WITH` query it computed
+    /// itself (its `CO-ROUTINE name` or `MATERIALIZE name`): those are not tables.
     pub fn full_scans(&self) -> Vec<&str> {
+        let computed: Vec<&str> = self
+            .plan
+            .iter()
+            .filter_map(|line| {
+                let line = line.trim();
+                line.strip_prefix("CO-ROUTINE ")
+                    .or_else(|| line.strip_prefix("MATERIALIZE "))
+            })
+            .collect();
         self.plan
             .iter()
             .map(|line| line.trim())
             .filter(|line| {
                 line.contains("Seq Scan")
-                    || (line.starts_with("SCAN ")
-                        && !line.contains(" USING ")
-                        && !line.starts_with("SCAN CONSTANT"))
+                    || line.strip_prefix("SCAN ").is_some_and(|scanned| {
+                        let name = scanned.split(' ').next().unwrap_or_default();
+                        name != "CONSTANT" && !computed.contains(&name)
+                    })
             })
             .collect()
     }
@@ -484,6 +498,35 @@ impl Store for SqlStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn full_scans_are_table_scans_only() {
+        let plan = |lines: &[&str]| QueryPlan {
+            query: String::new(),
+            plan: lines.iter().map(|l| (*l).to_owned()).collect(),
+        };
+        let zones = plan(&[
+            "CO-ROUTINE z",
+            "  SETUP",
+            "    SEARCH students USING COVERING INDEX students_by_zone",
+            "SCAN z",
+        ]);
+        assert!(zones.full_scans().is_empty());
+        let sqlite = plan(&["SCAN s", "SEARCH st USING INTEGER PRIMARY KEY (rowid=?)"]);
+        assert_eq!(sqlite.full_scans(), ["SCAN s"]);
+        let whole_index = plan(&["SCAN students USING COVERING INDEX students_by_zone"]);
+        assert_eq!(whole_index.full_scans().len(), 1);
+        let range = plan(&["SEARCH students USING INDEX students_periodic (zone=?)"]);
+        assert!(range.full_scans().is_empty());
+        let postgres = plan(&[
+            "Nested Loop Anti Join  (cost=1.0..2.0 rows=1 width=8)",
+            "  ->  Seq Scan on reminders r  (cost=0.00..0.00 rows=1 width=8)",
+        ]);
+        assert_eq!(
+            postgres.full_scans(),
+            ["->  Seq Scan on reminders r  (cost=0.00..0.00 rows=1 width=8)"]
+        );
+    }
 
     #[test]
     fn passwords_never_reach_messages() {
