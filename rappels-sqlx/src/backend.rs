@@ -440,9 +440,13 @@ macro_rules! backend {
                     key_dates.extend(zw.inactivity.iter().map(|s| (Kind::Inactivity, s.date)));
                     key_dates.extend(zw.weekly.iter().map(|s| (Kind::Weekly, s.date)));
 
+                    // Rows are decoded as they come rather than fetched all first: a zone's
+                    // digest candidates are a hundred thousand rows, which would otherwise be
+                    // held twice, raw and decoded.
                     for (from, until) in zw.session_start_ranges() {
-                        let rows = sessions_range_sql("", zone, from.max(at), until).build().persistent($persistent).fetch_all(pool).await?;
-                        for row in rows {
+                        let mut q = sessions_range_sql("", zone, from.max(at), until);
+                        let mut rows = q.build().persistent($persistent).fetch(pool);
+                        while let Some(row) = rows.try_next().await? {
                             let s = session(&row)?;
                             named.push(s.student_id);
                             input.sessions.insert(s.id, s);
@@ -450,7 +454,9 @@ macro_rules! backend {
                     }
 
                     for dates in zw.activity_dates(settings) {
-                        for row in activity_sql("", zone, &dates, false).build().persistent($persistent).fetch_all(pool).await? {
+                        let mut q = activity_sql("", zone, &dates, false);
+                        let mut rows = q.build().persistent($persistent).fetch(pool);
+                        while let Some(row) = rows.try_next().await? {
                             let s = student(&row)?;
                             input.inactivity.push(s.id);
                             input.students.insert(s.id, s);
@@ -459,12 +465,15 @@ macro_rules! backend {
 
                     if !zw.weekly.is_empty() {
                         let mut ids = Vec::new();
-                        for row in weekly_sql("", zone, None).build().persistent($persistent).fetch_all(pool).await? {
+                        let mut q = weekly_sql("", zone, None);
+                        let mut rows = q.build().persistent($persistent).fetch(pool);
+                        while let Some(row) = rows.try_next().await? {
                             let s = student(&row)?;
                             ids.push(s.id.get());
                             input.weekly.push(s.id);
                             input.students.insert(s.id, s);
                         }
+                        drop(rows);
                         // By student, as the parts read them: a join over the zone would
                         // read every session of the span, the zone's or not.
                         for chunk in ids.chunks(BATCH) {
