@@ -1319,8 +1319,13 @@ macro_rules! backend {
                     crate::bulk::$bulk::parents(&mut tx, chunk).await?;
                     step(chunk.len());
                 }
+                let zones: HashMap<StudentId, &'static str> = scenario
+                    .students
+                    .iter()
+                    .map(|s| (s.id, s.zone(default_zone).name()))
+                    .collect();
                 for chunk in scenario.sessions.chunks(crate::bulk::$bulk::ROWS) {
-                    crate::bulk::$bulk::sessions(&mut tx, chunk).await?;
+                    crate::bulk::$bulk::sessions(&mut tx, chunk, &zones).await?;
                     step(chunk.len());
                 }
                 for chunk in scenario.study_plans.chunks(crate::bulk::$bulk::ROWS) {

@@ -7,6 +7,8 @@
 //! Both upsert by id (importing twice changes nothing) and run inside the import's
 //! transaction.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use rappels_core::domain::{
     ManualId, ManualRequest, Parent, ReminderKey, Session, SessionId, Student, StudentId,
@@ -131,12 +133,15 @@ pub(crate) mod sqlite {
         Ok(())
     }
 
+    /// Upserts sessions, each with its student's zone when `zones` knows the student (the
+    /// students of the same import); the trigger of migration 0004 looks up the others.
+    /// The zone is not looked up in the statement itself: a thousand subqueries in one
+    /// statement make SQLite open a thousand cursors, each opening costlier than the last.
     pub(crate) async fn sessions(
         conn: &mut SqliteConnection,
         chunk: &[Session],
+        zones: &HashMap<StudentId, &'static str>,
     ) -> Result<(), SqlError> {
-        // Each session is written with its student's zone (the student is written before
-        // it), so that the triggers of migration 0004 have nothing to put right.
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO sessions (id, student_id, subject, objective, starts_at, duration_minutes, status, zone) ",
         );
@@ -148,9 +153,7 @@ pub(crate) mod sqlite {
                 .push_bind(micros(s.starts_at))
                 .push_bind(i64::from(s.duration_minutes))
                 .push_bind(s.status.as_str())
-                .push("(SELECT zone FROM students WHERE id = ")
-                .push_bind_unseparated(s.student_id.get())
-                .push_unseparated(")");
+                .push_bind(zones.get(&s.student_id).copied().unwrap_or_default());
         });
         q.push(SESSIONS_UPSERT);
         q.push(", zone = excluded.zone");
@@ -369,9 +372,11 @@ pub(crate) mod postgres {
         Ok(())
     }
 
+    /// Upserts sessions; the trigger of migration 0004 gives each its student's zone.
     pub(crate) async fn sessions(
         conn: &mut PgConnection,
         chunk: &[Session],
+        _zones: &HashMap<StudentId, &'static str>,
     ) -> Result<(), SqlError> {
         let sql = format!(
             "INSERT INTO sessions (id, student_id, subject, objective, starts_at, duration_minutes, status) \
