@@ -22,6 +22,7 @@
 #![deny(missing_docs)]
 
 mod backend;
+mod bulk;
 mod convert;
 
 pub use backend::check_storable;
@@ -148,6 +149,48 @@ pub struct ImportProgress {
     pub total: usize,
 }
 
+/// How the database means to run one of the planner's queries (`SqlStore::explain_planner`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryPlan {
+    /// Which query, and for which zone or date.
+    pub query: String,
+    /// The database's plan, one step a line: SQLite's `EXPLAIN QUERY PLAN` (nested steps
+    /// indented) or PostgreSQL's `EXPLAIN`.
+    pub plan: Vec<String>,
+}
+
+impl QueryPlan {
+    /// The steps that read a whole table or a whole index rather than a range of an
+    /// index: SQLite's `SCAN table` (with or without `USING … INDEX`: SQLite says `SEARCH`
+    /// for a range), PostgreSQL's `Seq Scan`. A planner query that costs what is due has
+    /// none on the big tables.
+    ///
+    /// SQLite also says `SCAN name` for reading the rows of a `WITH` query it computed
+    /// itself (its `CO-ROUTINE name` or `MATERIALIZE name`): those are not tables.
+    pub fn full_scans(&self) -> Vec<&str> {
+        let computed: Vec<&str> = self
+            .plan
+            .iter()
+            .filter_map(|line| {
+                let line = line.trim();
+                line.strip_prefix("CO-ROUTINE ")
+                    .or_else(|| line.strip_prefix("MATERIALIZE "))
+            })
+            .collect();
+        self.plan
+            .iter()
+            .map(|line| line.trim())
+            .filter(|line| {
+                line.contains("Seq Scan")
+                    || line.strip_prefix("SCAN ").is_some_and(|scanned| {
+                        let name = scanned.split(' ').next().unwrap_or_default();
+                        name != "CONSTANT" && !computed.contains(&name)
+                    })
+            })
+            .collect()
+    }
+}
+
 /// A store on SQLite or PostgreSQL.
 #[derive(Debug, Clone)]
 pub enum SqlStore {
@@ -205,7 +248,16 @@ impl SqlStore {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(30))
-                .foreign_keys(true);
+                .foreign_keys(true)
+                // A plan reads its candidates' rows through indexes spread over the whole
+                // file: with SQLite's default 2 MiB page cache every page is read again with
+                // a system call and a copy; 64 MiB keeps the index pages a plan revisits.
+                .pragma("cache_size", "-65536")
+                .pragma("temp_store", "memory")
+                // SQLite runs on a thread of its own that hands rows over a bounded channel;
+                // with the default 50 rows it stops and wakes the reader every few rows, and
+                // those thread switches cost more than reading the rows.
+                .row_buffer_size(4096);
             // One connection: SQLite has one writer, and writers of one process waiting on
             // each other through the busy timeout sleep in steps of up to 100 ms, which
             // stalls a run whose planner, senders and recorder all write. Queued on the
@@ -283,6 +335,19 @@ impl SqlStore {
     ) -> Result<ImportReport, SqlError> {
         check_storable(scenario)?;
         dispatch!(self, import(scenario, now, progress))
+    }
+
+    /// How the database runs every query of planning at `window` — those of
+    /// [`Store::plan_parts`] and of [`Store::plan_input`] — with the window's real
+    /// parameters, for benchmarks and for checking that each reads an index. Queries that
+    /// take a list of ids are shown with the ids of the first part their candidates make.
+    /// It reads the candidates of that first part, nothing more.
+    pub async fn explain_planner(
+        &self,
+        window: &PlanWindow,
+        settings: &Settings,
+    ) -> Result<Vec<QueryPlan>, SqlError> {
+        dispatch!(self, explain_planner(window, settings))
     }
 
     /// Closes the pool, waiting for connections to finish.
@@ -438,6 +503,35 @@ impl Store for SqlStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn full_scans_are_table_scans_only() {
+        let plan = |lines: &[&str]| QueryPlan {
+            query: String::new(),
+            plan: lines.iter().map(|l| (*l).to_owned()).collect(),
+        };
+        let zones = plan(&[
+            "CO-ROUTINE z",
+            "  SETUP",
+            "    SEARCH students USING COVERING INDEX students_by_zone",
+            "SCAN z",
+        ]);
+        assert!(zones.full_scans().is_empty());
+        let sqlite = plan(&["SCAN s", "SEARCH st USING INTEGER PRIMARY KEY (rowid=?)"]);
+        assert_eq!(sqlite.full_scans(), ["SCAN s"]);
+        let whole_index = plan(&["SCAN students USING COVERING INDEX students_by_zone"]);
+        assert_eq!(whole_index.full_scans().len(), 1);
+        let range = plan(&["SEARCH students USING INDEX students_periodic (zone=?)"]);
+        assert!(range.full_scans().is_empty());
+        let postgres = plan(&[
+            "Nested Loop Anti Join  (cost=1.0..2.0 rows=1 width=8)",
+            "  ->  Seq Scan on reminders r  (cost=0.00..0.00 rows=1 width=8)",
+        ]);
+        assert_eq!(
+            postgres.full_scans(),
+            ["->  Seq Scan on reminders r  (cost=0.00..0.00 rows=1 width=8)"]
+        );
+    }
 
     #[test]
     fn passwords_never_reach_messages() {
