@@ -252,9 +252,12 @@ impl<'scope, 'env> Parts<'scope, 'env> {
         }
         let raw: Vec<&'de RawValue> = map.next_value()?;
         Ok(List::Reading(self.scope.spawn(move || {
-            raw.iter()
-                .map(|record| serde_json::from_str(record.get()).ok())
-                .collect()
+            // Allocated at its final size: growing a vector copies it.
+            let mut records = Vec::with_capacity(raw.len());
+            for record in raw {
+                records.push(serde_json::from_str(record.get()).ok()?);
+            }
+            Some(records)
         })))
     }
 }
