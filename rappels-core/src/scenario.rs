@@ -77,9 +77,10 @@ impl ScenarioError {
 impl Scenario {
     /// Reads and validates a scenario from JSON text.
     pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
-        // The records of a big school are read on all cores; when that fails the document
-        // is read again plainly, and an invalid one a third time, tracking the path of every
-        // value (which costs a good part of the reading), to say which record is at fault.
+        // The records of a big school are read on several cores; when that is not done or
+        // fails, the document is read plainly, and an invalid one a second time, tracking the
+        // path of every value (which costs a good part of the reading), to say which record
+        // is at fault.
         let scenario = match read_in_parallel(text) {
             Some(scenario) => scenario,
             None => read_document(serde_json::Deserializer::from_str(text))
@@ -159,7 +160,8 @@ impl Scenario {
 /// `None` when anything is wrong: the caller reads the document again to say what.
 fn read_in_parallel(text: &str) -> Option<Scenario> {
     let spare = std::thread::available_parallelism().map_or(0, |n| n.get() - 1);
-    if spare == 0 {
+    // Below a megabyte of text, starting a thread costs more than it saves.
+    if spare == 0 || text.len() < 1 << 20 {
         return None;
     }
     std::thread::scope(|scope| {
@@ -252,9 +254,12 @@ impl<'scope, 'env> Parts<'scope, 'env> {
         }
         let raw: Vec<&'de RawValue> = map.next_value()?;
         Ok(List::Reading(self.scope.spawn(move || {
-            raw.iter()
-                .map(|record| serde_json::from_str(record.get()).ok())
-                .collect()
+            // Allocated at its final size: growing a vector copies it.
+            let mut records = Vec::with_capacity(raw.len());
+            for record in raw {
+                records.push(serde_json::from_str(record.get()).ok()?);
+            }
+            Some(records)
         })))
     }
 }
@@ -389,6 +394,10 @@ mod tests {
         let scenario = big();
         let json = scenario.to_json();
         assert_eq!(Scenario::from_json(&json).unwrap(), scenario);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if cores > 1 {
+            assert_eq!(read_in_parallel(&json), Some(scenario.clone()));
+        }
         let read = Scenario::from_reader(|| Ok(json.as_bytes())).unwrap();
         assert_eq!(read, scenario);
     }
@@ -405,6 +414,10 @@ mod tests {
         });
         let read = Scenario::from_json(&json.to_string()).unwrap();
         assert_eq!(read, scenario);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if cores > 1 {
+            assert_eq!(read_in_parallel(&json.to_string()), Some(scenario));
+        }
         let twice = r#"{ "students": [], "parents": [], "students": [] }"#;
         assert!(
             error_of(twice).contains("duplicate field `students`"),

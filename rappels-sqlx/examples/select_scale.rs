@@ -37,7 +37,7 @@ use rappels_core::scenario::Scenario;
 use rappels_core::service::{Reminders, RunOptions, ServiceConfig};
 use rappels_core::settings::Settings;
 use rappels_core::testing::{FixedClock, RecordingMailer, synthetic_platform};
-use rappels_sqlx::{SqlStore, redact_url};
+use rappels_sqlx::{Backend, SqlStore, redact_url};
 
 /// The part size `Reminders::run` asks the store for.
 const PART_SIZE: usize = 2_000;
@@ -102,13 +102,14 @@ enum Place {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let backend = match args.backend {
-        BackendArg::Sqlite => "sqlite",
-        BackendArg::Postgres => "postgres",
-    };
     let (url, place) = database(&args).await?;
     let store = SqlStore::connect(&url).await?;
     store.migrate().await?;
+    // From the store, not the flag: --database may name either engine.
+    let backend = match store.backend() {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
 
     let settings = if args.no_import {
         store

@@ -102,9 +102,16 @@ pub(crate) fn load_scenario(path: &std::path::Path) -> Result<Scenario, Failure>
     })
 }
 
+/// Reads a whole text file.
+#[cfg(not(unix))]
+fn read_whole(path: &std::path::Path) -> std::io::Result<String> {
+    std::fs::read_to_string(path)
+}
+
 /// Reads a whole text file. A big one is read by one thread per core, each filling its
 /// share of the buffer: copying from the page cache and touching fresh memory are most of
 /// the cost of reading, and both are shared that way.
+#[cfg(unix)]
 fn read_whole(path: &std::path::Path) -> std::io::Result<String> {
     use std::os::unix::fs::FileExt;
     let file = std::fs::File::open(path)?;
