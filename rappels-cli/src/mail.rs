@@ -199,22 +199,22 @@ fn setup_failure(error: SmtpError) -> Failure {
 
 /// `RAPPELS_SMTP_POOL_SIZE` (`smtp.pool_size`), a positive whole number, when set.
 fn pool_size(values: &impl Values) -> Result<Option<u32>, Failure> {
-    values
-        .get(SMTP_POOL_SIZE)?
-        .map(|raw| {
-            raw.text
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|&n| n > 0)
-                .ok_or_else(|| {
-                    Failure::invalid(format_args!(
-                        "{}: {:?} is not a positive whole number",
-                        raw.origin, raw.text
-                    ))
-                })
+    values.get(SMTP_POOL_SIZE)?.map(positive).transpose()
+}
+
+/// A positive whole number, or an error naming where the value came from.
+fn positive(raw: Value) -> Result<u32, Failure> {
+    raw.text
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| {
+            Failure::invalid(format_args!(
+                "{}: {:?} is not a positive whole number",
+                raw.origin, raw.text
+            ))
         })
-        .transpose()
 }
 
 fn smtp_settings(values: &impl Values, from: Mailbox) -> Result<SmtpSettings, Failure> {
@@ -252,19 +252,6 @@ fn smtp_settings(values: &impl Values, from: Mailbox) -> Result<SmtpSettings, Fa
                 })?,
         );
     }
-    let positive = |raw: Value| {
-        raw.text
-            .trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|&n| n > 0)
-            .ok_or_else(|| {
-                Failure::invalid(format_args!(
-                    "{}: {:?} is not a positive whole number",
-                    raw.origin, raw.text
-                ))
-            })
-    };
     if let Some(size) = pool_size(values)? {
         settings.pool_size = size;
     }
