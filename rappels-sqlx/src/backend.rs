@@ -262,9 +262,9 @@ macro_rules! backend {
 
             /// Sessions of `zone`'s students starting in `(from, until)`: one range of
             /// `sessions_by_zone`, the zone being kept on each session (migration 0004).
-            fn sessions_range_sql(prefix: &str, zone: &'static str, from: DateTime<Utc>, until: DateTime<Utc>) -> QueryBuilder<$Db> {
+            fn sessions_range_sql(prefix: &str, columns: &str, zone: &'static str, from: DateTime<Utc>, until: DateTime<Utc>) -> QueryBuilder<$Db> {
                 let mut q = QueryBuilder::new(format!(
-                    "{prefix}SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.zone = "
+                    "{prefix}SELECT {columns} FROM sessions s WHERE s.zone = "
                 ));
                 q.push_bind(zone);
                 q.push(" AND s.starts_at > ");
@@ -277,8 +277,8 @@ macro_rules! backend {
             /// Students of `zone` whose reference day hits the inactivity ladder on
             /// `dates.slot_date`; with `leave_out_recorded`, less those whose reminder for that
             /// date is already recorded.
-            fn activity_sql(prefix: &str, zone: &'static str, dates: &ActivityDates, leave_out_recorded: bool) -> QueryBuilder<$Db> {
-                let mut q = QueryBuilder::new(format!("{prefix}SELECT {STUDENT_COLUMNS} FROM students WHERE zone = "));
+            fn activity_sql(prefix: &str, columns: &str, zone: &'static str, dates: &ActivityDates, leave_out_recorded: bool) -> QueryBuilder<$Db> {
+                let mut q = QueryBuilder::new(format!("{prefix}SELECT {columns} FROM students WHERE zone = "));
                 q.push_bind(zone);
                 q.push(" AND account_active AND subscription_active AND (reference_day IN (");
                 let exact: Vec<i64> = dates.exact.iter().map(|d| convert::day(*d)).collect();
@@ -305,9 +305,9 @@ macro_rules! backend {
 
             /// Subscribed students of `zone`; with `single`, less those whose digest for that
             /// date is already recorded.
-            fn weekly_sql(prefix: &str, zone: &'static str, single: Option<NaiveDate>) -> QueryBuilder<$Db> {
+            fn weekly_sql(prefix: &str, columns: &str, zone: &'static str, single: Option<NaiveDate>) -> QueryBuilder<$Db> {
                 let mut q = QueryBuilder::new(format!(
-                    "{prefix}SELECT {STUDENT_COLUMNS} FROM students WHERE zone = "
+                    "{prefix}SELECT {columns} FROM students WHERE zone = "
                 ));
                 q.push_bind(zone);
                 q.push(" AND account_active AND subscription_active");
@@ -444,7 +444,7 @@ macro_rules! backend {
                     // digest candidates are a hundred thousand rows, which would otherwise be
                     // held twice, raw and decoded.
                     for (from, until) in zw.session_start_ranges() {
-                        let mut q = sessions_range_sql("", zone, from.max(at), until);
+                        let mut q = sessions_range_sql("", SESSION_COLUMNS, zone, from.max(at), until);
                         let mut rows = q.build().persistent($persistent).fetch(pool);
                         while let Some(row) = rows.try_next().await? {
                             let s = session(&row)?;
@@ -454,7 +454,7 @@ macro_rules! backend {
                     }
 
                     for dates in zw.activity_dates(settings) {
-                        let mut q = activity_sql("", zone, &dates, false);
+                        let mut q = activity_sql("", STUDENT_COLUMNS, zone, &dates, false);
                         let mut rows = q.build().persistent($persistent).fetch(pool);
                         while let Some(row) = rows.try_next().await? {
                             let s = student(&row)?;
@@ -465,7 +465,7 @@ macro_rules! backend {
 
                     if !zw.weekly.is_empty() {
                         let mut ids = Vec::new();
-                        let mut q = weekly_sql("", zone, None);
+                        let mut q = weekly_sql("", STUDENT_COLUMNS, zone, None);
                         let mut rows = q.build().persistent($persistent).fetch(pool);
                         while let Some(row) = rows.try_next().await? {
                             let s = student(&row)?;
@@ -507,6 +507,15 @@ macro_rules! backend {
             /// fills it). Within this transaction only, sequential scans and nested loops
             /// are switched off, which leaves a hash anti-join over the keys recorded for the
             /// slot, read by index: one pass over each side, whatever the statistics say.
+            /// The ids a candidate query returns, read in one short transaction under the
+            /// settings the long candidate queries need (see `streaming`).
+            async fn candidate_ids(pool: &$Pool, mut q: QueryBuilder<$Db>) -> Result<Vec<i64>, SqlError> {
+                let mut tx = streaming(pool).await?;
+                let ids: Vec<i64> = q.build_query_scalar().persistent($persistent).fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(ids)
+            }
+
             async fn streaming(pool: &$Pool) -> Result<sqlx::Transaction<'static, $Db>, SqlError> {
                 let mut tx = pool.begin().await?;
                 let guard: &[&str] = &[$($guard),*];
@@ -547,17 +556,7 @@ macro_rules! backend {
                 for zw in window.zones() {
                     let zone = zw.zone.name();
                     for (from, until) in zw.session_start_ranges() {
-                        let ids: Vec<i64> = sqlx::query_scalar(
-                            // CROSS JOIN keeps sessions as SQLite's outer loop: the start
-                            // range is narrow, a zone holds a large share of all students.
-                            "SELECT s.id FROM sessions s CROSS JOIN students st \
-                             WHERE st.id = s.student_id AND st.zone = $1 AND s.starts_at > $2 AND s.starts_at < $3",
-                        )
-                        .bind(zone)
-                        .bind(micros(from.max(at)))
-                        .bind(micros(until))
-                        .fetch_all(pool)
-                        .await?;
+                        let ids = candidate_ids(pool, sessions_range_sql("", "s.id", zone, from.max(at), until)).await?;
                         for chunk in ids.chunks(part_size) {
                             if !parts.send(sessions_part(pool, chunk).await?).await {
                                 return Ok(());
@@ -566,32 +565,7 @@ macro_rules! backend {
                     }
 
                     for dates in zw.activity_dates(settings) {
-                        let mut q = QueryBuilder::<$Db>::new("SELECT id FROM students WHERE zone = ");
-                        q.push_bind(zone);
-                        q.push(" AND account_active AND subscription_active AND (reference_day IN (");
-                        let mut list = q.separated(", ");
-                        for d in &dates.exact {
-                            list.push_bind(convert::day(*d));
-                        }
-                        if dates.exact.is_empty() {
-                            list.push("NULL");
-                        }
-                        q.push(")");
-                        if let Some(repeat) = dates.repeat {
-                            let anchor = convert::day(repeat.anchor);
-                            q.push(" OR (reference_day < ");
-                            q.push_bind(anchor);
-                            q.push(" AND (");
-                            q.push_bind(anchor);
-                            q.push(" - reference_day) % ");
-                            q.push_bind(i64::from(repeat.every));
-                            q.push(" = 0)");
-                        }
-                        q.push(") AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.student_id = students.id \
-                                AND r.kind = 'inactivity' AND r.slot_date = ");
-                        q.push_bind(convert::day(dates.slot_date));
-                        q.push(")");
-                        let ids: Vec<i64> = q.build_query_scalar().fetch_all(pool).await?;
+                        let ids = candidate_ids(pool, activity_sql("", "id", zone, &dates, true)).await?;
                         for chunk in ids.chunks(part_size) {
                             let mut part = PlanInput::default();
                             let chunk: Vec<StudentId> = chunk
@@ -613,21 +587,7 @@ macro_rules! backend {
                             [only] => Some(only.date),
                             _ => None,
                         };
-                        let query = format!(
-                            "SELECT id FROM students \
-                             WHERE zone = $1 AND account_active AND subscription_active{}",
-                            if single.is_some() {
-                                " AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.student_id = students.id \
-                                  AND r.kind = 'weekly' AND r.slot_date = $2)"
-                            } else {
-                                ""
-                            }
-                        );
-                        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(query)).bind(zone);
-                        if let Some(day) = single {
-                            query = query.bind(convert::day(day));
-                        }
-                        let ids: Vec<i64> = query.fetch_all(pool).await?;
+                        let ids = candidate_ids(pool, weekly_sql("", "id", zone, single)).await?;
                         for chunk in ids.chunks(part_size) {
                             if !parts.send(weekly_part(pool, chunk, span, single.is_none()).await?).await {
                                 return Ok(());
@@ -737,8 +697,8 @@ macro_rules! backend {
                     for (from, until) in zw.session_start_ranges() {
                         let (from, until) = (from.max(at), until);
                         let name = format!("sessions starting in range, {zone}");
-                        out.push(explain_streamed(pool, name, sessions_range_sql(x, zone, from, until)).await?);
-                        let mut sample = sessions_range_sql("", zone, from, until);
+                        out.push(explain_streamed(pool, name, sessions_range_sql(x, "s.id", zone, from, until)).await?);
+                        let mut sample = sessions_range_sql("", SESSION_COLUMNS, zone, from, until);
                         sample.push(format!(" LIMIT {BATCH}"));
                         let rows = sample.build().fetch_all(pool).await?;
                         let name = format!("students by id (a sessions part), {zone}");
@@ -748,16 +708,16 @@ macro_rules! backend {
                     }
                     for dates in zw.activity_dates(settings) {
                         let name = format!("inactivity candidates less recorded (plan_parts), {zone}");
-                        out.push(explain_streamed(pool, name, activity_sql(x, zone, &dates, true)).await?);
+                        out.push(explain_streamed(pool, name, activity_sql(x, "id", zone, &dates, true)).await?);
                         let name = format!("inactivity candidates (plan_input), {zone}");
-                        out.push(explain(pool, name, activity_sql(x, zone, &dates, false)).await?);
+                        out.push(explain(pool, name, activity_sql(x, STUDENT_COLUMNS, zone, &dates, false)).await?);
                     }
                     if let Some(first) = zw.weekly.first() {
                         let name = format!("weekly candidates less recorded (plan_parts), {zone}");
-                        out.push(explain_streamed(pool, name, weekly_sql(x, zone, Some(first.date))).await?);
+                        out.push(explain_streamed(pool, name, weekly_sql(x, "id", zone, Some(first.date))).await?);
                         let name = format!("weekly candidates (plan_input), {zone}");
-                        out.push(explain(pool, name, weekly_sql(x, zone, None)).await?);
-                        let mut sample = weekly_sql("", zone, None);
+                        out.push(explain(pool, name, weekly_sql(x, STUDENT_COLUMNS, zone, None)).await?);
+                        let mut sample = weekly_sql("", STUDENT_COLUMNS, zone, None);
                         sample.push(format!(" LIMIT {BATCH}"));
                         let ids = ids_of(&sample.build().fetch_all(pool).await?, "id")?;
                         let name = format!("digest sessions by student (a weekly part; plan_input by 1,000), {zone}");

@@ -223,6 +223,29 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
         Ok((plan::Plan { at, due, rejected }, subjects))
     }
 
+    /// The log entries of the due reminders of the kinds `options` wants, with how many
+    /// were planned and how many were skipped because their message could not be built.
+    fn prepare_wanted(
+        &self,
+        plan: &plan::Plan,
+        input: &crate::ports::PlanInput,
+        options: &RunOptions,
+    ) -> (Vec<OutgoingReminder>, usize, usize) {
+        let mut outgoing = Vec::with_capacity(plan.due.len());
+        let (mut planned, mut skipped) = (0, 0);
+        for due in plan.due.iter().filter(|d| options.wants(d.kind())) {
+            planned += 1;
+            match self.prepare(due, input) {
+                Ok(reminder) => outgoing.push(reminder),
+                Err(error) => {
+                    tracing::warn!(key = %due.key, %error, "reminder skipped: its message could not be built");
+                    skipped += 1;
+                }
+            }
+        }
+        (outgoing, planned, skipped)
+    }
+
     /// Plans and renders everything due, recording nothing.
     async fn dry_run(
         &self,
@@ -234,16 +257,8 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
             at: Some(at),
             ..RunReport::default()
         };
-        for due in plan.due.iter().filter(|d| options.wants(d.kind())) {
-            report.planned += 1;
-            match self.prepare(due, &input) {
-                Ok(reminder) => report.would_record.push(reminder),
-                Err(error) => {
-                    tracing::warn!(key = %due.key, %error, "reminder skipped: its message could not be built");
-                    report.skipped += 1;
-                }
-            }
-        }
+        (report.would_record, report.planned, report.skipped) =
+            self.prepare_wanted(&plan, &input, options);
         Ok(report)
     }
 
@@ -272,19 +287,7 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
                     break;
                 }
                 let plan = plan::due_reminders(window, &self.settings, &input.candidates(), &input);
-                let mut outgoing: Vec<OutgoingReminder> = Vec::with_capacity(plan.due.len());
-                let mut planned = 0;
-                let mut skipped = 0;
-                for due in plan.due.iter().filter(|d| options.wants(d.kind())) {
-                    planned += 1;
-                    match self.prepare(due, &input) {
-                        Ok(reminder) => outgoing.push(reminder),
-                        Err(error) => {
-                            tracing::warn!(key = %due.key, %error, "reminder skipped: its message could not be built");
-                            skipped += 1;
-                        }
-                    }
-                }
+                let (outgoing, planned, skipped) = self.prepare_wanted(&plan, &input, options);
                 drop(input);
                 let new = if outgoing.is_empty() {
                     0
