@@ -92,28 +92,37 @@ fn message_only(error: &dyn std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("{error}")
 }
 
-/// The settings in force: those stored by the last import (or `rappels init`), with the
-/// keys set by the configuration over them. When the result differs from what the database
-/// holds, it is stored, in one transaction with the columns derived from the default zone,
-/// so that the indexed plan queries, every command and every runner sharing the database
-/// see the same settings; a log line names the keys that changed. A database never migrated
+/// The settings in force: the database's, which every command and every runner sharing the
+/// database plan with. They change only by an explicit write — `import`, `init` or
+/// `rappels settings apply`, each logged — never as a side effect of another command, so
+/// reading commands write nothing and two runners cannot silently overwrite each other's.
+///
+/// A configuration (file or `RAPPELS_*` variables) whose settings keys differ from the
+/// database's is refused (exit 2), naming the keys and how to apply them: a runner never
+/// plans with hours other than the ones it was configured with. A database never migrated
 /// or never imported is named as such (exit 2) rather than reported as a failed query.
 pub(crate) async fn settings_in_force(
     store: &SqlStore,
     config: &Config,
 ) -> Result<Settings, Failure> {
-    let stored = store
-        .settings()
+    let stored = stored_settings(store).await?;
+    let wanted = config.settings().apply(&stored)?;
+    if wanted != stored {
+        return Err(Failure::invalid(format_args!(
+            "the configuration's settings differ from the database's ({}): run `rappels \
+             settings apply` to make them the database's (every runner of this database will \
+             use them), or remove them from the configuration",
+            config::settings_changes(&stored, &wanted).join(", ")
+        )));
+    }
+    Ok(stored)
+}
+
+/// The settings the database holds; a database never imported is an error (exit 2).
+pub(crate) async fn stored_settings(store: &SqlStore) -> Result<Settings, Failure> {
+    store
+        .stored_settings()
         .await
         .map_err(sql_failure)?
-        .ok_or_else(|| sql_failure(SqlError::NoSettings))?;
-    let settings = config.settings().apply(&stored)?;
-    if settings != stored {
-        store.save_settings(&settings).await.map_err(sql_failure)?;
-        tracing::info!(
-            changes = %config::settings_changes(&stored, &settings).join(", "),
-            "settings of the configuration applied to the database"
-        );
-    }
-    Ok(settings)
+        .ok_or_else(|| sql_failure(SqlError::NoSettings))
 }

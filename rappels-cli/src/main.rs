@@ -57,6 +57,9 @@ enum Command {
     /// Print the reminders due at an instant, and the refused manual requests.
     #[command(long_about = commands::plan::LONG_ABOUT, after_help = commands::plan::EXAMPLES)]
     Plan(commands::plan::PlanArgs),
+    /// Show the settings in force (the database's), or apply the configuration's to it.
+    #[command(long_about = commands::settings::LONG_ABOUT, after_help = commands::settings::EXAMPLES)]
+    Settings(commands::settings::SettingsArgs),
     /// Create or upgrade the database schema.
     #[command(long_about = commands::migrate::LONG_ABOUT, after_help = commands::migrate::EXAMPLES)]
     Migrate(commands::migrate::MigrateArgs),
@@ -146,6 +149,7 @@ fn main() -> ExitCode {
         Command::Init(args) => commands::init::run(args, config),
         Command::Plan(args) => commands::plan::run(args, config),
         Command::Migrate(args) => configured().and_then(|c| commands::migrate::run(args, &c)),
+        Command::Settings(args) => configured().and_then(|c| commands::settings::run(args, &c)),
         Command::Import(args) => {
             configured().and_then(|c| commands::import::run(args, &c, cli.quiet))
         }

@@ -90,7 +90,7 @@ impl MessageSource for PlanInput {
 }
 
 /// Where a store hands the parts of a plan's input, one after the other, to the planner
-/// consuming them ([`Store::plan_parts`]). The channel is bounded, so a store that reads
+/// consuming them ([`Platform::plan_parts`]). The channel is bounded, so a store that reads
 /// faster than the planner renders and records waits instead of piling parts up in memory.
 #[derive(Debug)]
 pub struct PlanParts(mpsc::Sender<PlanInput>);
@@ -110,9 +110,12 @@ impl PlanParts {
     }
 }
 
-/// A due reminder with its message, ready to be recorded in the reminder log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutgoingReminder {
+/// A due reminder as the reminder log records it: what identifies it and when it may go.
+/// Its message is not part of it: the sender builds the message at send time from the
+/// platform's data as it is then (so a planned Sunday digest costs a narrow row, not two
+/// rendered bodies), and the log keeps the message it was sent with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewReminder {
     /// The unique key.
     pub key: ReminderKey,
     /// The recipient student.
@@ -123,6 +126,11 @@ pub struct OutgoingReminder {
     pub due_at: DateTime<Utc>,
     /// After this instant the reminder is expired rather than sent late.
     pub expires_at: DateTime<Utc>,
+}
+
+/// A message built for a reminder: to whom, in which language, and what it says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
     /// The recipient's address.
     pub to: EmailAddress,
     /// The recipient's name, for the To header.
@@ -131,6 +139,15 @@ pub struct OutgoingReminder {
     pub locale: Locale,
     /// Subject and bodies.
     pub message: RenderedMessage,
+}
+
+/// A due reminder with its message: what a dry run shows and what a sender sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingReminder {
+    /// The reminder as the log records it.
+    pub reminder: NewReminder,
+    /// Its message.
+    pub envelope: Envelope,
 }
 
 /// Where a reminder of the log stands.
@@ -176,11 +193,15 @@ pub struct Claim {
     /// The log row.
     pub id: i64,
     /// The reminder.
-    pub reminder: OutgoingReminder,
+    pub reminder: NewReminder,
     /// Attempts made before this one.
     pub attempts: u32,
     /// The claimer's lease.
     pub lease: Lease,
+    /// The message built for this attempt, once the sender has built it (`None` from
+    /// [`ReminderLog::claim`]): the log keeps it with the outcome, so history shows what was
+    /// sent, not what the data says later.
+    pub envelope: Option<Box<Envelope>>,
 }
 
 /// How an attempt ended, as recorded in the log.
@@ -247,8 +268,9 @@ pub struct Stats {
     pub expired: u64,
 }
 
-/// A storage failure.
+/// A storage failure, kept as what the caller can act on.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// The claim's lease ended or was taken over: the caller must not record anything for it.
     #[error("lease on reminder {id} lost: another runner owns it now")]
@@ -264,14 +286,37 @@ pub enum StoreError {
         /// Its id.
         id: i64,
     },
-    /// The backend failed (connection, query, constraint…); worth retrying later.
+    /// The storage is not set up for rappels yet (no schema, no settings): an operator must
+    /// act (migrate, import); retrying changes nothing. The text says what to do.
+    #[error("{0}")]
+    NotReady(String),
+    /// The storage is busy or out of reach (locked, connection lost, pool exhausted): worth
+    /// retrying later.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// The storage refused a write (a unique key, a foreign key, a check).
+    #[error("storage refused the write: {0}")]
+    Constraint(String),
+    /// A stored value is invalid (edited by hand, or a bug): reading it again fails again.
+    #[error("invalid data in storage: {0}")]
+    Corrupt(String),
+    /// Any other failure of the backend.
     #[error("storage backend failed: {0}")]
     Backend(String),
 }
 
-/// Storage of the platform's data and of the reminder log.
+/// The platform's data: students, parents and their children, sessions, study plans and
+/// manual requests, as planning, message building, explanation and manual requests read
+/// them. A platform that embeds rappels over its own tables implements this port.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Platform: Send + Sync {
+    /// The settings in force. The store owns them: every planner and runner over the store
+    /// reads them here, and the methods below that take settings are handed exactly these
+    /// (a SQL store derives indexed columns from them). A change of settings is a write of
+    /// the store's own (an import, `rappels settings apply`), never a side effect of
+    /// reading.
+    async fn settings(&self) -> Result<Settings, StoreError>;
+
     /// Zones the stored students use (each student's, or the default one).
     async fn zones(&self, settings: &Settings) -> Result<Vec<Zone>, StoreError>;
 
@@ -282,7 +327,7 @@ pub trait Store: Send + Sync {
         settings: &Settings,
     ) -> Result<PlanInput, StoreError>;
 
-    /// The input of the same plan as [`Store::plan_input`], in parts of about `part_size`
+    /// The input of the same plan as [`Platform::plan_input`], in parts of about `part_size`
     /// candidates, handed to `parts` one after the other, so that planning, rendering and
     /// recording a Sunday digest for a million students never holds every candidate at
     /// once and the first reminders can go out while the rest is still being planned. Each
@@ -291,7 +336,7 @@ pub trait Store: Send + Sync {
     /// only. All manual requests come in one part, since the rate limit judges them
     /// together. Stops early, without error, when `parts` says the consumer has stopped.
     ///
-    /// The default hands over the whole [`Store::plan_input`] as one part.
+    /// The default hands over the whole [`Platform::plan_input`] as one part.
     async fn plan_parts(
         &self,
         window: &PlanWindow,
@@ -305,11 +350,63 @@ pub trait Store: Send + Sync {
         Ok(())
     }
 
+    /// What building the messages of `reminders` at send time needs: their students,
+    /// their sessions, their manual requests with the parents who made them, and the
+    /// sessions of the weekly digests' students over the digests' weeks
+    /// ([`crate::rules::digest_span`]). Records deleted since the reminders were recorded are
+    /// simply absent.
+    async fn message_input(&self, reminders: &[NewReminder]) -> Result<PlanInput, StoreError>;
+
+    /// What explaining one student's reminders at `at` needs: the student, their sessions
+    /// starting in `[from, until)`, their manual requests made by `at` with the parents who
+    /// made them, and the recorded keys of their reminders. `None` for an unknown student.
+    async fn explain_input(
+        &self,
+        student: StudentId,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<PlanInput>, StoreError>;
+
+    /// The parent with this id, children included.
+    async fn parent(&self, id: ParentId) -> Result<Option<Parent>, StoreError>;
+
+    /// What judging a new manual request needs: the parent, the student, and the requests of
+    /// this parent for this student made since `since`.
+    async fn manual_context(
+        &self,
+        parent: ParentId,
+        student: StudentId,
+        since: DateTime<Utc>,
+    ) -> Result<ManualContext, StoreError>;
+
+    /// Stores an accepted manual request under a new id.
+    async fn add_manual_request(&self, request: &NewManualRequest) -> Result<ManualId, StoreError>;
+
+    /// What creating sessions from study plans needs: every plan, the students they name,
+    /// and the (student, start) of the sessions starting in `[from, until)`.
+    async fn schedule_input(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<ScheduleInput, StoreError>;
+
+    /// Stores new sessions under new ids; returns them as stored.
+    async fn add_sessions(&self, sessions: &[NewSession]) -> Result<Vec<Session>, StoreError>;
+
+    /// Records that `student` opted out of `family`; true if it changed anything.
+    async fn opt_out(&self, student: StudentId, family: Family) -> Result<bool, StoreError>;
+}
+
+/// The reminder log and its claim protocol: one row per reminder key, ever; claims under
+/// leases; outcomes recorded only while the lease is held. What a sender needs.
+#[async_trait]
+pub trait ReminderLog: Send + Sync {
     /// Records reminders as pending unless their key is already in the log (insert or
     /// ignore); returns how many were new.
     async fn record_due(
         &self,
-        reminders: &[OutgoingReminder],
+        reminders: &[NewReminder],
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError>;
 
@@ -334,7 +431,7 @@ pub trait Store: Send + Sync {
 
     /// Records the outcomes of several attempts, in one transaction where the store has
     /// them, each only if its claim's lease is still held at `now` (as
-    /// [`Store::complete`]). Returns, in order, whether each was recorded: false means the
+    /// [`ReminderLog::complete`]). Returns, in order, whether each was recorded: false means the
     /// lease was lost and nothing was recorded for that claim.
     ///
     /// The default records them one by one.
@@ -364,6 +461,15 @@ pub trait Store: Send + Sync {
         Ok(())
     }
 
+    /// The earliest instant a recorded reminder can be claimed again: the next attempt of a
+    /// pending one or the end of a lease. `None` when nothing waits.
+    async fn next_attempt_at(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+}
+
+/// Reading the reminder log: what a history page or a statistics report needs, and nothing
+/// that writes.
+#[async_trait]
+pub trait History: Send + Sync {
     /// Log entries in `scope`, newest first.
     async fn history(
         &self,
@@ -378,51 +484,13 @@ pub trait Store: Send + Sync {
         today_from: DateTime<Utc>,
         period_from: DateTime<Utc>,
     ) -> Result<Stats, StoreError>;
-
-    /// Records that `student` opted out of `family`; true if it changed anything.
-    async fn opt_out(&self, student: StudentId, family: Family) -> Result<bool, StoreError>;
-
-    /// The parent with this id, children included.
-    async fn parent(&self, id: ParentId) -> Result<Option<Parent>, StoreError>;
-
-    /// What explaining one student's reminders at `at` needs: the student, their sessions
-    /// starting in `[from, until)`, their manual requests made by `at` with the parents who
-    /// made them, and the recorded keys of their reminders. `None` for an unknown student.
-    async fn explain_input(
-        &self,
-        student: StudentId,
-        from: DateTime<Utc>,
-        until: DateTime<Utc>,
-        at: DateTime<Utc>,
-    ) -> Result<Option<PlanInput>, StoreError>;
-
-    /// What judging a new manual request needs: the parent, the student, and the requests of
-    /// this parent for this student made since `since`.
-    async fn manual_context(
-        &self,
-        parent: ParentId,
-        student: StudentId,
-        since: DateTime<Utc>,
-    ) -> Result<ManualContext, StoreError>;
-
-    /// Stores an accepted manual request under a new id.
-    async fn add_manual_request(&self, request: &NewManualRequest) -> Result<ManualId, StoreError>;
-
-    /// What creating sessions from study plans needs: every plan, the students they name,
-    /// and the (student, start) of the sessions starting in `[from, until)`.
-    async fn schedule_input(
-        &self,
-        from: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<ScheduleInput, StoreError>;
-
-    /// Stores new sessions under new ids; returns them as stored.
-    async fn add_sessions(&self, sessions: &[NewSession]) -> Result<Vec<Session>, StoreError>;
-
-    /// The earliest instant a recorded reminder can be claimed again: the next attempt of a
-    /// pending one or the end of a lease. `None` when nothing waits.
-    async fn next_attempt_at(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
 }
+
+/// Everything a complete runner needs: the three ports together, as the SQL stores and
+/// [`crate::testing::MemoryStore`] implement them over one database.
+pub trait Store: Platform + ReminderLog + History {}
+
+impl<T: Platform + ReminderLog + History + ?Sized> Store for T {}
 
 /// What judging a new manual request needs.
 #[derive(Debug, Clone, Default)]
@@ -483,15 +551,16 @@ pub struct Email {
 }
 
 impl Email {
-    /// The e-mail of a recorded reminder, with no unsubscribe address.
-    pub fn of(reminder: &OutgoingReminder, message_id_domain: &str) -> Self {
+    /// The e-mail of a reminder and its message, with no unsubscribe address.
+    pub fn of(outgoing: &OutgoingReminder, message_id_domain: &str) -> Self {
+        let OutgoingReminder { reminder, envelope } = outgoing;
         Email {
             message_id: message_id(&reminder.key, message_id_domain),
-            to: reminder.to.clone(),
-            to_name: reminder.to_name.clone(),
+            to: envelope.to.clone(),
+            to_name: envelope.to_name.clone(),
             kind: reminder.key.kind(),
             student: reminder.student,
-            message: reminder.message.clone(),
+            message: envelope.message.clone(),
             unsubscribe_url: None,
         }
     }
@@ -584,5 +653,18 @@ pub trait Mailer: Send + Sync {
     /// How many sends this mailer carries at once (an SMTP mailer: its connections).
     fn concurrency(&self) -> usize {
         1
+    }
+}
+
+/// A borrowed mailer sends as its owner does: a daemon lends its one mailer (and its pool of
+/// connections) to the sender of each run.
+#[async_trait]
+impl<M: Mailer + ?Sized> Mailer for &M {
+    async fn send(&self, email: &Email) -> Result<Delivery, MailError> {
+        (**self).send(email).await
+    }
+
+    fn concurrency(&self) -> usize {
+        (**self).concurrency()
     }
 }

@@ -331,23 +331,64 @@ where
     ordered
         .into_iter()
         .map(|request| {
-            let verdict = validate_manual(
-                request,
-                parent(request.parent_id),
-                student(request.student_id),
-            )
-            .and_then(|valid| {
-                let zone = valid.student.zone(settings.timezone);
-                let day = local_date(request.requested_at, zone);
-                if limit.admit(request.parent_id, request.student_id, day) {
-                    Ok(valid)
-                } else {
-                    Err(Rejection::RateLimited)
-                }
-            });
+            let verdict = judge_one(request, settings, &mut limit, &parent, &student);
             (request, verdict)
         })
         .collect()
+}
+
+/// Judges a request a parent makes now, after `earlier` requests (those of the same parent
+/// for the same student, made before it): they are judged first, as a plan judges them, so
+/// that only the accepted ones count toward the daily limit; then this one, whatever its
+/// id, since it is the latest. Its id is not read: a request being made has none yet.
+pub fn judge_new_manual_request<'a, P, S>(
+    earlier: impl IntoIterator<Item = &'a ManualRequest>,
+    new: &'a ManualRequest,
+    settings: &Settings,
+    parent: P,
+    student: S,
+) -> Result<ValidManual<'a>, Rejection>
+where
+    P: Fn(ParentId) -> Option<&'a Parent>,
+    S: Fn(StudentId) -> Option<&'a Student>,
+{
+    let mut ordered: Vec<&ManualRequest> = earlier
+        .into_iter()
+        .filter(|r| r.requested_at <= new.requested_at)
+        .collect();
+    ordered.sort_by_key(|r| (r.requested_at, r.id));
+    let mut limit = ManualRateLimit::new(settings);
+    for request in ordered {
+        // Only the effect on the limit matters here.
+        let _ = judge_one(request, settings, &mut limit, &parent, &student);
+    }
+    judge_one(new, settings, &mut limit, &parent, &student)
+}
+
+/// One request, validated, then admitted by the daily limit if valid.
+fn judge_one<'a, P, S>(
+    request: &'a ManualRequest,
+    settings: &Settings,
+    limit: &mut ManualRateLimit,
+    parent: &P,
+    student: &S,
+) -> Result<ValidManual<'a>, Rejection>
+where
+    P: Fn(ParentId) -> Option<&'a Parent>,
+    S: Fn(StudentId) -> Option<&'a Student>,
+{
+    let valid = validate_manual(
+        request,
+        parent(request.parent_id),
+        student(request.student_id),
+    )?;
+    let zone = valid.student.zone(settings.timezone);
+    let day = local_date(request.requested_at, zone);
+    if limit.admit(request.parent_id, request.student_id, day) {
+        Ok(valid)
+    } else {
+        Err(Rejection::RateLimited)
+    }
 }
 
 #[cfg(test)]

@@ -178,7 +178,7 @@ mod tests {
     async fn the_file_mailer_serves_the_reminders_engine() {
         use rappels_core::message::Templates;
         use rappels_core::scenario::Scenario;
-        use rappels_core::service::{Reminders, RunOptions, ServiceConfig};
+        use rappels_core::service::{RunOptions, Sender, ServiceConfig};
         use rappels_core::testing::{FixedClock, MemoryStore};
         let scenario = Scenario::from_json(
             r#"{ "students": [ { "id": 1, "first_name": "Awa", "email": "awa@example.org",
@@ -188,12 +188,10 @@ mod tests {
         )
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let settings = scenario.settings.clone();
-        let engine = Reminders::new(
+        let engine = Sender::new(
             MemoryStore::new(scenario),
             FileMailer::new(dir.path(), sender()).unwrap(),
             FixedClock::new(rappels_core::domain::parse_instant("2026-11-26T17:45:00Z").unwrap()),
-            settings,
             Templates::embedded(),
             ServiceConfig::default(),
         );

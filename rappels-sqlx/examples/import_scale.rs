@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use rappels_core::domain::parse_instant;
 use rappels_core::plan::{self, PlanWindow};
-use rappels_core::ports::Store;
+use rappels_core::ports::Platform;
 use rappels_core::testing::synthetic_platform;
 use rappels_sqlx::SqlStore;
 

@@ -31,10 +31,10 @@ use futures::StreamExt;
 use rappels_core::domain::{TimeOfDay, Zone, format_instant};
 use rappels_core::message::Templates;
 use rappels_core::plan::{self, PlanWindow};
-use rappels_core::ports::{PlanParts, Store};
+use rappels_core::ports::{PlanParts, Platform, ReminderLog};
 use rappels_core::rules::slot_at;
 use rappels_core::scenario::Scenario;
-use rappels_core::service::{Reminders, RunOptions, ServiceConfig};
+use rappels_core::service::{RunOptions, Sender, ServiceConfig};
 use rappels_core::settings::Settings;
 use rappels_core::testing::{FixedClock, RecordingMailer, synthetic_platform};
 use rappels_sqlx::{Backend, SqlStore, redact_url};
@@ -113,7 +113,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let settings = if args.no_import {
         store
-            .settings()
+            .stored_settings()
             .await?
             .ok_or("the database holds no settings")?
     } else {
@@ -139,11 +139,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         scenario.settings
     };
 
-    let reminders = Reminders::new(
+    let reminders = Sender::new(
         store.clone(),
         RecordingMailer::default(),
         FixedClock::new(slot(args.sunday, 0, 0, 0)?),
-        settings.clone(),
         Templates::embedded(),
         ServiceConfig::default(),
     );
@@ -187,7 +186,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         for _ in 0..runs * usize::from(wanted("plan")) {
             whole.begin();
             let started = Instant::now();
-            let (plan, input) = reminders.plan(at).await?;
+            let (plan, input) = reminders.reminders().plan(at).await?;
             due = plan.due.len();
             drop(input);
             whole.add(started.elapsed());
@@ -235,7 +234,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
 
         // Where the time of `record` goes, one phase after the other on the whole input:
-        // reading it, deciding, rendering, and writing the log in parts of PART_SIZE.
+        // reading it, deciding, making the log's rows, and writing them in parts of
+        // PART_SIZE. (Messages are built at send time, not here.)
         if asked("breakdown") {
             clear_log(&store).await?;
             let started = Instant::now();
@@ -250,8 +250,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let outgoing = plan
                 .due
                 .iter()
-                .map(|due| reminders.prepare(due, &input))
-                .collect::<Result<Vec<_>, _>>()?;
+                .map(|due| reminders.new_reminder(due, &input))
+                .collect::<Vec<_>>();
             let render = (started.elapsed(), cpu_time() - cpu);
             drop(input);
             let (started, cpu) = (Instant::now(), cpu_time());
@@ -267,7 +267,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 )
             };
             println!(
-                "{} due={} read_ms={} decide_ms={} render_ms={} write_ms={} (wall/cpu of this process)",
+                "{} due={} read_ms={} decide_ms={} rows_ms={} write_ms={} (wall/cpu of this process)",
                 line("breakdown"),
                 outgoing.len(),
                 ms(read),

@@ -45,8 +45,11 @@ const STUDENT_COLUMNS: &str = "id, first_name, last_name, email, timezone, local
      subscription_active, created_at, last_activity_at, opt_out, unsubscribed";
 const SESSION_COLUMNS: &str =
     "s.id, s.student_id, s.subject, s.objective, s.starts_at, s.duration_minutes, s.status";
-const REMINDER_COLUMNS: &str = "id, reminder_key, student_id, slot_date, due_at, expires_at, to_address, \
-     to_name, locale, subject, text_body, html_body, attempts, status, sent_at, last_error";
+/// What a claim reads of a log row: the reminder, not the message (built at send time).
+const CLAIM_COLUMNS: &str = "id, reminder_key, student_id, slot_date, due_at, expires_at, attempts";
+/// What a history line reads of a log row.
+const HISTORY_COLUMNS: &str = "id, reminder_key, student_id, slot_date, due_at, expires_at, subject, \
+     attempts, status, sent_at, last_error";
 
 macro_rules! backend {
     (
@@ -64,11 +67,10 @@ macro_rules! backend {
                 ReminderKey, Session, SessionId, SessionStatus, Student, StudentId, StudyPlan,
                 Zone,
             };
-            use rappels_core::message::RenderedMessage;
             use rappels_core::permissions::HistoryScope;
             use rappels_core::plan::{ActivityDates, PlanWindow, ZoneWindow};
             use rappels_core::ports::{
-                Claim, Lease, LogEntry, ManualContext, NewManualRequest, OutgoingReminder, Outcome,
+                Claim, Lease, LogEntry, ManualContext, NewManualRequest, NewReminder, Outcome,
                 PlanInput, PlanParts, ReminderStatus, ScheduleInput, Stats,
             };
             use rappels_core::schedule::NewSession;
@@ -78,7 +80,7 @@ macro_rules! backend {
             use futures::TryStreamExt;
             use sqlx::{QueryBuilder, Row};
 
-            use super::{BATCH, REMINDER_COLUMNS, SESSION_COLUMNS, STUDENT_COLUMNS};
+            use super::{BATCH, CLAIM_COLUMNS, HISTORY_COLUMNS, SESSION_COLUMNS, STUDENT_COLUMNS};
             use crate::convert::{self, micros};
             use crate::{ImportProgress, ImportReport, QueryPlan, SqlError};
 
@@ -633,6 +635,70 @@ macro_rules! backend {
                 Ok(part)
             }
 
+            /// What building the messages of `reminders` needs, read as the data is now:
+            /// their students, sessions, manual requests with their parents, and the
+            /// sessions of the digests' students over the digests' spans.
+            pub(crate) async fn message_input(pool: &$Pool, reminders: &[NewReminder]) -> Result<PlanInput, SqlError> {
+                let mut input = PlanInput::default();
+                let mut students: Vec<StudentId> = reminders.iter().map(|r| r.student).collect();
+                students.sort_unstable();
+                students.dedup();
+                students_by_id(pool, &students, &mut input.students).await?;
+                let ids = |f: fn(&ReminderKey) -> Option<i64>| {
+                    let mut ids: Vec<i64> = reminders.iter().filter_map(|r| f(&r.key)).collect();
+                    ids.sort_unstable();
+                    ids.dedup();
+                    ids
+                };
+                for chunk in ids(|k| k.session().map(SessionId::get)).chunks(BATCH) {
+                    let mut q = QueryBuilder::<$Db>::new(format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id IN ("));
+                    push_ids(&mut q, chunk);
+                    for row in q.build().fetch_all(pool).await? {
+                        let s = session(&row)?;
+                        input.sessions.insert(s.id, s);
+                    }
+                }
+                let mut parents = Vec::new();
+                for chunk in ids(|k| k.manual().map(ManualId::get)).chunks(BATCH) {
+                    let mut q = QueryBuilder::<$Db>::new(
+                        "SELECT id, parent_id, student_id, title, message, requested_at FROM manual_requests WHERE id IN (",
+                    );
+                    push_ids(&mut q, chunk);
+                    for row in q.build().fetch_all(pool).await? {
+                        let m = manual_request(&row)?;
+                        parents.push(m.parent_id);
+                        input.manual.insert(m.id, m);
+                    }
+                }
+                parents.sort_unstable();
+                parents.dedup();
+                parents_by_id(pool, &parents, &mut input.parents).await?;
+                // One read per student over the union of their digests' spans, so that two
+                // digests of one student in a batch do not list a session twice.
+                let mut spans: HashMap<i64, (DateTime<Utc>, DateTime<Utc>)> = HashMap::new();
+                for r in reminders.iter().filter(|r| r.key.kind() == Kind::Weekly) {
+                    let (from, until) = Snapshot::digest_span(r.due_at);
+                    let span = spans.entry(r.student.get()).or_insert((from, until));
+                    *span = (span.0.min(from), span.1.max(until));
+                }
+                let mut by_span: HashMap<(DateTime<Utc>, DateTime<Utc>), Vec<i64>> = HashMap::new();
+                for (student, span) in spans {
+                    by_span.entry(span).or_default().push(student);
+                }
+                for (span, mut ids) in by_span {
+                    ids.sort_unstable();
+                    for chunk in ids.chunks(BATCH) {
+                        for row in digest_by_student_sql("", span, chunk).build().persistent($persistent).fetch_all(pool).await? {
+                            let s = session(&row)?;
+                            if input.students.contains_key(&s.student_id) {
+                                input.digest_sessions.entry(s.student_id).or_default().push(s);
+                            }
+                        }
+                    }
+                }
+                Ok(input)
+            }
+
             /// A part of weekly candidates: the students with these ids, their sessions over
             /// the digest's span, and (when the query could not leave them out) their
             /// recorded digests.
@@ -783,7 +849,7 @@ macro_rules! backend {
 
             pub(crate) async fn record_due(
                 pool: &$Pool,
-                reminders: &[OutgoingReminder],
+                reminders: &[NewReminder],
                 now: DateTime<Utc>,
             ) -> Result<usize, SqlError> {
                 let mut tx = pool.begin().await?;
@@ -806,7 +872,7 @@ macro_rules! backend {
                 })
             }
 
-            fn outgoing(row: &DbRow) -> Result<OutgoingReminder, SqlError> {
+            fn new_reminder(row: &DbRow) -> Result<NewReminder, SqlError> {
                 let id: i64 = row.try_get("id")?;
                 let what = format!("reminder {id}");
                 let bad = |e: rappels_core::domain::DomainError| corrupt(&what, e);
@@ -816,20 +882,12 @@ macro_rules! backend {
                 let due_at: Option<i64> = row.try_get("due_at")?;
                 let expires_at: Option<i64> = row.try_get("expires_at")?;
                 let missing = |field| corrupt(&what, format!("no {field}"));
-                Ok(OutgoingReminder {
+                Ok(NewReminder {
                     key: key.parse().map_err(bad)?,
                     student: StudentId::new(student.ok_or_else(|| missing("student_id"))?).map_err(bad)?,
                     slot_date: convert::date(slot_date.ok_or_else(|| missing("slot_date"))?, &what)?,
                     due_at: convert::instant(due_at.ok_or_else(|| missing("due_at"))?, &what)?,
                     expires_at: convert::instant(expires_at.ok_or_else(|| missing("expires_at"))?, &what)?,
-                    to: EmailAddress::parse(row.try_get::<String, _>("to_address")?).map_err(bad)?,
-                    to_name: row.try_get("to_name")?,
-                    locale: row.try_get::<String, _>("locale")?.parse().map_err(bad)?,
-                    message: RenderedMessage {
-                        subject: row.try_get("subject")?,
-                        text: row.try_get("text_body")?,
-                        html: row.try_get("html_body")?,
-                    },
                 })
             }
 
@@ -864,7 +922,7 @@ macro_rules! backend {
                              WHERE id IN (SELECT id FROM reminders \
                                 WHERE status = '{state}' AND {column} <= $3 \
                                 ORDER BY {column} LIMIT $4{}) \
-                             RETURNING {REMINDER_COLUMNS}",
+                             RETURNING {CLAIM_COLUMNS}",
                             $lock
                         )))
                         .bind(owner)
@@ -880,9 +938,10 @@ macro_rules! backend {
                     .map(|row| {
                         Ok(Claim {
                             id: row.try_get("id")?,
-                            reminder: outgoing(row)?,
+                            reminder: new_reminder(row)?,
                             attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
                             lease: Lease { owner: owner.to_owned(), until },
+                            envelope: None,
                         })
                     })
                     .collect::<Result<Vec<_>, SqlError>>()?;
@@ -913,11 +972,17 @@ macro_rules! backend {
                     Outcome::Failed { error } => ("failed", 1, None, Some(error.clone()), None, None),
                     Outcome::Expired => ("expired", 0, None, None, None, None),
                 };
+                // The message the attempt was made with, kept for history (none when it
+                // could not be built, or for an expired reminder).
+                let envelope = claim.envelope.as_deref();
                 let done = sqlx::query(
                     "UPDATE reminders SET status = $1, attempts = attempts + $2, \
                      next_attempt_at = COALESCE($3, next_attempt_at), last_error = COALESCE($4, last_error), \
                      message_id = COALESCE($5, message_id), sent_at = COALESCE($6, sent_at), \
-                     lease_owner = NULL, lease_until = NULL \
+                     lease_owner = NULL, lease_until = NULL, \
+                     subject = COALESCE($10, subject), text_body = COALESCE($11, text_body), \
+                     html_body = COALESCE($12, html_body), to_address = COALESCE($13, to_address), \
+                     to_name = COALESCE($14, to_name), locale = COALESCE($15, locale) \
                      WHERE id = $7 AND status = 'sending' AND lease_owner = $8 AND lease_until > $9",
                 )
                 .bind(state)
@@ -929,6 +994,12 @@ macro_rules! backend {
                 .bind(claim.id)
                 .bind(claim.lease.owner.as_str())
                 .bind(micros(now))
+                .bind(envelope.map(|e| e.message.subject.as_str()))
+                .bind(envelope.map(|e| e.message.text.as_str()))
+                .bind(envelope.map(|e| e.message.html.as_str()))
+                .bind(envelope.map(|e| e.to.to_string()))
+                .bind(envelope.map(|e| e.to_name.as_str()))
+                .bind(envelope.map(|e| e.locale.code()))
                 .execute(&mut *conn)
                 .await?;
                 Ok(done.rows_affected() == 1)
@@ -940,7 +1011,7 @@ macro_rules! backend {
                 limit: usize,
             ) -> Result<Vec<LogEntry>, SqlError> {
                 let mut q = QueryBuilder::<$Db>::new(format!(
-                    "SELECT {REMINDER_COLUMNS} FROM reminders WHERE NOT imported"
+                    "SELECT {HISTORY_COLUMNS} FROM reminders WHERE NOT imported"
                 ));
                 match scope {
                     HistoryScope::All => {}
@@ -965,7 +1036,7 @@ macro_rules! backend {
                     .await?
                     .iter()
                     .map(|row| {
-                        let reminder = outgoing(row)?;
+                        let reminder = new_reminder(row)?;
                         let what = format!("reminder {}", reminder.key);
                         Ok(LogEntry {
                             key: reminder.key,
@@ -973,7 +1044,7 @@ macro_rules! backend {
                             due_at: reminder.due_at,
                             status: status(&row.try_get::<String, _>("status")?)?,
                             attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
-                            subject: reminder.message.subject,
+                            subject: row.try_get("subject")?,
                             sent_at: convert::opt_instant(row.try_get("sent_at")?, &what)?,
                             last_error: row.try_get("last_error")?,
                         })

@@ -14,7 +14,7 @@ use rappels_core::domain::{
     ManualId, ManualRequest, Parent, ReminderKey, Session, SessionId, Student, StudentId,
     StudyPlan, Zone,
 };
-use rappels_core::ports::OutgoingReminder;
+use rappels_core::ports::NewReminder;
 use rappels_core::rules;
 
 use crate::SqlError;
@@ -231,13 +231,12 @@ pub(crate) mod sqlite {
     /// were new.
     pub(crate) async fn due(
         conn: &mut SqliteConnection,
-        chunk: &[OutgoingReminder],
+        chunk: &[NewReminder],
         now: DateTime<Utc>,
     ) -> Result<u64, SqlError> {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO reminders (reminder_key, kind, student_id, session_id, manual_id, \
-             slot_date, subject, text_body, html_body, to_address, to_name, locale, due_at, \
-             expires_at, status, attempts, next_attempt_at, created_at) ",
+             slot_date, due_at, expires_at, status, attempts, next_attempt_at, created_at) ",
         );
         q.push_values(chunk, |mut b, r| {
             b.push_bind(r.key.to_string())
@@ -246,12 +245,6 @@ pub(crate) mod sqlite {
                 .push_bind(r.key.session().map(SessionId::get))
                 .push_bind(r.key.manual().map(ManualId::get))
                 .push_bind(convert::day(r.slot_date))
-                .push_bind(r.message.subject.as_str())
-                .push_bind(r.message.text.as_str())
-                .push_bind(r.message.html.as_str())
-                .push_bind(r.to.to_string())
-                .push_bind(r.to_name.as_str())
-                .push_bind(r.locale.code())
                 .push_bind(micros(r.due_at))
                 .push_bind(micros(r.expires_at))
                 .push_bind("pending")
@@ -498,20 +491,18 @@ pub(crate) mod postgres {
     /// were new.
     pub(crate) async fn due(
         conn: &mut PgConnection,
-        chunk: &[OutgoingReminder],
+        chunk: &[NewReminder],
         now: DateTime<Utc>,
     ) -> Result<u64, SqlError> {
+        let column = |f: fn(&NewReminder) -> Option<i64>| chunk.iter().map(f).collect::<Vec<_>>();
         let done = sqlx::query(
             "INSERT INTO reminders (reminder_key, kind, student_id, session_id, manual_id, \
-             slot_date, subject, text_body, html_body, to_address, to_name, locale, due_at, \
-             expires_at, status, attempts, next_attempt_at, created_at) \
-             SELECT key, kind, student, session, manual, slot, subject, text_body, html_body, \
-                 to_address, to_name, locale, due_at, expires_at, 'pending', 0, $15, $15 \
+             slot_date, due_at, expires_at, status, attempts, next_attempt_at, created_at) \
+             SELECT key, kind, student, session, manual, slot, due_at, expires_at, 'pending', 0, \
+                 $9, $9 \
              FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], \
-                 $6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
-                 $12::text[], $13::bigint[], $14::bigint[]) \
-                 AS r (key, kind, student, session, manual, slot, subject, text_body, html_body, \
-                     to_address, to_name, locale, due_at, expires_at) \
+                 $6::bigint[], $7::bigint[], $8::bigint[]) \
+                 AS r (key, kind, student, session, manual, slot, due_at, expires_at) \
              ON CONFLICT (reminder_key) DO NOTHING",
         )
         .bind(chunk.iter().map(|r| r.key.to_string()).collect::<Vec<_>>())
@@ -521,53 +512,12 @@ pub(crate) mod postgres {
                 .map(|r| r.key.kind().as_str())
                 .collect::<Vec<_>>(),
         )
-        .bind(chunk.iter().map(|r| r.student.get()).collect::<Vec<_>>())
-        .bind(
-            chunk
-                .iter()
-                .map(|r| r.key.session().map(SessionId::get))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            chunk
-                .iter()
-                .map(|r| r.key.manual().map(ManualId::get))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            chunk
-                .iter()
-                .map(|r| convert::day(r.slot_date))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            chunk
-                .iter()
-                .map(|r| r.message.subject.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            chunk
-                .iter()
-                .map(|r| r.message.text.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            chunk
-                .iter()
-                .map(|r| r.message.html.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(chunk.iter().map(|r| r.to.to_string()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|r| r.to_name.as_str()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|r| r.locale.code()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|r| micros(r.due_at)).collect::<Vec<_>>())
-        .bind(
-            chunk
-                .iter()
-                .map(|r| micros(r.expires_at))
-                .collect::<Vec<_>>(),
-        )
+        .bind(column(|r| Some(r.student.get())))
+        .bind(column(|r| r.key.session().map(SessionId::get)))
+        .bind(column(|r| r.key.manual().map(ManualId::get)))
+        .bind(column(|r| Some(convert::day(r.slot_date))))
+        .bind(column(|r| Some(micros(r.due_at))))
+        .bind(column(|r| Some(micros(r.expires_at))))
         .bind(micros(now))
         .execute(&mut *conn)
         .await?;

@@ -36,8 +36,8 @@ use rappels_core::domain::{Family, ManualId, Parent, ParentId, Session, StudentI
 use rappels_core::permissions::HistoryScope;
 use rappels_core::plan::PlanWindow;
 use rappels_core::ports::{
-    Claim, LogEntry, ManualContext, NewManualRequest, Outcome, OutgoingReminder, PlanInput,
-    PlanParts, ScheduleInput, Stats, Store, StoreError,
+    Claim, History, LogEntry, ManualContext, NewManualRequest, NewReminder, Outcome, PlanInput,
+    PlanParts, Platform, ReminderLog, ScheduleInput, Stats, StoreError,
 };
 use rappels_core::scenario::Scenario;
 use rappels_core::schedule::NewSession;
@@ -109,9 +109,44 @@ impl From<sqlx::migrate::MigrateError> for SqlError {
 }
 
 impl From<SqlError> for StoreError {
+    /// Keeps what the caller can act on: a database not set up, one that is busy or out of
+    /// reach (worth retrying), a refused write, invalid stored data; the rest is `Backend`.
     fn from(e: SqlError) -> Self {
-        StoreError::Backend(e.to_string())
+        match e {
+            SqlError::NotMigrated | SqlError::NoSettings => StoreError::NotReady(e.to_string()),
+            SqlError::Connect { .. } => StoreError::Unavailable(e.to_string()),
+            SqlError::Corrupt(what) => StoreError::Corrupt(what),
+            SqlError::Query(ref cause) => match cause {
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                    StoreError::Unavailable(e.to_string())
+                }
+                sqlx::Error::Database(db) if busy(db.as_ref()) => {
+                    StoreError::Unavailable(e.to_string())
+                }
+                sqlx::Error::Database(db)
+                    if db.constraint().is_some() || constraint(db.as_ref()) =>
+                {
+                    StoreError::Constraint(e.to_string())
+                }
+                _ => StoreError::Backend(e.to_string()),
+            },
+            other => StoreError::Backend(other.to_string()),
+        }
     }
+}
+
+/// SQLite's SQLITE_BUSY (5) and SQLITE_LOCKED (6), PostgreSQL's lock_not_available,
+/// serialization_failure and deadlock_detected: another writer held the database.
+fn busy(db: &dyn sqlx::error::DatabaseError) -> bool {
+    matches!(
+        db.code().as_deref(),
+        Some("5" | "6" | "55P03" | "40001" | "40P01")
+    )
+}
+
+/// A write the schema refused (unique, foreign key, not null, check).
+fn constraint(db: &dyn sqlx::error::DatabaseError) -> bool {
+    !matches!(db.kind(), sqlx::error::ErrorKind::Other)
 }
 
 /// Which database a store talks to.
@@ -306,7 +341,7 @@ impl SqlStore {
 
     /// The stored settings: those of the last import or of the last `save_settings`,
     /// whichever came later; `None` before either.
-    pub async fn settings(&self) -> Result<Option<Settings>, SqlError> {
+    pub async fn stored_settings(&self) -> Result<Option<Settings>, SqlError> {
         dispatch!(self, load_settings())
     }
 
@@ -338,7 +373,7 @@ impl SqlStore {
     }
 
     /// How the database runs every query of planning at `window` — those of
-    /// [`Store::plan_parts`] and of [`Store::plan_input`] — with the window's real
+    /// [`Platform::plan_parts`] and of [`Platform::plan_input`] — with the window's real
     /// parameters, for benchmarks and for checking that each reads an index. Queries that
     /// take a list of ids are shown with the ids of the first part their candidates make.
     /// It reads the candidates of that first part, nothing more.
@@ -360,7 +395,11 @@ impl SqlStore {
 }
 
 #[async_trait]
-impl Store for SqlStore {
+impl Platform for SqlStore {
+    async fn settings(&self) -> Result<Settings, StoreError> {
+        Ok(self.stored_settings().await?.ok_or(SqlError::NoSettings)?)
+    }
+
     async fn zones(&self, _settings: &Settings) -> Result<Vec<Zone>, StoreError> {
         Ok(dispatch!(self, zones())?)
     }
@@ -373,9 +412,78 @@ impl Store for SqlStore {
         Ok(dispatch!(self, plan_input(window, settings))?)
     }
 
+    async fn plan_parts(
+        &self,
+        window: &PlanWindow,
+        settings: &Settings,
+        part_size: usize,
+        parts: PlanParts,
+    ) -> Result<(), StoreError> {
+        Ok(dispatch!(
+            self,
+            plan_parts(window, settings, part_size, parts)
+        )?)
+    }
+
+    async fn message_input(&self, reminders: &[NewReminder]) -> Result<PlanInput, StoreError> {
+        Ok(dispatch!(self, message_input(reminders))?)
+    }
+
+    async fn explain_input(
+        &self,
+        student: StudentId,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<PlanInput>, StoreError> {
+        Ok(dispatch!(self, explain_input(student, from, until, at))?)
+    }
+
+    async fn parent(&self, id: ParentId) -> Result<Option<Parent>, StoreError> {
+        Ok(dispatch!(self, parent(id))?)
+    }
+
+    async fn manual_context(
+        &self,
+        parent: ParentId,
+        student: StudentId,
+        since: DateTime<Utc>,
+    ) -> Result<ManualContext, StoreError> {
+        Ok(dispatch!(self, manual_context(parent, student, since))?)
+    }
+
+    async fn add_manual_request(&self, request: &NewManualRequest) -> Result<ManualId, StoreError> {
+        Ok(dispatch!(self, add_manual_request(request))?)
+    }
+
+    async fn schedule_input(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<ScheduleInput, StoreError> {
+        Ok(dispatch!(self, schedule_input(from, until))?)
+    }
+
+    async fn add_sessions(&self, sessions: &[NewSession]) -> Result<Vec<Session>, StoreError> {
+        Ok(dispatch!(self, add_sessions(sessions))?)
+    }
+
+    async fn opt_out(&self, student: StudentId, family: Family) -> Result<bool, StoreError> {
+        match dispatch!(self, opt_out(student, family))? {
+            Some(changed) => Ok(changed),
+            None => Err(StoreError::NotFound {
+                what: "student",
+                id: student.get(),
+            }),
+        }
+    }
+}
+
+#[async_trait]
+impl ReminderLog for SqlStore {
     async fn record_due(
         &self,
-        reminders: &[OutgoingReminder],
+        reminders: &[NewReminder],
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
         Ok(dispatch!(self, record_due(reminders, now))?)
@@ -405,19 +513,6 @@ impl Store for SqlStore {
         }
     }
 
-    async fn plan_parts(
-        &self,
-        window: &PlanWindow,
-        settings: &Settings,
-        part_size: usize,
-        parts: PlanParts,
-    ) -> Result<(), StoreError> {
-        Ok(dispatch!(
-            self,
-            plan_parts(window, settings, part_size, parts)
-        )?)
-    }
-
     async fn complete_many(
         &self,
         outcomes: &[(Claim, Outcome)],
@@ -430,6 +525,13 @@ impl Store for SqlStore {
         Ok(dispatch!(self, release(claims, now))?)
     }
 
+    async fn next_attempt_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(dispatch!(self, next_attempt_at())?)
+    }
+}
+
+#[async_trait]
+impl History for SqlStore {
     async fn history(
         &self,
         scope: &HistoryScope,
@@ -444,59 +546,6 @@ impl Store for SqlStore {
         period_from: DateTime<Utc>,
     ) -> Result<Stats, StoreError> {
         Ok(dispatch!(self, stats(today_from, period_from))?)
-    }
-
-    async fn parent(&self, id: ParentId) -> Result<Option<Parent>, StoreError> {
-        Ok(dispatch!(self, parent(id))?)
-    }
-
-    async fn explain_input(
-        &self,
-        student: StudentId,
-        from: DateTime<Utc>,
-        until: DateTime<Utc>,
-        at: DateTime<Utc>,
-    ) -> Result<Option<PlanInput>, StoreError> {
-        Ok(dispatch!(self, explain_input(student, from, until, at))?)
-    }
-
-    async fn manual_context(
-        &self,
-        parent: ParentId,
-        student: StudentId,
-        since: DateTime<Utc>,
-    ) -> Result<ManualContext, StoreError> {
-        Ok(dispatch!(self, manual_context(parent, student, since))?)
-    }
-
-    async fn add_manual_request(&self, request: &NewManualRequest) -> Result<ManualId, StoreError> {
-        Ok(dispatch!(self, add_manual_request(request))?)
-    }
-
-    async fn schedule_input(
-        &self,
-        from: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<ScheduleInput, StoreError> {
-        Ok(dispatch!(self, schedule_input(from, until))?)
-    }
-
-    async fn add_sessions(&self, sessions: &[NewSession]) -> Result<Vec<Session>, StoreError> {
-        Ok(dispatch!(self, add_sessions(sessions))?)
-    }
-
-    async fn next_attempt_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        Ok(dispatch!(self, next_attempt_at())?)
-    }
-
-    async fn opt_out(&self, student: StudentId, family: Family) -> Result<bool, StoreError> {
-        match dispatch!(self, opt_out(student, family))? {
-            Some(changed) => Ok(changed),
-            None => Err(StoreError::NotFound {
-                what: "student",
-                id: student.get(),
-            }),
-        }
     }
 }
 

@@ -11,14 +11,13 @@
 use std::future::pending;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use clap::Args;
 use rappels_core::clock::{Clock, SystemClock};
 use rappels_core::domain::format_instant;
 use rappels_core::message::Templates;
-use rappels_core::ports::{Delivery, Email, MailError, Mailer, Store};
-use rappels_core::service::{Reminders, RunOptions, ServiceConfig};
+use rappels_core::ports::ReminderLog;
+use rappels_core::service::{RunOptions, Sender, ServiceConfig};
 use rappels_sqlx::{SqlStore, redact_url};
 use tokio::sync::watch;
 
@@ -190,7 +189,8 @@ struct Daemon {
     mailer: ConfiguredMailer,
     templates: Templates,
     config: ServiceConfig,
-    /// The configuration, whose settings are applied before each run.
+    /// The configuration, whose settings are checked against the database's before each
+    /// run.
     file: Config,
     /// The database URL, password removed.
     url: String,
@@ -201,12 +201,13 @@ impl Daemon {
     /// instant the run ended. The settings are read again each time, so a new import's
     /// settings apply from the next run on, as they would with cron.
     async fn cycle<C: Clock + Copy>(&self, clock: C) -> Result<Wakeup, Failure> {
-        let settings = database::settings_in_force(&self.store, &self.file).await?;
-        let engine = Reminders::new(
+        database::settings_in_force(&self.store, &self.file).await?;
+        // The daemon's one mailer is lent to each run, so SMTP connections stay pooled
+        // from one run to the next.
+        let engine = Sender::new(
             self.store.clone(),
-            Lent(&self.mailer),
+            &self.mailer,
             clock,
-            settings,
             self.templates.clone(),
             self.config.clone(),
         );
@@ -218,6 +219,7 @@ impl Daemon {
         crate::commands::run::log_report(&report, false, started);
         let after = clock.now();
         let at = engine
+            .reminders()
             .next_wakeup(after)
             .await
             .map_err(|error| self.failed("wake-up computation", &error))?;
@@ -298,21 +300,6 @@ impl Daemon {
         };
         tracing::info!("stopped on {signal}");
         Ok(())
-    }
-}
-
-/// The daemon's one mailer lent to each run's engine, so that SMTP connections stay pooled
-/// from one run to the next.
-struct Lent<'a, M>(&'a M);
-
-#[async_trait]
-impl<M: Mailer> Mailer for Lent<'_, M> {
-    async fn send(&self, email: &Email) -> Result<Delivery, MailError> {
-        self.0.send(email).await
-    }
-
-    fn concurrency(&self) -> usize {
-        self.0.concurrency()
     }
 }
 

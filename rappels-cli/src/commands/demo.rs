@@ -19,7 +19,7 @@ use rappels_core::domain::{Kind, Zone, format_instant, parse_instant};
 use rappels_core::message::{MessageConfig, Templates};
 use rappels_core::ports::{Delivery, Email, MailError, Mailer};
 use rappels_core::scenario::Scenario;
-use rappels_core::service::{Reminders, RunOptions, RunReport, ServiceConfig};
+use rappels_core::service::{RunOptions, RunReport, Sender, ServiceConfig};
 use rappels_core::unsubscribe::{UnsubscribeConfig, UnsubscribeSecret};
 use rappels_smtp::{FileMailer, eml_file_name, parse_sender};
 
@@ -240,11 +240,10 @@ async fn send_the_week(
             ..ServiceConfig::default()
         };
         // The system clock is never read: every run gives its instant.
-        let engine = Reminders::new(
+        let engine = Sender::new(
             store.clone(),
             mailer,
             SystemClock,
-            school.settings.clone(),
             Templates::embedded(),
             config,
         );

@@ -14,7 +14,7 @@ use clap::Args;
 use rappels_core::clock::{Clock, SystemClock};
 use rappels_core::domain::{Locale, format_instant};
 use rappels_core::message::{MessageConfig, Templates};
-use rappels_core::ports::Store;
+use rappels_core::ports::{Platform, ReminderLog};
 use rappels_core::settings::Settings;
 use rappels_smtp::{SmtpMailer, TlsMode};
 use rappels_sqlx::{Backend, SqlStore, redact_url};
@@ -247,7 +247,7 @@ async fn database_check(
         Backend::Sqlite => "SQLite",
         Backend::Postgres => "PostgreSQL",
     };
-    let settings = match store.settings().await {
+    let settings = match store.stored_settings().await {
         Ok(Some(settings)) => store
             .next_attempt_at()
             .await
@@ -277,14 +277,15 @@ async fn database_check(
     }
 }
 
-/// The settings in force, and what the configuration changes in the stored ones: the next
-/// command that writes (a run) applies it; the doctor writes nothing.
+/// The settings in force (the database's), and whether the configuration agrees with them:
+/// commands refuse to run while it does not, until `rappels settings apply`.
 fn settings_check(config: &Config, stored: &Settings) -> Check {
     const NAME: &str = "settings";
-    let settings = match config.settings().apply(stored) {
-        Ok(settings) => settings,
+    let wanted = match config.settings().apply(stored) {
+        Ok(wanted) => wanted,
         Err(failure) => return Check::new(Status::Fail, NAME, failure),
     };
+    let settings = stored;
     let summary = format!(
         "sessions at {} (eve) and {}, inactivity at {} after {:?} days, weekly on {} at {}, grace {} min",
         settings.session_eve_time,
@@ -295,15 +296,16 @@ fn settings_check(config: &Config, stored: &Settings) -> Check {
         settings.weekly_time,
         settings.grace_minutes.get()
     );
-    let changes = crate::config::settings_changes(stored, &settings);
+    let changes = crate::config::settings_changes(stored, &wanted);
     if changes.is_empty() {
         Check::new(Status::Ok, NAME, summary)
     } else {
         Check::new(
-            Status::Warn,
+            Status::Fail,
             NAME,
             format_args!(
-                "{summary}; the configuration changes the stored {} (the next run applies it)",
+                "{summary}; the configuration differs ({}): commands refuse to run until \
+                 `rappels settings apply` makes it the database's",
                 changes.join(", ")
             ),
         )

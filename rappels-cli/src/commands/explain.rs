@@ -6,9 +6,8 @@ use clap::{Args, ValueEnum};
 use rappels_core::clock::{Clock, SystemClock};
 use rappels_core::domain::{ManualId, SessionId, Student, StudentId, format_instant};
 use rappels_core::explain::{Explanation, Verdict};
-use rappels_core::message::Templates;
-use rappels_core::ports::{Store, StoreError};
-use rappels_core::service::{Reminders, ServiceConfig, ServiceError};
+use rappels_core::ports::{Platform, StoreError};
+use rappels_core::service::{Reminders, ServiceError};
 use rappels_core::settings::Settings;
 use rappels_sqlx::{SqlStore, redact_url};
 use serde::Serialize;
@@ -18,7 +17,6 @@ use crate::commands::remind::parse_student;
 use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
-use crate::mail::NoMailer;
 
 pub(crate) const LONG_ABOUT: &str = "\
 Say, for each kind of reminder of a student, whether it is due at an instant and if not, why: \
@@ -107,20 +105,13 @@ async fn explain_on(
         .map_err(|e| failed(&e))?
         .and_then(|mut input| input.students.remove(&id))
         .ok_or_else(|| unknown_student(id))?;
-    let engine = Reminders::new(
-        store.clone(),
-        NoMailer,
-        SystemClock,
-        settings,
-        Templates::embedded(),
-        ServiceConfig::default(),
-    );
+    let engine = Reminders::new(store.clone(), SystemClock);
     let explanations = engine.explain(id, at).await.map_err(|error| match error {
         // Removed between the two reads.
         ServiceError::Store(StoreError::NotFound { .. }) => unknown_student(id),
         other => failed(&other),
     })?;
-    Ok((student, engine.settings().clone(), explanations))
+    Ok((student, settings, explanations))
 }
 
 fn unknown_student(id: StudentId) -> Failure {

@@ -4,17 +4,15 @@
 use clap::{Args, ValueEnum};
 use rappels_core::clock::{Clock, SystemClock};
 use rappels_core::domain::{ParentId, StudentId, format_instant};
-use rappels_core::message::Templates;
 use rappels_core::permissions::Actor;
-use rappels_core::ports::{LogEntry, Store};
-use rappels_core::service::{Reminders, ServiceConfig, ServiceError};
+use rappels_core::ports::{LogEntry, Platform};
+use rappels_core::service::{Reminders, ServiceError};
 use rappels_sqlx::{SqlStore, redact_url};
 use serde::Serialize;
 
 use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
-use crate::mail::NoMailer;
 use crate::output::table;
 
 pub(crate) const LONG_ABOUT: &str = "\
@@ -138,7 +136,7 @@ async fn actor(store: &SqlStore, asked: AsActor) -> Result<Actor, Failure> {
         // Reading a history does not depend on `superuser`, which only gates test e-mails;
         // the least privileged admin is enough.
         AsActor::Admin => Ok(Actor::Admin { superuser: false }),
-        AsActor::Parent(id) => match Store::parent(store, id).await {
+        AsActor::Parent(id) => match Platform::parent(store, id).await {
             Ok(Some(parent)) => Ok(Actor::from(&parent)),
             Ok(None) => Err(Failure::invalid(format_args!(
                 "parent {id} is not in the database"
@@ -150,23 +148,16 @@ async fn actor(store: &SqlStore, asked: AsActor) -> Result<Actor, Failure> {
     }
 }
 
-/// An engine over `store` that sends nothing, for the commands that only read the log. The
-/// settings are read first so that a database never migrated or never imported is named as
-/// such rather than as a failed query.
+/// An engine over `store` for the commands that only read the log. The settings are read
+/// first so that a database never migrated or never imported is named as such rather than
+/// as a failed query, and a configuration at odds with the database is refused.
 pub(crate) async fn read_only_engine<C: Clock>(
     store: &SqlStore,
     config: &Config,
     clock: C,
-) -> Result<Reminders<SqlStore, NoMailer, C>, Failure> {
-    let settings = database::settings_in_force(store, config).await?;
-    Ok(Reminders::new(
-        store.clone(),
-        NoMailer,
-        clock,
-        settings,
-        Templates::embedded(),
-        ServiceConfig::default(),
-    ))
+) -> Result<Reminders<SqlStore, C>, Failure> {
+    database::settings_in_force(store, config).await?;
+    Ok(Reminders::new(store.clone(), clock))
 }
 
 /// A refusal by the permission rules is the user's to fix (exit 2, with the rule's words);

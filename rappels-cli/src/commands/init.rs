@@ -95,7 +95,11 @@ pub(crate) fn run(args: InitArgs, config_path: Option<&Path>) -> Result<(), Fail
         let store = database::connect(&url).await?;
         let result = async {
             store.migrate().await.map_err(database::sql_failure)?;
-            match store.settings().await.map_err(database::sql_failure)? {
+            match store
+                .stored_settings()
+                .await
+                .map_err(database::sql_failure)?
+            {
                 Some(_) => Ok(true),
                 None => {
                     store

@@ -14,6 +14,7 @@ pub(crate) mod plan;
 pub(crate) mod remind;
 pub(crate) mod run;
 pub(crate) mod schedule_sessions;
+pub(crate) mod settings;
 pub(crate) mod stats;
 pub(crate) mod test_email;
 pub(crate) mod unsubscribe;

@@ -11,7 +11,7 @@ use rappels_core::domain::{ParentId, parse_instant};
 use rappels_core::message::{MessageConfig, MessageSource, Templates};
 use rappels_core::plan::{DueReminder, Plan};
 use rappels_core::scenario::{ReadError, Scenario, ScenarioError};
-use rappels_core::service::{Reminders, ServiceConfig};
+use rappels_core::service::Reminders;
 use rappels_core::settings::Settings;
 use rappels_core::snapshot::Snapshot;
 use rappels_sqlx::redact_url;
@@ -19,7 +19,6 @@ use rappels_sqlx::redact_url;
 use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
-use crate::mail::NoMailer;
 use crate::output::{PlanJson, plan_table};
 
 pub(crate) const LONG_ABOUT: &str = "\
@@ -207,24 +206,20 @@ fn plan_database(
         // Planning only reads: a mistyped SQLite path must not create an empty database.
         let store = database::connect_existing(url).await?;
         let planned = async {
-            let settings = database::settings_in_force(&store, config).await?;
+            database::settings_in_force(&store, config).await?;
             let started = std::time::Instant::now();
-            let engine = Reminders::new(
-                store.clone(),
-                NoMailer,
-                SystemClock,
-                settings,
-                templates.clone(),
-                ServiceConfig::default(),
-            );
+            let engine = Reminders::new(store.clone(), SystemClock);
             // Part by part, as a run reads it: a Sunday at a million students never
             // holds every candidate's records at once.
-            let (plan, subjects) = engine.plan_with_subjects(at).await.map_err(|e| {
-                Failure::Failed(anyhow::anyhow!(
-                    "planning from {} failed: {e}",
-                    redact_url(url)
-                ))
-            })?;
+            let (plan, subjects) = engine
+                .plan_with_subjects(at, &templates, &MessageConfig::default())
+                .await
+                .map_err(|e| {
+                    Failure::Failed(anyhow::anyhow!(
+                        "planning from {} failed: {e}",
+                        redact_url(url)
+                    ))
+                })?;
             log_planned(&plan, started);
             Ok::<_, Failure>((plan, subjects))
         }

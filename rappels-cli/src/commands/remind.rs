@@ -8,14 +8,16 @@ use rappels_core::clock::{Clock, SystemClock};
 use rappels_core::domain::{Kind, ManualId, ParentId, StudentId};
 use rappels_core::message::Templates;
 use rappels_core::ports::Mailer;
-use rappels_core::service::{Reminders, RunOptions, RunReport, ServiceConfig, ServiceError};
+use rappels_core::service::{
+    Reminders, RunOptions, RunReport, Sender, ServiceConfig, ServiceError,
+};
 use rappels_sqlx::{SqlStore, redact_url};
 
 use crate::commands::plan::parse_at;
 use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
-use crate::mail::{self, MailConfig, NoMailer};
+use crate::mail::{self, MailConfig};
 
 pub(crate) const LONG_ABOUT: &str = "\
 Record a parent's manual reminder to their child, under the rules of RULES.md: the parent \
@@ -168,15 +170,8 @@ async fn remind_on(
     send: Option<SendConfig>,
     url: &str,
 ) -> Result<(), Failure> {
-    let settings = database::settings_in_force(store, config).await?;
-    let engine = Reminders::new(
-        store.clone(),
-        NoMailer,
-        clock,
-        settings.clone(),
-        Templates::embedded(),
-        ServiceConfig::default(),
-    );
+    database::settings_in_force(store, config).await?;
+    let engine = Reminders::new(store.clone(), clock);
     let id = engine
         .request_manual(args.parent, args.student, &args.title, &args.message)
         .await
@@ -199,7 +194,7 @@ async fn remind_on(
         kinds: vec![Kind::Manual],
         ..RunOptions::default()
     };
-    let report = send_with(store, mailer, clock, &settings, send, &options)
+    let report = send_with(store, mailer, clock, send, &options)
         .await
         .map_err(|error| {
             Failure::Failed(anyhow::anyhow!(
@@ -217,20 +212,12 @@ async fn send_with<M: Mailer>(
     store: &SqlStore,
     mailer: M,
     clock: CommandClock,
-    settings: &rappels_core::settings::Settings,
     send: SendConfig,
     options: &RunOptions,
 ) -> Result<RunReport, ServiceError> {
-    Reminders::new(
-        store.clone(),
-        mailer,
-        clock,
-        settings.clone(),
-        send.templates,
-        send.service,
-    )
-    .run(options)
-    .await
+    Sender::new(store.clone(), mailer, clock, send.templates, send.service)
+        .run(options)
+        .await
 }
 
 fn accepted_line(id: ManualId, parent: ParentId, student: StudentId) -> String {

@@ -10,8 +10,7 @@ use rappels_core::clock::SystemClock;
 use rappels_core::domain::{Kind, format_instant};
 use rappels_core::message::Templates;
 use rappels_core::ports::Mailer;
-use rappels_core::service::{Reminders, RunOptions, RunReport, ServiceConfig, ServiceError};
-use rappels_core::settings::Settings;
+use rappels_core::service::{RunOptions, RunReport, Sender, ServiceConfig, ServiceError};
 use rappels_sqlx::{SqlStore, redact_url};
 use serde::Serialize;
 
@@ -166,7 +165,7 @@ async fn run_on(
     options: &RunOptions,
     progress: &(dyn Fn(&RunReport) + Sync),
 ) -> Result<RunReport, RunError> {
-    let settings = database::settings_in_force(store, file).await?;
+    database::settings_in_force(store, file).await?;
     tracing::info!(
         at = %options.at.map_or_else(|| "now".to_owned(), format_instant),
         dry_run = options.dry_run,
@@ -175,10 +174,10 @@ async fn run_on(
         "run started"
     );
     let report = if options.dry_run {
-        run_with(store, NoMailer, settings, engine, options, progress).await
+        run_with(store, NoMailer, engine, options, progress).await
     } else {
         let mailer = mail.mailer()?;
-        run_with(store, mailer, settings, engine, options, progress).await
+        run_with(store, mailer, engine, options, progress).await
     };
     Ok(report?)
 }
@@ -208,21 +207,13 @@ impl From<ServiceError> for RunError {
 async fn run_with<M: Mailer>(
     store: &SqlStore,
     mailer: M,
-    settings: Settings,
     (templates, config): (Templates, ServiceConfig),
     options: &RunOptions,
     progress: &(dyn Fn(&RunReport) + Sync),
 ) -> Result<RunReport, ServiceError> {
-    Reminders::new(
-        store.clone(),
-        mailer,
-        SystemClock,
-        settings,
-        templates,
-        config,
-    )
-    .run_with_progress(options, progress)
-    .await
+    Sender::new(store.clone(), mailer, SystemClock, templates, config)
+        .run_with_progress(options, progress)
+        .await
 }
 
 /// The one summary line of a run that sent (what `rappels run` prints, and `remind --send-now`).
@@ -287,10 +278,10 @@ impl RunSummary {
                 .would_record
                 .iter()
                 .map(|r| WouldRecord {
-                    kind: r.key.kind().as_str(),
-                    key: r.key.to_string(),
-                    to: r.to.to_string(),
-                    subject: r.message.subject.clone(),
+                    kind: r.reminder.key.kind().as_str(),
+                    key: r.reminder.key.to_string(),
+                    to: r.envelope.to.to_string(),
+                    subject: r.envelope.message.subject.clone(),
                 })
                 .collect(),
         }

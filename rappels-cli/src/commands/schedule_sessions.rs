@@ -6,8 +6,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 use clap::Args;
 use rappels_core::domain::{Session, format_instant};
-use rappels_core::message::Templates;
-use rappels_core::service::{Reminders, ServiceConfig};
+use rappels_core::service::Reminders;
 use rappels_sqlx::{SqlStore, redact_url};
 
 use crate::commands::plan::parse_at;
@@ -15,7 +14,6 @@ use crate::commands::remind::CommandClock;
 use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
-use crate::mail::NoMailer;
 use crate::output::table;
 
 pub(crate) const LONG_ABOUT: &str = "\
@@ -72,23 +70,16 @@ async fn schedule_on(
     days: u32,
     url: &str,
 ) -> Result<Vec<Session>, Failure> {
-    let settings = database::settings_in_force(store, config).await?;
-    Reminders::new(
-        store.clone(),
-        NoMailer,
-        clock,
-        settings,
-        Templates::embedded(),
-        ServiceConfig::default(),
-    )
-    .schedule_sessions(days)
-    .await
-    .map_err(|error| {
-        Failure::Failed(anyhow::anyhow!(
-            "scheduling sessions on {} failed: {error}",
-            redact_url(url)
-        ))
-    })
+    database::settings_in_force(store, config).await?;
+    Reminders::new(store.clone(), clock)
+        .schedule_sessions(days)
+        .await
+        .map_err(|error| {
+            Failure::Failed(anyhow::anyhow!(
+                "scheduling sessions on {} failed: {error}",
+                redact_url(url)
+            ))
+        })
 }
 
 /// A table of the sessions created, then the total. Starts are printed in UTC: the

@@ -68,7 +68,11 @@ pub(crate) fn run(args: StatsArgs, config: &Config) -> Result<(), Failure> {
                 .stats(args.days)
                 .await
                 .map_err(|error| service_failure(error, &url))?;
-            Ok((stats, engine.settings().timezone))
+            let settings = engine
+                .settings()
+                .await
+                .map_err(|error| service_failure(error, &url))?;
+            Ok((stats, settings.timezone))
         }
         .await;
         store.close().await;

@@ -3,15 +3,14 @@
 
 use clap::Args;
 use rappels_core::clock::SystemClock;
-use rappels_core::message::Templates;
 use rappels_core::ports::StoreError;
-use rappels_core::service::{Reminders, ServiceConfig, ServiceError};
+use rappels_core::service::{Reminders, ServiceError};
 use rappels_sqlx::redact_url;
 
 use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
-use crate::mail::{self, NoMailer};
+use crate::mail;
 
 pub(crate) const LONG_ABOUT: &str = "\
 Opt a student out of a family of automatic reminders (session, inactivity or weekly) with the \
@@ -49,20 +48,10 @@ pub(crate) fn run(args: UnsubscribeArgs, config: &Config) -> Result<(), Failure>
         let result = async {
             // Read first so that a database never migrated or never imported is named as
             // such rather than as a failed query.
-            let settings = database::settings_in_force(&store, config).await?;
-            let engine = Reminders::new(
-                store.clone(),
-                NoMailer,
-                SystemClock,
-                settings,
-                Templates::embedded(),
-                ServiceConfig {
-                    unsubscribe: Some(unsubscribe),
-                    ..ServiceConfig::default()
-                },
-            );
+            database::settings_in_force(&store, config).await?;
+            let engine = Reminders::new(store.clone(), SystemClock);
             engine
-                .unsubscribe(token)
+                .unsubscribe(&unsubscribe, token)
                 .await
                 .map_err(|error| match error {
                     ServiceError::Unsubscribe(error) => Failure::invalid(error),

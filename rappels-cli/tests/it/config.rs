@@ -247,43 +247,72 @@ fn eve_students(plan: &Value) -> Vec<u64> {
 }
 
 #[test]
-fn the_file_s_settings_apply_and_the_environment_wins() {
+fn the_database_owns_the_settings_and_the_configuration_is_applied_on_purpose() {
     // At 18:45Z, a 19:00 eve reminder is due in Paris (18:00Z) but not yet in Abidjan.
+    // `import` applies the file's settings over the export's.
     let install = school_with("session_eve_time = \"19:00\"");
     let plan = json(
         install.rappels(&["plan", "--db", "--at", AT], &[]),
         "plan --db",
     );
     assert_eq!(eve_students(&plan), [2], "{plan}");
+    // A runner whose configuration says otherwise refuses, names the key and the way out,
+    // and writes nothing: the database's settings stay those in force.
+    let eve_1830 = [("RAPPELS_SESSION_EVE_TIME", "18:30")];
+    for command in [
+        &["plan", "--db", "--at", AT][..],
+        &["run", "--at", AT],
+        &["stats"],
+        &["history", "--as", "admin"],
+    ] {
+        let out = install.rappels(command, &eve_1830);
+        refused(&out, "session_eve_time: \"19:00\" → \"18:30\"");
+        refused(&out, "rappels settings apply");
+    }
+    let shown = succeeded(install.rappels(&["settings", "show"], &[]), "settings show");
+    assert!(shown.contains("session_eve_time = \"19:00\"\n"), "{shown}");
+    assert!(shown.contains("# the configuration agrees"), "{shown}");
+    // Applied on purpose, the new hour is every runner's.
+    let applied = succeeded(
+        install.rappels(&["settings", "apply"], &eve_1830),
+        "settings apply",
+    );
+    assert!(
+        applied.contains("changed: session_eve_time: \"19:00\" → \"18:30\""),
+        "{applied}"
+    );
+    let again = succeeded(
+        install.rappels(&["settings", "apply"], &eve_1830),
+        "settings apply again",
+    );
+    assert!(again.contains("nothing written"), "{again}");
     let plan = json(
-        install.rappels(
-            &["plan", "--db", "--at", AT],
-            &[("RAPPELS_SESSION_EVE_TIME", "18:30")],
-        ),
-        "plan --db with RAPPELS_SESSION_EVE_TIME",
+        install.rappels(&["plan", "--db", "--at", AT], &eve_1830),
+        "plan --db at 18:30",
     );
     assert_eq!(eve_students(&plan), [1, 2], "{plan}");
-    // The run sends what the settings in force make due.
+    // The file still says 19:00: without the variable, the runner now refuses.
+    refused(
+        &install.rappels(&["run", "--at", AT], &[]),
+        "session_eve_time: \"18:30\" → \"19:00\"",
+    );
+    let doctor = install.rappels(&["doctor"], &[]);
+    assert!(
+        stdout(&doctor).contains("FAIL settings: sessions at 18:30 (eve)")
+            && stdout(&doctor).contains("the configuration differs"),
+        "{}",
+        stdout(&doctor)
+    );
+    // Once the key leaves the file, the runner plans with the database's settings.
+    install.edit("session_eve_time = \"19:00\"", "");
     let summary = json(
         install.rappels(&["run", "--at", AT, "--format", "json"], &[]),
         "run",
     );
-    assert_eq!(summary["sent"], 3, "{summary}");
-    // Once the key leaves the file, the settings stay as last applied: the database
-    // holds the settings in force, the file changes them.
-    install.edit("session_eve_time = \"19:00\"", "");
+    assert_eq!(summary["sent"], 4, "{summary}");
     let doctor = succeeded(install.rappels(&["doctor"], &[]), "doctor");
     assert!(
-        doctor.contains("ok   settings: sessions at 19:00 (eve)"),
-        "{doctor}"
-    );
-    install.edit("[settings]\n", "[settings]\nsession_eve_time = \"18:30\"\n");
-    let doctor = succeeded(install.rappels(&["doctor"], &[]), "doctor");
-    assert!(
-        doctor.contains("warn settings: ")
-            && doctor.contains(
-                "the configuration changes the stored session_eve_time: \"19:00\" → \"18:30\""
-            ),
+        doctor.contains("ok   settings: sessions at 18:30 (eve)"),
         "{doctor}"
     );
 }
@@ -296,11 +325,13 @@ fn a_new_default_zone_moves_the_students_who_follow_it() {
     let at = "2026-11-26T18:00:00Z";
     let plan = json(install.rappels(&["plan", "--db", "--at", at], &[]), "plan");
     assert_eq!(eve_students(&plan), [2], "{plan}");
+    let abidjan = [("RAPPELS_TIMEZONE", "Africa/Abidjan")];
+    succeeded(
+        install.rappels(&["settings", "apply"], &abidjan),
+        "settings apply",
+    );
     let plan = json(
-        install.rappels(
-            &["plan", "--db", "--at", at],
-            &[("RAPPELS_TIMEZONE", "Africa/Abidjan")],
-        ),
+        install.rappels(&["plan", "--db", "--at", at], &abidjan),
         "plan in Abidjan",
     );
     assert!(eve_students(&plan).is_empty(), "{plan}");

@@ -162,6 +162,100 @@ fn importing_twice_changes_nothing(db: &TestDb) {
 }
 on_both!(importing_twice_changes_nothing: importing_twice_changes_nothing_on_sqlite, importing_twice_changes_nothing_on_postgres);
 
+/// Everything a database holds, to compare before and after a command: a SQLite file's
+/// bytes (and its write-ahead log's, if one is left), or every row of every PostgreSQL table
+/// as text (read with `psql`).
+fn contents(db: &TestDb) -> Vec<String> {
+    if let Some(path) = db.url.strip_prefix("sqlite://") {
+        let read = |p: &str| std::fs::read(p).map(|bytes| format!("{p}: {bytes:?}"));
+        return [path.to_owned(), format!("{path}-wal")]
+            .iter()
+            .filter_map(|p| read(p).ok())
+            .collect();
+    }
+    let psql = |sql: &str| {
+        let out = std::process::Command::new("psql")
+            .args([
+                "-X",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                &db.url,
+                "-c",
+                sql,
+            ])
+            .output()
+            .expect("psql runs");
+        assert!(out.status.success(), "psql: {}", stderr(&out));
+        stdout(&out)
+    };
+    let tables = psql(
+        "SELECT table_name FROM information_schema.tables \
+         WHERE table_schema = 'public' ORDER BY 1",
+    );
+    assert!(tables.contains("reminders"), "{tables}");
+    tables
+        .lines()
+        .map(|table| {
+            psql(&format!(
+                "SELECT '{table}: ' || t::text FROM {table} t ORDER BY 1"
+            ))
+        })
+        .collect()
+}
+
+/// The commands that only read leave the database exactly as it was: they never write the
+/// settings (nor anything else), whatever the configuration says.
+fn reading_commands_write_nothing(db: &TestDb) {
+    import(db, &fixture("school_history.json"));
+    // A run leaves a log with every status to read back.
+    let run = cli()
+        .args([
+            "run",
+            "--at",
+            "2026-11-26T18:45:00Z",
+            "--database-url",
+            &db.url,
+        ])
+        .env("RAPPELS_MAILER", "stdout")
+        .output()
+        .unwrap();
+    succeeded(run, "run");
+    let before = contents(db);
+    for args in [
+        &["plan", "--db", "--at", "2026-11-29T19:30:00Z"][..],
+        &["history", "--as", "admin"],
+        &["history", "--as", "parent:10"],
+        &["stats"],
+        &["explain", "--student", "1", "--at", "2026-11-26T18:50:00Z"],
+        &["settings", "show"],
+    ] {
+        succeeded(on(db, args), &args.join(" "));
+        assert!(contents(db) == before, "{args:?} changed the database");
+    }
+    // Nor does a command refused for a configuration at odds with the database.
+    let out = cli()
+        .args([
+            "plan",
+            "--db",
+            "--at",
+            "2026-11-26T18:45:00Z",
+            "--database-url",
+            &db.url,
+        ])
+        .env("RAPPELS_GRACE_MINUTES", "17")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        contents(db) == before,
+        "a refused plan changed the database"
+    );
+}
+on_both!(reading_commands_write_nothing: reading_commands_write_nothing_on_sqlite, reading_commands_write_nothing_on_postgres);
+
 /// Writes `text` as a scenario file in a temp dir.
 fn scenario_file(dir: &TempDir, name: &str, text: &str) -> PathBuf {
     let path = dir.path().join(name);

@@ -22,11 +22,16 @@ use chrono::{DateTime, Utc};
 use futures::channel::mpsc;
 use futures::{StreamExt, future, stream};
 
-use super::{Reminders, RunOptions, RunReport, ServiceError};
+use super::{Reminders, RunOptions, RunReport, Sender, ServiceError};
 use crate::clock::Clock;
+use crate::message::{MessageConfig, Templates};
 use crate::plan::{self, PlanWindow};
-use crate::ports::{Claim, Email, MailError, Mailer, Outcome, OutgoingReminder, PlanParts, Store};
+use crate::ports::{
+    Claim, Email, MailError, Mailer, NewReminder, Outcome, OutgoingReminder, PlanParts, Platform,
+    Store,
+};
 use crate::retry::AfterFailure;
+use crate::settings::Settings;
 
 /// Candidates a store hands over at a time: big enough that a part is a few queries, small
 /// enough that its records and rendered messages stay a few megabytes.
@@ -54,6 +59,8 @@ impl<C: Clock> RunClock<'_, C> {
 /// What the planner, the senders and the recorder share.
 #[derive(Default)]
 struct Shared {
+    /// The settings in force, read from the store once at the start of the run.
+    settings: Settings,
     report: Mutex<RunReport>,
     /// Set when the run must stop early: no new claim is taken nor sent.
     stop: AtomicBool,
@@ -105,7 +112,54 @@ enum Attempt {
     Release,
 }
 
-impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
+impl<S: Platform, C: Clock> Reminders<S, C> {
+    /// The plan at `at` with the subject of each due reminder (`None` where it cannot be
+    /// rendered), read from the store part by part as a run does, so that only the plan and
+    /// its subjects are held at the end, never every candidate's records: what `rappels plan
+    /// --db` prints. The plan equals [`Reminders::plan`]'s.
+    pub async fn plan_with_subjects(
+        &self,
+        at: DateTime<Utc>,
+        templates: &Templates,
+        messages: &MessageConfig,
+    ) -> Result<(plan::Plan, Vec<Option<String>>), ServiceError> {
+        let settings = &self.settings().await?;
+        let zones = self.store.zones(settings).await?;
+        let window = PlanWindow::new(at, settings, zones);
+        let (parts, mut incoming) = PlanParts::channel(1);
+        let window = &window;
+        let read = self.store.plan_parts(window, settings, PART_SIZE, parts);
+        let decide = async move {
+            let mut lines = Vec::new();
+            let mut rejected = Vec::new();
+            while let Some(input) = incoming.next().await {
+                let part = plan::due_reminders(window, settings, &input.candidates(), &input);
+                rejected.extend(part.rejected);
+                for due in part.due {
+                    let subject = match templates.subject(&due, &input, settings, messages) {
+                        Ok(subject) => Some(subject),
+                        Err(error) => {
+                            tracing::warn!(key = %due.key, %error, "cannot render the subject");
+                            None
+                        }
+                    };
+                    lines.push((due, subject));
+                }
+            }
+            (lines, rejected)
+        };
+        let (read, (mut lines, mut rejected)) = future::join(read, decide).await;
+        read?;
+        lines.sort_by_key(|(due, _)| due.sort_key());
+        lines.dedup_by(|a, b| a.0.key == b.0.key);
+        rejected.sort_by_key(|r| r.manual_id);
+        rejected.dedup();
+        let (due, subjects) = lines.into_iter().unzip();
+        Ok((plan::Plan { at, due, rejected }, subjects))
+    }
+}
+
+impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
     /// One run of the original `envoyer_rappels`: plan, record what is due, then claim and
     /// send every pending reminder whose attempt time has come. Safe to overlap with other
     /// runs: the log's unique key and the leases make each reminder go out once.
@@ -128,15 +182,18 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
         options: &RunOptions,
         progress: &(dyn Fn(&RunReport) + Sync),
     ) -> Result<RunReport, ServiceError> {
-        let at = options.at.unwrap_or_else(|| self.clock.now());
+        let at = options.at.unwrap_or_else(|| self.reminders.clock.now());
         if options.dry_run {
             return self.dry_run(at, options).await;
         }
         let clock = RunClock {
             at: options.at,
-            clock: &self.clock,
+            clock: &self.reminders.clock,
         };
-        let shared = Shared::default();
+        let shared = Shared {
+            settings: self.reminders.settings().await?,
+            ..Shared::default()
+        };
         shared.update(|r| r.at = Some(at));
         let (recorded_tx, recorded_rx) = mpsc::unbounded();
         let planning = async {
@@ -156,16 +213,19 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
         Ok(report)
     }
 
-    /// The first half of a run: plans, renders and records what is due at `options.at`
+    /// The first half of a run: plans and records what is due at `options.at`
     /// (default: now), part by part, and sends nothing; a later [`Reminders::run`] (here or
     /// in another process) sends it. Also what the benchmarks time as "planning and
     /// recording".
     pub async fn record(&self, options: &RunOptions) -> Result<RunReport, ServiceError> {
-        let at = options.at.unwrap_or_else(|| self.clock.now());
+        let at = options.at.unwrap_or_else(|| self.reminders.clock.now());
         if options.dry_run {
             return self.dry_run(at, options).await;
         }
-        let shared = Shared::default();
+        let shared = Shared {
+            settings: self.reminders.settings().await?,
+            ..Shared::default()
+        };
         shared.update(|r| r.at = Some(at));
         let (recorded, _) = mpsc::unbounded();
         self.plan_and_record(at, options, &shared, recorded, &|_| {})
@@ -174,96 +234,33 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
         Ok(report)
     }
 
-    /// The plan at `at` with the subject of each due reminder (`None` where it cannot be
-    /// rendered), read from the store part by part as a run does, so that only the plan and
-    /// its subjects are held at the end, never every candidate's records: what `rappels plan
-    /// --db` prints. The plan equals [`Reminders::plan`]'s.
-    pub async fn plan_with_subjects(
-        &self,
-        at: DateTime<Utc>,
-    ) -> Result<(plan::Plan, Vec<Option<String>>), ServiceError> {
-        let zones = self.store.zones(&self.settings).await?;
-        let window = PlanWindow::new(at, &self.settings, zones);
-        let (parts, mut incoming) = PlanParts::channel(1);
-        let window = &window;
-        let read = self
-            .store
-            .plan_parts(window, &self.settings, PART_SIZE, parts);
-        let decide = async move {
-            let mut lines = Vec::new();
-            let mut rejected = Vec::new();
-            while let Some(input) = incoming.next().await {
-                let part = plan::due_reminders(window, &self.settings, &input.candidates(), &input);
-                rejected.extend(part.rejected);
-                for due in part.due {
-                    let subject = match self.templates.subject(
-                        &due,
-                        &input,
-                        &self.settings,
-                        &self.config.messages,
-                    ) {
-                        Ok(subject) => Some(subject),
-                        Err(error) => {
-                            tracing::warn!(key = %due.key, %error, "cannot render the subject");
-                            None
-                        }
-                    };
-                    lines.push((due, subject));
-                }
-            }
-            (lines, rejected)
-        };
-        let (read, (mut lines, mut rejected)) = future::join(read, decide).await;
-        read?;
-        lines.sort_by_key(|(due, _)| due.sort_key());
-        lines.dedup_by(|a, b| a.0.key == b.0.key);
-        rejected.sort_by_key(|r| r.manual_id);
-        rejected.dedup();
-        let (due, subjects) = lines.into_iter().unzip();
-        Ok((plan::Plan { at, due, rejected }, subjects))
-    }
-
-    /// The log entries of the due reminders of the kinds `options` wants, with how many
-    /// were planned and how many were skipped because their message could not be built.
-    fn prepare_wanted(
-        &self,
-        plan: &plan::Plan,
-        input: &crate::ports::PlanInput,
-        options: &RunOptions,
-    ) -> (Vec<OutgoingReminder>, usize, usize) {
-        let mut outgoing = Vec::with_capacity(plan.due.len());
-        let (mut planned, mut skipped) = (0, 0);
-        for due in plan.due.iter().filter(|d| options.wants(d.kind())) {
-            planned += 1;
-            match self.prepare(due, input) {
-                Ok(reminder) => outgoing.push(reminder),
-                Err(error) => {
-                    tracing::warn!(key = %due.key, %error, "reminder skipped: its message could not be built");
-                    skipped += 1;
-                }
-            }
-        }
-        (outgoing, planned, skipped)
-    }
-
     /// Plans and renders everything due, recording nothing.
     async fn dry_run(
         &self,
         at: DateTime<Utc>,
         options: &RunOptions,
     ) -> Result<RunReport, ServiceError> {
-        let (plan, input) = self.plan(at).await?;
+        let (plan, input) = self.reminders.plan(at).await?;
+        let settings = self.reminders.settings().await?;
         let mut report = RunReport {
             at: Some(at),
             ..RunReport::default()
         };
-        (report.would_record, report.planned, report.skipped) =
-            self.prepare_wanted(&plan, &input, options);
+        for due in plan.due.iter().filter(|d| options.wants(d.kind())) {
+            report.planned += 1;
+            match self.prepare(due, &input, &settings) {
+                Ok(reminder) => report.would_record.push(reminder),
+                Err(error) => {
+                    tracing::warn!(key = %due.key, %error, "its message could not be built");
+                    report.skipped += 1;
+                }
+            }
+        }
         Ok(report)
     }
 
-    /// Reads the plan part by part, decides and renders each part, and records it in one
-    /// transaction; says "more recorded" to the senders after each part. Returns (dropping
+    /// Reads the plan part by part, decides each part, and records it in one transaction
+    /// (messages are built at send time); says "more recorded" to the senders after each part. Returns (dropping
     /// `recorded`) when the plan is recorded, or at the first failure, or when the run stops.
     async fn plan_and_record(
         &self,
@@ -273,30 +270,34 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
         recorded: mpsc::UnboundedSender<()>,
         progress: &(dyn Fn(&RunReport) + Sync),
     ) -> Result<(), ServiceError> {
-        let zones = self.store.zones(&self.settings).await?;
-        let window = PlanWindow::new(at, &self.settings, zones);
+        let settings = &shared.settings;
+        let store = self.store();
+        let zones = store.zones(settings).await?;
+        let window = PlanWindow::new(at, settings, zones);
         let (parts, mut incoming) = PlanParts::channel(1);
         let window = &window;
-        let read = self
-            .store
-            .plan_parts(window, &self.settings, PART_SIZE, parts);
+        let read = store.plan_parts(window, settings, PART_SIZE, parts);
         // The block owns `incoming`: when it ends, early or not, the store stops reading.
         let record = async move {
             while let Some(input) = incoming.next().await {
                 if shared.planning_stopped() {
                     break;
                 }
-                let plan = plan::due_reminders(window, &self.settings, &input.candidates(), &input);
-                let (outgoing, planned, skipped) = self.prepare_wanted(&plan, &input, options);
+                let plan = plan::due_reminders(window, settings, &input.candidates(), &input);
+                let entries: Vec<NewReminder> = plan
+                    .due
+                    .iter()
+                    .filter(|d| options.wants(d.kind()))
+                    .map(|due| self.new_reminder(due, &input))
+                    .collect();
                 drop(input);
-                let new = if outgoing.is_empty() {
+                let new = if entries.is_empty() {
                     0
                 } else {
-                    self.store.record_due(&outgoing, at).await?
+                    store.record_due(&entries, at).await?
                 };
                 shared.update(|r| {
-                    r.planned += planned;
-                    r.skipped += skipped;
+                    r.planned += entries.len();
                     r.recorded += new;
                     progress(r);
                 });
@@ -338,9 +339,9 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
         });
         let (done_tx, done_rx) = mpsc::unbounded::<(Claim, Attempt)>();
         let send = claims
-            .map(|claim| async move {
-                let attempt = self.attempt(&claim, clock.now(), shared).await;
-                (claim, attempt)
+            .map(|ready| async move {
+                let attempt = self.attempt(&ready, clock.now(), shared).await;
+                (ready.claim, attempt)
             })
             .buffer_unordered(concurrency)
             // The closure owns the sending end: the recorder's stream ends with the senders.
@@ -361,7 +362,8 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
         future::join(send, record).await;
     }
 
-    /// The next claim to send: from the batch in hand, else a new batch; when nothing can be
+    /// The next claim to send, with its e-mail: from the batch in hand, else a new batch
+    /// whose messages are built from the platform's data as it is now; when nothing can be
     /// claimed, waits for the planner to record more, and ends once it has finished.
     async fn next_claim(
         &self,
@@ -369,18 +371,18 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
         clock: &RunClock<'_, C>,
         shared: &Shared,
         batch: usize,
-    ) -> Option<Claim> {
+    ) -> Option<Ready> {
         loop {
             if shared.stopped() {
-                self.release_quietly(feed.buffer.drain(..).collect(), clock)
-                    .await;
+                let claims = feed.buffer.drain(..).map(|r| r.claim).collect();
+                self.release_quietly(claims, clock).await;
                 return None;
             }
             if let Some(claim) = feed.buffer.pop_front() {
                 return Some(claim);
             }
             let claims = self
-                .store
+                .store()
                 .claim(
                     &self.config.runner_id,
                     clock.now(),
@@ -393,7 +395,15 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
                     shared.fail(error.into());
                     return None;
                 }
-                Ok(claims) if !claims.is_empty() => feed.buffer.extend(claims),
+                Ok(claims) if !claims.is_empty() => match self.build_messages(claims, shared).await
+                {
+                    Ok(ready) => feed.buffer.extend(ready),
+                    Err((error, claims)) => {
+                        self.release_quietly(claims, clock).await;
+                        shared.fail(error.into());
+                        return None;
+                    }
+                },
                 Ok(_) if feed.planning_done => return None,
                 Ok(_) => match feed.recorded.next().await {
                     // Several parts may have been recorded meanwhile: one claim serves all.
@@ -404,24 +414,65 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
         }
     }
 
+    /// Builds the messages of a batch of claims from one read of the data they need. A
+    /// message that cannot be built (its student or session is gone, a template fails) is
+    /// an error of that reminder alone; a store failure gives the claims back with it.
+    async fn build_messages(
+        &self,
+        claims: Vec<Claim>,
+        shared: &Shared,
+    ) -> Result<Vec<Ready>, (crate::ports::StoreError, Vec<Claim>)> {
+        let reminders: Vec<NewReminder> = claims.iter().map(|c| c.reminder).collect();
+        let source = match self.store().message_input(&reminders).await {
+            Ok(source) => source,
+            Err(error) => return Err((error, claims)),
+        };
+        Ok(claims
+            .into_iter()
+            .map(|mut claim| {
+                let email = match self.envelope(&claim.reminder, &source, &shared.settings) {
+                    Ok(envelope) => {
+                        let outgoing = OutgoingReminder {
+                            reminder: claim.reminder,
+                            envelope,
+                        };
+                        let email = self.email(&outgoing);
+                        claim.envelope = Some(Box::new(outgoing.envelope));
+                        Ok(email)
+                    }
+                    Err(error) => Err(error.to_string()),
+                };
+                Ready { claim, email }
+            })
+            .collect())
+    }
+
     /// Sends one claimed reminder, or says why it was not.
-    async fn attempt(&self, claim: &Claim, now: DateTime<Utc>, shared: &Shared) -> Attempt {
+    async fn attempt(&self, ready: &Ready, now: DateTime<Utc>, shared: &Shared) -> Attempt {
         if shared.stopped() {
             return Attempt::Release;
         }
-        let reminder = &claim.reminder;
+        let reminder = &ready.claim.reminder;
         if now >= reminder.expires_at {
             return Attempt::Done(Outcome::Expired);
         }
-        let email = self.email(reminder);
-        match self.mailer.send(&email).await {
+        let email = match &ready.email {
+            Ok(email) => email,
+            Err(error) => {
+                tracing::warn!(key = %reminder.key, %error, "failed: its message could not be built");
+                return Attempt::Done(Outcome::Failed {
+                    error: format!("the message could not be built: {error}"),
+                });
+            }
+        };
+        match self.mailer.send(email).await {
             Ok(delivery) => {
                 // One line per message only at debug level: a Sunday digest would write a
                 // line per student. The reminder log keeps every outcome, and the run's
                 // summary line is logged at info.
-                tracing::debug!(key = %reminder.key, to = %reminder.to, reply = %delivery.reply, "sent");
+                tracing::debug!(key = %reminder.key, to = %email.to, reply = %delivery.reply, "sent");
                 Attempt::Done(Outcome::Sent {
-                    message_id: email.message_id,
+                    message_id: email.message_id.clone(),
                     at: now,
                 })
             }
@@ -430,12 +481,13 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
                 shared.fail(ServiceError::MailSession(error));
                 Attempt::Release
             }
-            Err(error) => Attempt::Done(self.after_failure(claim, &error, now)),
+            Err(error) => Attempt::Done(self.after_failure(&ready.claim, &error, now)),
         }
     }
 
-    fn email(&self, reminder: &OutgoingReminder) -> Email {
-        let mut email = Email::of(reminder, &self.config.message_id_domain);
+    fn email(&self, outgoing: &OutgoingReminder) -> Email {
+        let mut email = Email::of(outgoing, &self.config.message_id_domain);
+        let reminder = &outgoing.reminder;
         email.unsubscribe_url = self
             .config
             .unsubscribe
@@ -484,12 +536,12 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
             }
         }
         if !untried.is_empty() {
-            self.store.release(&untried, clock.now()).await?;
+            self.store().release(&untried, clock.now()).await?;
         }
         if done.is_empty() {
             return Ok(());
         }
-        let recorded = self.store.complete_many(&done, clock.now()).await?;
+        let recorded = self.store().complete_many(&done, clock.now()).await?;
         shared.update(|report| {
             for ((claim, outcome), recorded) in done.iter().zip(recorded) {
                 if !recorded {
@@ -515,15 +567,21 @@ impl<S: Store, M: Mailer, C: Clock> Reminders<S, M, C> {
         if claims.is_empty() {
             return;
         }
-        if let Err(error) = self.store.release(&claims, clock.now()).await {
+        if let Err(error) = self.store().release(&claims, clock.now()).await {
             tracing::warn!(%error, claims = claims.len(), "claims not released: they return when their lease ends");
         }
     }
 }
 
+/// A claimed reminder with the e-mail built for it, or why none could be.
+struct Ready {
+    claim: Claim,
+    email: Result<Email, String>,
+}
+
 /// The claims in hand and what the planner has said so far.
 struct ClaimFeed {
-    buffer: VecDeque<Claim>,
+    buffer: VecDeque<Ready>,
     recorded: mpsc::UnboundedReceiver<()>,
     planning_done: bool,
 }

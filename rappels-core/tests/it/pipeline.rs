@@ -13,7 +13,7 @@ use rappels_core::domain::parse_instant;
 use rappels_core::message::Templates;
 use rappels_core::ports::{Delivery, Email, MailError, Mailer, ReminderStatus};
 use rappels_core::scenario::Scenario;
-use rappels_core::service::{Reminders, RunOptions, ServiceConfig, ServiceError};
+use rappels_core::service::{RunOptions, Sender, ServiceConfig, ServiceError};
 use rappels_core::testing::{
     FixedClock, MailerMode, MemoryStore, RecordingMailer, synthetic_platform,
 };
@@ -88,14 +88,11 @@ impl Mailer for Gated {
 fn engine<M: Mailer, C: rappels_core::clock::Clock>(
     mailer: M,
     clock: C,
-) -> Reminders<MemoryStore, M, C> {
-    let scenario = school();
-    let settings = scenario.settings.clone();
-    Reminders::new(
-        MemoryStore::new(scenario),
+) -> Sender<MemoryStore, M, C> {
+    Sender::new(
+        MemoryStore::new(school()),
         mailer,
         clock,
-        settings,
         Templates::embedded(),
         ServiceConfig {
             batch_size: 16,
@@ -219,4 +216,101 @@ async fn record_plans_and_records_without_sending_and_run_sends_it_later() {
     assert!(log.iter().all(|r| r.status == ReminderStatus::Pending));
     let report = engine.run(&RunOptions::default()).await.unwrap();
     assert_eq!((report.recorded, report.sent), (0, recorded.recorded));
+}
+
+/// Records Sunday's plan, then changes the platform's data as an import would before the
+/// run that sends it.
+async fn recorded_then_changed(
+    change: impl FnOnce(&mut Scenario),
+) -> Sender<MemoryStore, RecordingMailer, FixedClock> {
+    let engine = engine(
+        RecordingMailer::new(MailerMode::Accept),
+        FixedClock::new(t(SUNDAY)),
+    );
+    engine.record(&RunOptions::default()).await.unwrap();
+    let mut scenario = school();
+    change(&mut scenario);
+    engine.store().replace_platform(scenario);
+    engine
+}
+
+#[tokio::test]
+async fn a_message_is_built_at_send_time_from_the_data_as_it_is_then() {
+    let engine = recorded_then_changed(|_| {}).await;
+    let first = engine.store().log()[0].reminder;
+    let engine = recorded_then_changed(|scenario| {
+        let student = scenario
+            .students
+            .iter_mut()
+            .find(|s| s.id == first.student)
+            .unwrap();
+        student.first_name = "Renamed".to_owned();
+        student.email = rappels_core::domain::EmailAddress::parse("moved@example.org").unwrap();
+    })
+    .await;
+    let report = engine.run(&RunOptions::default()).await.unwrap();
+    assert_eq!(report.failed, 0);
+    let sent: Vec<_> = engine
+        .mailer()
+        .messages()
+        .into_iter()
+        .filter(|e| e.student == first.student)
+        .collect();
+    assert!(!sent.is_empty());
+    for email in &sent {
+        assert_eq!(email.to.as_ref(), "moved@example.org");
+        assert!(
+            email.message.text.contains("Renamed"),
+            "{}",
+            email.message.text
+        );
+    }
+    // The log keeps what was sent: the subject of each message, in history.
+    for row in engine.store().log() {
+        let envelope = row.envelope.expect("a sent reminder keeps its message");
+        let email = engine
+            .mailer()
+            .messages()
+            .into_iter()
+            .find(|e| {
+                e.message_id
+                    .contains(&row.reminder.key.to_string().replace(':', "."))
+            })
+            .unwrap();
+        assert_eq!(envelope.message, email.message);
+    }
+}
+
+#[tokio::test]
+async fn a_reminder_whose_student_is_gone_fails_without_reaching_the_mailer() {
+    let engine = recorded_then_changed(|_| {}).await;
+    let gone = engine.store().log()[0].reminder.student;
+    let engine = recorded_then_changed(|scenario| {
+        scenario.students.retain(|s| s.id != gone);
+        scenario.sessions.retain(|s| s.student_id != gone);
+        scenario.manual.retain(|m| m.student_id != gone);
+        scenario.study_plans.retain(|p| p.student_id != gone);
+        for parent in &mut scenario.parents {
+            parent.children.retain(|&c| c != gone);
+        }
+    })
+    .await;
+    let report = engine.run(&RunOptions::default()).await.unwrap();
+    assert!(report.failed >= 1, "{report:?}");
+    assert!(engine.mailer().messages().iter().all(|e| e.student != gone));
+    for row in engine.store().log() {
+        if row.reminder.student == gone {
+            assert_eq!(row.status, ReminderStatus::Failed);
+            let error = row.last_error.unwrap();
+            assert!(error.contains("could not be built"), "{error}");
+        } else {
+            assert_eq!(row.status, ReminderStatus::Sent);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_memory_store_keeps_the_store_contract() {
+    rappels_core::testing::contract::store_contract(async |scenario| MemoryStore::new(scenario))
+        .await;
 }

@@ -205,7 +205,7 @@ async fn the_connection_check_says_hello_without_sending() {
 async fn the_engine_delivers_through_smtp_with_one_click_unsubscribe_on_automatic_kinds() {
     use rappels_core::message::Templates;
     use rappels_core::scenario::Scenario;
-    use rappels_core::service::{Reminders, RunOptions, ServiceConfig};
+    use rappels_core::service::{RunOptions, Sender, ServiceConfig};
     use rappels_core::testing::{FixedClock, MemoryStore, SMALL_SCHOOL};
     use rappels_core::unsubscribe::{UnsubscribeConfig, UnsubscribeSecret, verify};
 
@@ -219,12 +219,10 @@ async fn the_engine_delivers_through_smtp_with_one_click_unsubscribe_on_automati
         }),
         ..ServiceConfig::default()
     };
-    let settings = scenario.settings.clone();
-    let engine = Reminders::new(
+    let engine = Sender::new(
         MemoryStore::new(scenario),
         mailer(server.port, 2),
         FixedClock::new(parse_instant("2026-11-26T18:45:00Z").unwrap()),
-        settings,
         Templates::embedded(),
         config,
     );

@@ -4,9 +4,8 @@ use std::collections::HashSet;
 use std::process::Command;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use rappels_core::domain::{EmailAddress, Locale, ManualId, ReminderKey, StudentId, parse_instant};
-use rappels_core::message::RenderedMessage;
-use rappels_core::ports::{Outcome, OutgoingReminder, Store, StoreError};
+use rappels_core::domain::{ManualId, ReminderKey, StudentId, parse_instant};
+use rappels_core::ports::{History, NewReminder, Outcome, ReminderLog, StoreError};
 use rappels_sqlx::SqlStore;
 
 use crate::harness::{TestDb, backends, sqlite};
@@ -15,21 +14,13 @@ fn now() -> DateTime<Utc> {
     parse_instant("2026-11-26T18:30:00Z").unwrap()
 }
 
-fn reminder(id: i64) -> OutgoingReminder {
-    OutgoingReminder {
+fn reminder(id: i64) -> NewReminder {
+    NewReminder {
         key: ReminderKey::Manual(ManualId::new(id).unwrap()),
         student: StudentId::new(1 + id % 50).unwrap(),
         slot_date: "2026-11-26".parse().unwrap(),
         due_at: now() - TimeDelta::seconds(id % 600),
         expires_at: now() + TimeDelta::days(7),
-        to: EmailAddress::parse(format!("s{id}@example.org")).unwrap(),
-        to_name: format!("Élève {id}"),
-        locale: Locale::Fr,
-        message: RenderedMessage {
-            subject: format!("Rappel {id}"),
-            text: "Texte".into(),
-            html: "<p>Texte</p>".into(),
-        },
     }
 }
 

@@ -4,7 +4,7 @@
 
 use rappels_core::domain::{StudentId, StudyPlanId, Zone, parse_instant};
 use rappels_core::plan::PlanWindow;
-use rappels_core::ports::Store;
+use rappels_core::ports::Platform;
 use rappels_core::scenario::Scenario;
 use rappels_core::schedule::NewSession;
 use rappels_sqlx::SqlStore;

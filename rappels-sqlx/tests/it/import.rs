@@ -132,11 +132,11 @@ async fn progress_is_reported_up_to_the_total() {
 #[tokio::test]
 async fn settings_are_stored_and_a_new_default_zone_moves_the_students_who_follow_it() {
     for db in backends().await {
-        assert!(db.store.settings().await.unwrap().is_none());
+        assert!(db.store.stored_settings().await.unwrap().is_none());
         let paris = Scenario::from_json(SCHOOL).unwrap();
         import(&db.store, &paris).await;
         assert_eq!(
-            db.store.settings().await.unwrap(),
+            db.store.stored_settings().await.unwrap(),
             Some(paris.settings.clone())
         );
         // Lucas has no zone of his own: with New York as the default, his inactivity day

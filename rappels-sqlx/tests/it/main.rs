@@ -2,6 +2,7 @@
 //! when `RAPPELS_TEST_POSTGRES` names a server, a fresh PostgreSQL database per test.
 
 mod claims;
+mod contract;
 mod explain;
 mod harness;
 mod import;

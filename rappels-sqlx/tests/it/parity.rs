@@ -6,9 +6,9 @@ use rappels_core::domain::parse_instant;
 use rappels_core::message::{MessageConfig, Templates};
 use rappels_core::plan::{DueReminder, Plan};
 use rappels_core::scenario::Scenario;
-use rappels_core::service::{Reminders, ServiceConfig};
+use rappels_core::service::Reminders;
 use rappels_core::snapshot::Snapshot;
-use rappels_core::testing::{FixedClock, RecordingMailer};
+use rappels_core::testing::FixedClock;
 use rappels_sqlx::SqlStore;
 
 use crate::harness::{backends, import};
@@ -161,11 +161,7 @@ pub(crate) async fn assert_same_plans(
     let config = MessageConfig::default();
     let engine = Reminders::new(
         store.clone(),
-        RecordingMailer::default(),
         FixedClock::new(parse_instant("2026-03-27T00:00:00Z").unwrap()),
-        scenario.settings.clone(),
-        Templates::embedded(),
-        ServiceConfig::default(),
     );
     let mut due_seen = Vec::new();
     for at in instants() {
@@ -198,12 +194,12 @@ pub(crate) async fn assert_same_plans(
 /// really are cut), each decided on its own as a run does, then put in the plan's order.
 async fn plan_in_parts(
     store: &SqlStore,
-    engine: &Reminders<SqlStore, RecordingMailer, FixedClock>,
+    engine: &Reminders<SqlStore, FixedClock>,
     at: DateTime<Utc>,
 ) -> Plan {
     use futures::StreamExt;
-    use rappels_core::ports::{PlanParts, Store};
-    let settings = engine.settings();
+    use rappels_core::ports::{PlanParts, Platform};
+    let settings = &engine.settings().await.unwrap();
     let zones = store.zones(settings).await.unwrap();
     let window = rappels_core::plan::PlanWindow::new(at, settings, zones);
     let (parts, incoming) = PlanParts::channel(1);

@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 use rappels_core::domain::{Family, Kind, ParentId, StudentId, parse_instant};
 use rappels_core::message::Templates;
 use rappels_core::permissions::Actor;
-use rappels_core::ports::{ReminderStatus, Store};
+use rappels_core::ports::{Platform, ReminderStatus};
 use rappels_core::retry::RetryPolicy;
 use rappels_core::scenario::Scenario;
-use rappels_core::service::{Reminders, RunOptions, ServiceConfig};
+use rappels_core::service::{RunOptions, Sender, ServiceConfig};
 use rappels_core::testing::{FixedClock, MailerMode, RecordingMailer};
 use rappels_sqlx::SqlStore;
 
@@ -24,8 +24,7 @@ fn engine(
     store: SqlStore,
     mode: MailerMode,
     now: &str,
-) -> Reminders<SqlStore, RecordingMailer, FixedClock> {
-    let scenario = Scenario::from_json(SCHOOL).unwrap();
+) -> Sender<SqlStore, RecordingMailer, FixedClock> {
     let config = ServiceConfig {
         retry: RetryPolicy {
             jitter: 0.0,
@@ -33,11 +32,10 @@ fn engine(
         },
         ..ServiceConfig::default()
     };
-    Reminders::new(
+    Sender::new(
         store,
         RecordingMailer::new(mode),
         FixedClock::new(t(now)),
-        scenario.settings,
         Templates::embedded(),
         config,
     )
@@ -87,6 +85,7 @@ async fn a_run_sends_each_due_reminder_once() {
 
         let awa = StudentId::new(1).unwrap();
         let own = engine
+            .reminders()
             .history(&Actor::Student(awa), None, 10)
             .await
             .unwrap();
@@ -104,15 +103,25 @@ async fn a_run_sends_each_due_reminder_once() {
             id: ParentId::new(10).unwrap(),
             children: vec![awa],
         };
-        assert_eq!(engine.history(&mariam, None, 10).await.unwrap().len(), 3);
+        assert_eq!(
+            engine
+                .reminders()
+                .history(&mariam, None, 10)
+                .await
+                .unwrap()
+                .len(),
+            3
+        );
         assert!(
             engine
+                .reminders()
                 .history(&mariam, Some(StudentId::new(2).unwrap()), 10)
                 .await
                 .is_err()
         );
         assert_eq!(
             engine
+                .reminders()
                 .history(&Actor::Admin { superuser: false }, None, 10)
                 .await
                 .unwrap()
@@ -121,6 +130,7 @@ async fn a_run_sends_each_due_reminder_once() {
         );
         assert_eq!(
             engine
+                .reminders()
                 .history(&Actor::Admin { superuser: false }, None, 2)
                 .await
                 .unwrap()
@@ -128,7 +138,7 @@ async fn a_run_sends_each_due_reminder_once() {
             2
         );
 
-        let stats = engine.stats(7).await.unwrap();
+        let stats = engine.reminders().stats(7).await.unwrap();
         assert_eq!(
             (
                 stats.sent_today,
@@ -143,7 +153,7 @@ async fn a_run_sends_each_due_reminder_once() {
     }
 }
 
-async fn engine_on(url: &str, now: &str) -> Reminders<SqlStore, RecordingMailer, FixedClock> {
+async fn engine_on(url: &str, now: &str) -> Sender<SqlStore, RecordingMailer, FixedClock> {
     engine(
         SqlStore::connect(url).await.unwrap(),
         MailerMode::Accept,
@@ -162,7 +172,7 @@ async fn failures_are_retried_failed_or_expired() {
         );
         let report = engine.run(&RunOptions::default()).await.unwrap();
         assert_eq!(report.retried, 4, "{}", db.name);
-        let pending = engine.stats(1).await.unwrap().pending;
+        let pending = engine.reminders().stats(1).await.unwrap().pending;
         assert_eq!(pending, 4);
         // One minute later (the first backoff), the server refuses for good.
         engine.mailer().set_mode(MailerMode::Permanent);
@@ -173,6 +183,7 @@ async fn failures_are_retried_failed_or_expired() {
         let report = engine.run(&later).await.unwrap();
         assert_eq!(report.failed, 4, "{}", db.name);
         let history = engine
+            .reminders()
             .history(&Actor::Admin { superuser: true }, None, 10)
             .await
             .unwrap();
@@ -185,7 +196,7 @@ async fn failures_are_retried_failed_or_expired() {
             history[0].last_error.as_deref(),
             Some("550 5.1.1 mailbox unavailable")
         );
-        let stats = engine.stats(1).await.unwrap();
+        let stats = engine.reminders().stats(1).await.unwrap();
         assert_eq!((stats.failed, stats.pending, stats.sent_today), (4, 0, 0));
         db.finish().await;
     }
@@ -207,7 +218,7 @@ async fn failures_are_retried_failed_or_expired() {
             .await
             .unwrap();
         assert_eq!(report.expired, 1, "{}", db.name);
-        assert_eq!(engine.stats(1).await.unwrap().expired, 1);
+        assert_eq!(engine.reminders().stats(1).await.unwrap().expired, 1);
         db.finish().await;
     }
 }
@@ -226,7 +237,11 @@ async fn an_opt_out_is_stored_and_stops_the_family() {
                 .is_err()
         );
         let engine = engine(db.store.clone(), MailerMode::Accept, "2026-11-26T18:45:00Z");
-        let (plan, _) = engine.plan(t("2026-11-26T18:45:00Z")).await.unwrap();
+        let (plan, _) = engine
+            .reminders()
+            .plan(t("2026-11-26T18:45:00Z"))
+            .await
+            .unwrap();
         let kinds: Vec<Kind> = plan
             .due
             .iter()
@@ -253,7 +268,11 @@ async fn an_unsubscribe_survives_the_next_import() {
             db.name
         );
         let engine = engine(db.store.clone(), MailerMode::Accept, "2026-11-26T18:45:00Z");
-        let (plan, _) = engine.plan(t("2026-11-26T18:45:00Z")).await.unwrap();
+        let (plan, _) = engine
+            .reminders()
+            .plan(t("2026-11-26T18:45:00Z"))
+            .await
+            .unwrap();
         assert!(
             plan.due
                 .iter()
@@ -286,7 +305,7 @@ async fn parents_are_read_back_with_their_children_in_order() {
     }
 }
 
-fn engine_at(store: SqlStore, now: &str) -> Reminders<SqlStore, RecordingMailer, FixedClock> {
+fn engine_at(store: SqlStore, now: &str) -> Sender<SqlStore, RecordingMailer, FixedClock> {
     engine(store, MailerMode::Accept, now)
 }
 
@@ -297,11 +316,10 @@ async fn explain_gives_the_same_answers_from_the_database_and_from_memory() {
         let school = Scenario::from_json(SCHOOL).unwrap();
         import(&db.store, &school).await;
         let sql = engine_at(db.store.clone(), "2026-11-26T18:45:00Z");
-        let memory = Reminders::new(
+        let memory = Sender::new(
             MemoryStore::new(school.clone()),
             RecordingMailer::default(),
             FixedClock::new(t("2026-11-26T18:45:00Z")),
-            school.settings.clone(),
             Templates::embedded(),
             ServiceConfig::default(),
         );
@@ -325,13 +343,14 @@ async fn explain_gives_the_same_answers_from_the_database_and_from_memory() {
         ] {
             for student in [1, 2] {
                 let student = StudentId::new(student).unwrap();
-                let from_sql = sql.explain(student, t(at)).await.unwrap();
-                let from_memory = memory.explain(student, t(at)).await.unwrap();
+                let from_sql = sql.reminders().explain(student, t(at)).await.unwrap();
+                let from_memory = memory.reminders().explain(student, t(at)).await.unwrap();
                 assert_eq!(from_sql, from_memory, "{} at {at} for {student}", db.name);
                 assert!(!from_sql.is_empty());
             }
         }
         let lines: Vec<String> = sql
+            .reminders()
             .explain(StudentId::new(1).unwrap(), t("2026-11-26T18:50:00Z"))
             .await
             .unwrap()
@@ -347,7 +366,8 @@ async fn explain_gives_the_same_answers_from_the_database_and_from_memory() {
             "{lines:?}"
         );
         assert!(
-            sql.explain(StudentId::new(99).unwrap(), t("2026-11-26T18:50:00Z"))
+            sql.reminders()
+                .explain(StudentId::new(99).unwrap(), t("2026-11-26T18:50:00Z"))
                 .await
                 .is_err()
         );
@@ -374,6 +394,7 @@ async fn manual_requests_follow_the_rules_and_the_daily_limit() {
         assert_eq!(
             refused(
                 engine
+                    .reminders()
                     .request_manual(mariam, lucas, "Coucou", "Tu as révisé ?")
                     .await
             ),
@@ -382,6 +403,7 @@ async fn manual_requests_follow_the_rules_and_the_daily_limit() {
         assert_eq!(
             refused(
                 engine
+                    .reminders()
                     .request_manual(ParentId::new(99).unwrap(), awa, "a", "b")
                     .await
             ),
@@ -390,13 +412,19 @@ async fn manual_requests_follow_the_rules_and_the_daily_limit() {
         assert_eq!(
             refused(
                 engine
+                    .reminders()
                     .request_manual(mariam, awa, "Bonne\r\nchance", "b")
                     .await
             ),
             Rejection::InvalidTitle
         );
         assert_eq!(
-            refused(engine.request_manual(mariam, awa, "Titre", "   ").await),
+            refused(
+                engine
+                    .reminders()
+                    .request_manual(mariam, awa, "Titre", "   ")
+                    .await
+            ),
             Rejection::InvalidMessage
         );
         // Request 500 of the scenario counts: four more today, then the limit of five.
@@ -404,6 +432,7 @@ async fn manual_requests_follow_the_rules_and_the_daily_limit() {
         for n in 0..4 {
             accepted.push(
                 engine
+                    .reminders()
                     .request_manual(mariam, awa, &format!("Rappel {n}"), "Courage !")
                     .await
                     .unwrap(),
@@ -418,13 +447,18 @@ async fn manual_requests_follow_the_rules_and_the_daily_limit() {
         assert_eq!(
             refused(
                 engine
+                    .reminders()
                     .request_manual(mariam, awa, "Encore", "Courage !")
                     .await
             ),
             Rejection::RateLimited
         );
         // The accepted ones are planned for sending, the refused ones were never stored.
-        let (plan, _) = engine.plan(t("2026-11-26T19:00:00Z")).await.unwrap();
+        let (plan, _) = engine
+            .reminders()
+            .plan(t("2026-11-26T19:00:00Z"))
+            .await
+            .unwrap();
         let manual: Vec<i64> = plan
             .due
             .iter()
@@ -452,7 +486,7 @@ async fn study_plans_create_each_session_once_and_it_gets_reminders() {
         });
         import(&db.store, &school).await;
         let engine = engine_at(db.store.clone(), "2026-11-26T09:00:00Z");
-        let created = engine.schedule_sessions(14).await.unwrap();
+        let created = engine.reminders().schedule_sessions(14).await.unwrap();
         let starts: Vec<_> = created.iter().map(|s| (s.id.get(), s.starts_at)).collect();
         assert_eq!(
             starts,
@@ -464,11 +498,20 @@ async fn study_plans_create_each_session_once_and_it_gets_reminders() {
             db.name
         );
         assert!(
-            engine.schedule_sessions(14).await.unwrap().is_empty(),
+            engine
+                .reminders()
+                .schedule_sessions(14)
+                .await
+                .unwrap()
+                .is_empty(),
             "{}: a second run creates nothing",
             db.name
         );
-        let (plan, _) = engine.plan(t("2026-12-01T17:45:00Z")).await.unwrap();
+        let (plan, _) = engine
+            .reminders()
+            .plan(t("2026-12-01T17:45:00Z"))
+            .await
+            .unwrap();
         assert!(
             plan.due
                 .iter()
@@ -492,7 +535,11 @@ async fn the_next_wakeup_is_the_next_slot_or_the_next_retry() {
         );
         // Nothing waits: the next slot of either zone is 08:00 in Paris (07:00Z) tomorrow.
         assert_eq!(
-            engine.next_wakeup(t("2026-11-26T18:45:00Z")).await.unwrap(),
+            engine
+                .reminders()
+                .next_wakeup(t("2026-11-26T18:45:00Z"))
+                .await
+                .unwrap(),
             t("2026-11-27T07:00:00Z"),
             "{}",
             db.name
@@ -500,7 +547,11 @@ async fn the_next_wakeup_is_the_next_slot_or_the_next_retry() {
         engine.run(&RunOptions::default()).await.unwrap();
         // Four reminders failed transiently: the first retry comes a minute later.
         assert_eq!(
-            engine.next_wakeup(t("2026-11-26T18:45:00Z")).await.unwrap(),
+            engine
+                .reminders()
+                .next_wakeup(t("2026-11-26T18:45:00Z"))
+                .await
+                .unwrap(),
             t("2026-11-26T18:46:00Z"),
             "{}",
             db.name

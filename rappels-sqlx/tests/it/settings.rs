@@ -2,7 +2,7 @@
 //! moves the students who follow it so that plans from the database stay those of memory.
 
 use rappels_core::domain::{Kind, TimeOfDay, Zone};
-use rappels_core::ports::Store;
+use rappels_core::ports::Platform;
 use rappels_core::rules::inactivity_reference_date;
 use rappels_core::scenario::Scenario;
 use rappels_sqlx::{SqlError, SqlStore};
@@ -78,7 +78,7 @@ async fn a_new_default_zone_moves_only_the_students_who_follow_it() {
 
         assert!(db.store.save_settings(&kiritimati.settings).await.unwrap());
         assert_eq!(
-            db.store.settings().await.unwrap(),
+            db.store.stored_settings().await.unwrap(),
             Some(kiritimati.settings.clone())
         );
         let (followers_after, others_after) = students(&dump(&db.store).await, &followers);
@@ -144,14 +144,17 @@ async fn a_new_time_is_saved_and_read_back_and_moves_no_student() {
         // On a database that holds no settings yet, saving stores them.
         assert!(db.store.save_settings(&school.settings).await.unwrap());
         assert_eq!(
-            db.store.settings().await.unwrap(),
+            db.store.stored_settings().await.unwrap(),
             Some(school.settings.clone())
         );
 
         import(&db.store, &school).await;
         let before = dump(&db.store).await;
         assert!(db.store.save_settings(&later).await.unwrap(), "{}", db.name);
-        assert_eq!(db.store.settings().await.unwrap(), Some(later.clone()));
+        assert_eq!(
+            db.store.stored_settings().await.unwrap(),
+            Some(later.clone())
+        );
         let after = dump(&db.store).await;
         let not_settings = |rows: &[String]| -> Vec<String> {
             rows.iter()
@@ -252,7 +255,7 @@ async fn a_save_waiting_for_another_moves_the_students_from_the_zone_it_committe
     let mut expected = school.clone();
     expected.settings = paris;
     assert_eq!(
-        db.store.settings().await.unwrap(),
+        db.store.stored_settings().await.unwrap(),
         Some(expected.settings.clone())
     );
     assert_eq!(

@@ -1,0 +1,569 @@
+//! Tests of the service over the in-memory store and the recording mailer.
+
+use super::*;
+use crate::domain::{Family, ReminderKey, parse_instant};
+use crate::message::Templates;
+use crate::ports::Mailer;
+use crate::ports::{Delivery, MailError, Outcome, Platform, ReminderLog, ReminderStatus};
+use crate::scenario::Scenario;
+use crate::testing::{FixedClock, MailerMode, MemoryStore, RecordingMailer};
+
+fn t(s: &str) -> DateTime<Utc> {
+    parse_instant(s).unwrap()
+}
+
+use crate::testing::SMALL_SCHOOL as SCHOOL;
+
+type Engine = Sender<MemoryStore, RecordingMailer, FixedClock>;
+
+fn engine(mode: MailerMode, now: &str) -> Engine {
+    engine_with(mode, now, None)
+}
+
+fn engine_with(mode: MailerMode, now: &str, unsubscribe: Option<UnsubscribeConfig>) -> Engine {
+    let scenario = Scenario::from_json(SCHOOL).unwrap();
+    let config = ServiceConfig {
+        retry: RetryPolicy {
+            jitter: 0.0,
+            ..RetryPolicy::default()
+        },
+        unsubscribe,
+        ..ServiceConfig::default()
+    };
+    Sender::new(
+        MemoryStore::new(scenario),
+        RecordingMailer::new(mode),
+        FixedClock::new(t(now)),
+        Templates::embedded(),
+        config,
+    )
+}
+
+#[tokio::test]
+async fn a_run_sends_what_is_due_once() {
+    let engine = engine(MailerMode::Accept, "2026-11-26T18:45:00Z");
+    let (plan, _) = engine
+        .reminders()
+        .plan(t("2026-11-26T18:45:00Z"))
+        .await
+        .unwrap();
+    let keys: Vec<String> = plan.due.iter().map(|d| d.key.to_string()).collect();
+    assert_eq!(
+        keys,
+        [
+            "inactivity:1:2026-11-26",
+            "session_eve:2:101:2026-11-26",
+            "manual:500",
+            "session_eve:1:100:2026-11-26"
+        ]
+    );
+
+    let report = engine.run(&RunOptions::default()).await.unwrap();
+    assert_eq!((report.planned, report.recorded, report.sent), (4, 4, 4));
+    let sent = engine.mailer().messages();
+    assert_eq!(sent.len(), 4);
+    // Sending starts with the first part of the plan recorded, so the order of the
+    // messages follows the parts, not the plan's order.
+    let inactivity = sent
+        .iter()
+        .find(|e| e.message_id == "<inactivity.1.2026-11-26@rappels.localhost>")
+        .unwrap();
+    assert_eq!(inactivity.to.as_ref(), "awa@example.org");
+    assert_eq!(inactivity.to_name, "Awa Koné");
+    let eve = sent
+        .iter()
+        .find(|e| e.kind == Kind::SessionEve && e.student.get() == 1)
+        .unwrap();
+    assert!(
+        eve.message.text.contains("Mathématiques"),
+        "{}",
+        eve.message.text
+    );
+    assert!(
+        engine
+            .store()
+            .log()
+            .iter()
+            .all(|r| r.status == ReminderStatus::Sent)
+    );
+
+    // The same run again, or a later one in the same windows, sends nothing new.
+    let again = engine.run(&RunOptions::default()).await.unwrap();
+    assert_eq!((again.planned, again.recorded, again.sent), (0, 0, 0));
+    engine_clock(&engine).set(t("2026-11-26T19:30:00Z"));
+    let later = engine.run(&RunOptions::default()).await.unwrap();
+    assert_eq!(later.sent, 0);
+    assert_eq!(engine.mailer().messages().len(), 4);
+}
+
+fn engine_clock(engine: &Engine) -> &FixedClock {
+    engine.reminders().clock()
+}
+
+#[tokio::test]
+async fn progress_follows_the_plan_and_the_outcomes() {
+    let engine = engine(MailerMode::Accept, "2026-11-26T18:45:00Z");
+    let seen = std::sync::Mutex::new(Vec::new());
+    let report = engine
+        .run_with_progress(&RunOptions::default(), &|r| {
+            seen.lock()
+                .unwrap()
+                .push((r.recorded, r.attempted(), r.sent));
+        })
+        .await
+        .unwrap();
+    // As parts of the plan are recorded and as outcomes are written: never backwards,
+    // nothing attempted before something was recorded, and everything at the end.
+    let seen = seen.into_inner().unwrap();
+    assert!(seen.len() >= 2, "{seen:?}");
+    assert!(seen[0].0 > 0 && seen[0].1 == 0, "{seen:?}");
+    assert!(
+        seen.windows(2)
+            .all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1 && w[0].2 <= w[1].2),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .all(|&(recorded, attempted, _)| attempted <= recorded)
+    );
+    assert_eq!(seen.last(), Some(&(4, 4, 4)));
+    assert_eq!(report.attempted(), 4);
+    // A dry run sends nothing, and so reports no progress.
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let dry = engine
+        .run_with_progress(
+            &RunOptions {
+                dry_run: true,
+                ..RunOptions::default()
+            },
+            &|_| {
+                calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((dry.attempted(), calls.into_inner()), (0, 0));
+}
+
+#[tokio::test]
+async fn dry_run_and_kind_filter_record_only_what_they_should() {
+    let engine = engine(MailerMode::Accept, "2026-11-26T18:45:00Z");
+    let dry = engine
+        .run(&RunOptions {
+            dry_run: true,
+            ..RunOptions::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(dry.would_record.len(), 4);
+    assert!(engine.store().log().is_empty());
+    assert_eq!(engine.mailer().attempts(), 0);
+    let only_manual = RunOptions {
+        kinds: vec![Kind::Manual],
+        ..RunOptions::default()
+    };
+    let report = engine.run(&only_manual).await.unwrap();
+    assert_eq!((report.planned, report.sent), (1, 1));
+    assert_eq!(engine.mailer().messages()[0].kind, Kind::Manual);
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_after_the_backoff() {
+    let engine = engine(MailerMode::Transient, "2026-11-26T18:45:00Z");
+    let report = engine.run(&RunOptions::default()).await.unwrap();
+    assert_eq!((report.sent, report.retried), (0, 4));
+    let log = engine.store().log();
+    assert!(
+        log.iter()
+            .all(|r| r.status == ReminderStatus::Pending && r.attempts == 1)
+    );
+    assert!(
+        log.iter()
+            .all(|r| r.next_attempt_at == t("2026-11-26T18:46:00Z"))
+    );
+    assert_eq!(
+        log[0].last_error.as_deref(),
+        Some("421 4.3.0 try again later")
+    );
+
+    // Before the backoff ends nothing is attempted; after it, everything goes out.
+    engine_clock(&engine).set(t("2026-11-26T18:45:59Z"));
+    let early = engine.run(&RunOptions::default()).await.unwrap();
+    assert_eq!(early.retried + early.sent, 0);
+    engine.mailer().set_mode(MailerMode::Accept);
+    engine_clock(&engine).set(t("2026-11-26T18:46:00Z"));
+    let report = engine.run(&RunOptions::default()).await.unwrap();
+    assert_eq!(report.sent, 4);
+    assert!(
+        engine
+            .store()
+            .log()
+            .iter()
+            .all(|r| r.status == ReminderStatus::Sent && r.attempts == 2)
+    );
+}
+
+#[tokio::test]
+async fn permanent_failures_are_never_retried() {
+    let engine = engine(MailerMode::Permanent, "2026-11-26T18:45:00Z");
+    let report = engine.run(&RunOptions::default()).await.unwrap();
+    assert_eq!(report.failed, 4);
+    engine.mailer().set_mode(MailerMode::Accept);
+    engine_clock(&engine).set(t("2026-11-26T20:00:00Z"));
+    let later = engine.run(&RunOptions::default()).await.unwrap();
+    assert_eq!(later.sent, 0);
+    assert!(
+        engine
+            .store()
+            .log()
+            .iter()
+            .all(|r| r.status == ReminderStatus::Failed)
+    );
+}
+
+#[tokio::test]
+async fn a_session_reminder_expires_once_the_session_has_started() {
+    let engine = engine(MailerMode::Transient, "2026-11-26T18:45:00Z");
+    engine.run(&RunOptions::default()).await.unwrap();
+    // Lucas's session 101 started at 08:00Z on the 27th: its eve reminder expires.
+    engine.mailer().set_mode(MailerMode::Accept);
+    engine_clock(&engine).set(t("2026-11-27T08:00:00Z"));
+    let report = engine.run(&RunOptions::default()).await.unwrap();
+    let log = engine.store().log();
+    let eve = log
+        .iter()
+        .find(|r| r.reminder.key.to_string() == "session_eve:2:101:2026-11-26")
+        .unwrap();
+    assert_eq!(eve.status, ReminderStatus::Expired);
+    assert!(report.expired >= 1);
+    assert!(
+        engine
+            .mailer()
+            .messages()
+            .iter()
+            .all(|e| e.message_id != "<session_eve.2.101.2026-11-26@rappels.localhost>")
+    );
+}
+
+#[tokio::test]
+async fn a_runner_whose_lease_ended_cannot_record_an_outcome() {
+    let engine = engine(MailerMode::Accept, "2026-11-26T18:45:00Z");
+    let store = engine.store();
+    let now = t("2026-11-26T18:45:00Z");
+    let (plan, input) = engine.reminders().plan(now).await.unwrap();
+    let outgoing: Vec<_> = plan
+        .due
+        .iter()
+        .map(|d| engine.new_reminder(d, &input))
+        .collect();
+    store.record_due(&outgoing, now).await.unwrap();
+    let first = store
+        .claim("runner-a", now, TimeDelta::minutes(5), 1)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    // Runner B takes the reminder over once A's lease has ended.
+    let later = now + TimeDelta::minutes(6);
+    let taken = store
+        .claim("runner-b", later, TimeDelta::minutes(5), 10)
+        .await
+        .unwrap();
+    assert!(taken.iter().any(|c| c.id == first[0].id));
+    let sent = Outcome::Sent {
+        message_id: "<x@y>".into(),
+        at: later,
+    };
+    assert!(matches!(
+        store.complete(&first[0], &sent, later).await,
+        Err(StoreError::LeaseLost { .. })
+    ));
+    let b_claim = taken.iter().find(|c| c.id == first[0].id).unwrap();
+    store.complete(b_claim, &sent, later).await.unwrap();
+}
+
+#[tokio::test]
+async fn history_follows_permissions_and_stats_count_the_log() {
+    let engine = engine(MailerMode::Accept, "2026-11-26T18:45:00Z");
+    engine.run(&RunOptions::default()).await.unwrap();
+    let awa = StudentId::new(1).unwrap();
+    let lucas = StudentId::new(2).unwrap();
+    let own = engine
+        .reminders()
+        .history(&Actor::Student(awa), None, 50)
+        .await
+        .unwrap();
+    assert_eq!(own.len(), 3);
+    assert!(own.iter().all(|e| e.student == awa));
+    assert!(
+        own.windows(2).all(|w| w[0].due_at >= w[1].due_at),
+        "newest first"
+    );
+    assert!(matches!(
+        engine
+            .reminders()
+            .history(&Actor::Student(awa), Some(lucas), 50)
+            .await,
+        Err(ServiceError::Denied(_))
+    ));
+    let mariam = Actor::Parent {
+        id: crate::domain::ParentId::new(10).unwrap(),
+        children: vec![awa],
+    };
+    assert_eq!(
+        engine
+            .reminders()
+            .history(&mariam, None, 50)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert!(
+        engine
+            .reminders()
+            .history(&mariam, Some(lucas), 50)
+            .await
+            .is_err()
+    );
+    let admin = Actor::Admin { superuser: false };
+    assert_eq!(
+        engine
+            .reminders()
+            .history(&admin, None, 50)
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
+
+    let stats = engine.reminders().stats(7).await.unwrap();
+    assert_eq!(
+        (
+            stats.sent_today,
+            stats.sent_in_period,
+            stats.pending,
+            stats.failed
+        ),
+        (4, 4, 0, 0)
+    );
+    assert_eq!(stats.sent_by_kind.get(&Kind::SessionEve), Some(&2));
+    // Paris: the local day of 2026-11-26T18:45Z started at 23:00Z the day before.
+    let (today, week) = stats_bounds(
+        t("2026-11-26T18:45:00Z"),
+        7,
+        &engine.reminders().settings().await.unwrap(),
+    );
+    assert_eq!(today, t("2026-11-25T23:00:00Z"));
+    assert_eq!(week, t("2026-11-19T23:00:00Z"));
+}
+
+#[tokio::test]
+async fn an_opt_out_stops_the_family_only() {
+    let engine = engine(MailerMode::Accept, "2026-11-26T18:45:00Z");
+    let awa = StudentId::new(1).unwrap();
+    assert!(engine.store().opt_out(awa, Family::Session).await.unwrap());
+    assert!(!engine.store().opt_out(awa, Family::Session).await.unwrap());
+    let (plan, _) = engine
+        .reminders()
+        .plan(t("2026-11-26T18:45:00Z"))
+        .await
+        .unwrap();
+    let kinds: Vec<_> = plan
+        .due
+        .iter()
+        .filter(|d| d.student == awa)
+        .map(|d| d.kind())
+        .collect();
+    assert_eq!(kinds, [Kind::Inactivity, Kind::Manual]);
+}
+
+const UNSUBSCRIBE_BASE: &str = "https://rappels.example.org/";
+
+fn unsubscribe_secret() -> crate::unsubscribe::UnsubscribeSecret {
+    crate::unsubscribe::UnsubscribeSecret::new("a test secret of the school").unwrap()
+}
+
+fn with_unsubscribe() -> Option<UnsubscribeConfig> {
+    Some(UnsubscribeConfig {
+        secret: unsubscribe_secret(),
+        base_url: UNSUBSCRIBE_BASE.to_owned(),
+    })
+}
+
+fn token_of(url: &str) -> &str {
+    url.strip_prefix("https://rappels.example.org/unsubscribe?token=")
+        .unwrap_or_else(|| panic!("not an unsubscribe link: {url}"))
+}
+
+/// Every student of the school, with the families each has opted out of.
+fn opt_outs(engine: &Engine) -> Vec<(i64, Vec<Family>)> {
+    [1, 2]
+        .into_iter()
+        .map(|id| {
+            let student = StudentId::new(id).unwrap();
+            let families = [Family::Session, Family::Inactivity, Family::Weekly]
+                .into_iter()
+                .filter(|&f| engine.store().student_opts_out(student, f))
+                .collect();
+            (id, families)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn automatic_reminders_carry_a_signed_unsubscribe_link_and_manual_ones_none() {
+    let linked = engine_with(
+        MailerMode::Accept,
+        "2026-11-26T18:45:00Z",
+        with_unsubscribe(),
+    );
+    linked.run(&RunOptions::default()).await.unwrap();
+    let sent = linked.mailer().messages();
+    assert_eq!(sent.len(), 4);
+    for email in &sent {
+        match email.kind.family() {
+            None => assert_eq!(email.unsubscribe_url, None, "{}", email.message_id),
+            Some(family) => {
+                let url = email.unsubscribe_url.as_deref().unwrap();
+                let named = crate::unsubscribe::verify(&unsubscribe_secret(), token_of(url));
+                assert_eq!(named, Ok((email.student, family)), "{url}");
+            }
+        }
+    }
+    assert!(sent.iter().any(|e| e.kind == Kind::Manual));
+
+    // Without an unsubscribe configuration no e-mail carries a link.
+    let plain = engine(MailerMode::Accept, "2026-11-26T18:45:00Z");
+    plain.run(&RunOptions::default()).await.unwrap();
+    assert!(
+        plain
+            .mailer()
+            .messages()
+            .iter()
+            .all(|e| e.unsubscribe_url.is_none())
+    );
+}
+
+#[tokio::test]
+async fn an_unsubscribe_link_opts_out_exactly_its_family() {
+    let engine = engine_with(
+        MailerMode::Accept,
+        "2026-11-26T18:45:00Z",
+        with_unsubscribe(),
+    );
+    engine.run(&RunOptions::default()).await.unwrap();
+    let awa = StudentId::new(1).unwrap();
+    let inactivity = engine
+        .mailer()
+        .messages()
+        .into_iter()
+        .find(|e| e.kind == Kind::Inactivity && e.student == awa)
+        .unwrap();
+    let token = token_of(inactivity.unsubscribe_url.as_deref().unwrap()).to_owned();
+
+    let first = engine
+        .reminders()
+        .unsubscribe(&with_unsubscribe().unwrap(), &token)
+        .await
+        .unwrap();
+    assert_eq!(first, (awa, Family::Inactivity, true));
+    assert_eq!(
+        opt_outs(&engine),
+        [(1, vec![Family::Inactivity]), (2, vec![])]
+    );
+    let second = engine
+        .reminders()
+        .unsubscribe(&with_unsubscribe().unwrap(), &token)
+        .await
+        .unwrap();
+    assert_eq!(second, (awa, Family::Inactivity, false));
+    assert_eq!(
+        opt_outs(&engine),
+        [(1, vec![Family::Inactivity]), (2, vec![])]
+    );
+}
+
+#[tokio::test]
+async fn a_tampered_or_foreign_unsubscribe_token_changes_nothing() {
+    let engine = engine_with(
+        MailerMode::Accept,
+        "2026-11-26T18:45:00Z",
+        with_unsubscribe(),
+    );
+    let awa = StudentId::new(1).unwrap();
+    let lucas = StudentId::new(2).unwrap();
+    let genuine = crate::unsubscribe::sign(&unsubscribe_secret(), awa, Family::Session);
+
+    // Awa's signature on a payload rewritten to name Lucas.
+    let (_, tag) = genuine.split_once('.').unwrap();
+    let lucas_payload = crate::unsubscribe::sign(&unsubscribe_secret(), lucas, Family::Session);
+    let (payload, _) = lucas_payload.split_once('.').unwrap();
+    let tampered = format!("{payload}.{tag}");
+    let foreign_secret =
+        crate::unsubscribe::UnsubscribeSecret::new("somebody else's secret").unwrap();
+    let foreign = crate::unsubscribe::sign(&foreign_secret, awa, Family::Session);
+    for token in [&tampered, &foreign] {
+        assert!(
+            matches!(
+                engine
+                    .reminders()
+                    .unsubscribe(&with_unsubscribe().unwrap(), token)
+                    .await,
+                Err(ServiceError::Unsubscribe(UnsubscribeError::BadSignature))
+            ),
+            "{token}"
+        );
+    }
+    assert!(matches!(
+        engine
+            .reminders()
+            .unsubscribe(&with_unsubscribe().unwrap(), "not a token")
+            .await,
+        Err(ServiceError::Unsubscribe(
+            UnsubscribeError::Malformed { .. }
+        ))
+    ));
+    assert_eq!(opt_outs(&engine), [(1, vec![]), (2, vec![])]);
+}
+
+mockall::mock! {
+    Postman {}
+    #[async_trait::async_trait]
+    impl Mailer for Postman {
+        async fn send(&self, email: &crate::ports::Email) -> Result<Delivery, MailError>;
+    }
+}
+
+#[tokio::test]
+async fn an_expired_reminder_never_reaches_the_mailer() {
+    // Record the eve reminders at 18:45, then run only once both sessions have started.
+    let first = engine(MailerMode::Transient, "2026-11-26T18:45:00Z");
+    let mut postman = MockPostman::new();
+    postman.expect_send().never();
+    let store = MemoryStore::new(Scenario::from_json(SCHOOL).unwrap());
+    let now = t("2026-11-26T18:45:00Z");
+    let (plan, input) = first.reminders().plan(now).await.unwrap();
+    let eves: Vec<_> = plan
+        .due
+        .iter()
+        .filter(|d| matches!(d.key, ReminderKey::Session { .. }))
+        .map(|d| first.new_reminder(d, &input))
+        .collect();
+    assert_eq!(eves.len(), 2);
+    store.record_due(&eves, now).await.unwrap();
+    let engine = Sender::new(
+        store,
+        postman,
+        FixedClock::new(t("2026-11-28T00:00:00Z")),
+        Templates::embedded(),
+        ServiceConfig::default(),
+    );
+    let report = engine
+        .run(&RunOptions {
+            kinds: vec![Kind::Weekly],
+            ..RunOptions::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!((report.expired, report.sent), (2, 0));
+}
