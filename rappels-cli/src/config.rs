@@ -223,7 +223,7 @@ impl Config {
             };
             let text = match name {
                 DATABASE_URL => {
-                    if has_password(&text) {
+                    if rappels_sqlx::holds_secret(&text) {
                         return Err(at(
                             &key,
                             &format_args!(
@@ -232,7 +232,7 @@ impl Config {
                             ),
                         ));
                     }
-                    relative_sqlite_url(folder, &text)
+                    crate::urls::relative_sqlite_url(folder, &text)
                 }
                 crate::mail::MAILER => match text.strip_prefix("file:") {
                     Some(dir) if !dir.trim().is_empty() => {
@@ -341,40 +341,6 @@ pub(crate) fn named_file(flag: Option<PathBuf>) -> Result<Option<PathBuf>, Failu
     match flag {
         Some(path) => Ok(Some(path)),
         None => Ok(env_var(CONFIG_VAR)?.map(|value| PathBuf::from(value.text))),
-    }
-}
-
-/// `user:secret@` in a URL's authority.
-pub(crate) fn has_password(url: &str) -> bool {
-    url.split_once("://")
-        .and_then(|(_, rest)| rest.split(['/', '?']).next())
-        .and_then(|authority| authority.rsplit_once('@'))
-        .is_some_and(|(credentials, _)| credentials.contains(':'))
-}
-
-/// A relative SQLite path in the file is relative to the file's folder, so that a crontab
-/// started in `$HOME` with `RAPPELS_CONFIG=/srv/school/rappels.toml` finds the database
-/// beside the file.
-pub(crate) fn relative_sqlite_url(folder: &Path, url: &str) -> String {
-    if folder.as_os_str().is_empty() {
-        return url.to_owned();
-    }
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"));
-    match rest {
-        Some(path) if !path.starts_with('/') && !path.starts_with(":memory:") => {
-            // The folder becomes part of a URL: the characters a URL gives a meaning to are
-            // escaped, as `rappels demo` does for its database.
-            let folder = folder
-                .display()
-                .to_string()
-                .replace('%', "%25")
-                .replace('?', "%3F")
-                .replace('#', "%23");
-            format!("sqlite://{}/{path}", folder.trim_end_matches('/'))
-        }
-        _ => url.to_owned(),
     }
 }
 
@@ -753,13 +719,5 @@ mod tests {
                 "weekly_time",
             ]
         );
-    }
-
-    #[test]
-    fn passwords_in_urls_are_seen() {
-        assert!(has_password("postgres://app:s3cret@db/rappels"));
-        assert!(!has_password("postgres://app@db/rappels"));
-        assert!(!has_password("sqlite://rappels.db"));
-        assert!(!has_password("postgres://db/rappels?user=a@b"));
     }
 }

@@ -6,6 +6,8 @@ mod database;
 mod failure;
 mod mail;
 mod output;
+mod shell;
+mod urls;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -107,6 +109,9 @@ enum Command {
     GenScenario(commands::gen_scenario::GenScenarioArgs),
 }
 
+/// The log target whose messages may quote a database URL's secrets.
+const SILENCED_URL_WARNINGS: &str = "sqlx_postgres::options=error";
+
 fn init_logging(cli: &Cli) {
     // handlebars logs every value it renders at debug level: a run of a thousand reminders
     // would drown what `-v` is for. `RAPPELS_LOG=handlebars=debug` still shows it.
@@ -117,7 +122,10 @@ fn init_logging(cli: &Cli) {
         (false, _) => "trace,handlebars=info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("RAPPELS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(directives));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(directives))
+        // sqlx warns of a URL parameter it does not know with the parameter's value, which
+        // may be a password (`?sslpassword=…`, or a misspelt `?pasword=…`): never shown.
+        .add_directive(SILENCED_URL_WARNINGS.parse().expect("a valid directive"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

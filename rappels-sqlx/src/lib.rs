@@ -24,8 +24,10 @@
 mod backend;
 mod bulk;
 mod convert;
+mod redact;
 
 pub use backend::check_storable;
+pub use redact::{holds_secret, redact_url};
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -233,20 +235,6 @@ pub enum SqlStore {
     Sqlite(SqlitePool),
     /// PostgreSQL.
     Postgres(PgPool),
-}
-
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for messages and logs.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    match rest.split_once('@') {
-        Some((credentials, host)) => match credentials.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
 }
 
 macro_rules! dispatch {

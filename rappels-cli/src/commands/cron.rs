@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::commands::demo::sqlite_url;
 use crate::failure::Failure;
+use crate::shell::{checked, checked_path, cron_word, systemd_program};
+use crate::urls::sqlite_url;
 
 pub(crate) const LONG_ABOUT: &str = "\
 Print what a server needs to send reminders on its own: `rappels run` every 5 minutes and \
@@ -92,7 +93,7 @@ pub(crate) fn run(args: CronArgs, config: Option<&Path>) -> Result<(), Failure> 
             ))
         })?,
     };
-    let binary = utf8(&binary, "--binary")?;
+    let binary = checked_path(&binary, "--binary")?;
     let text = if args.systemd {
         systemd_units(&binary)?
     } else {
@@ -110,13 +111,13 @@ pub(crate) fn run(args: CronArgs, config: Option<&Path>) -> Result<(), Failure> 
         crontab(&CronPaths {
             config: config
                 .as_deref()
-                .map(|path| utf8(path, "--config"))
+                .map(|path| checked_path(path, "--config"))
                 .transpose()?,
             binary,
-            log: utf8(&log, "--log")?,
-            lock: utf8(&lock, "--lock")?,
-            schedule_lock: utf8(&schedule_lock, "--lock")?,
-            database_url: sqlite_url(&here.join("rappels.db"))?,
+            log: checked_path(&log, "--log")?,
+            lock: checked_path(&lock, "--lock")?,
+            schedule_lock: checked_path(&schedule_lock, "--lock")?,
+            database_url: checked(&sqlite_url(&here.join("rappels.db"))?, "the current folder")?,
         })
     };
     crate::output::emit(&text)
@@ -126,23 +127,6 @@ pub(crate) fn run(args: CronArgs, config: Option<&Path>) -> Result<(), Failure> 
 fn absolute(path: &Path, what: &str) -> Result<PathBuf, Failure> {
     std::path::absolute(path)
         .map_err(|e| Failure::invalid(format_args!("{what} {}: {e}", path.display())))
-}
-
-/// A path as text for a crontab or a unit file: UTF-8, and no control character, which
-/// would end the line (or the entry) in the middle of the path.
-fn utf8(path: &Path, what: &str) -> Result<String, Failure> {
-    let text = path.to_str().ok_or_else(|| {
-        Failure::invalid(format_args!(
-            "{what} {}: the path is not valid UTF-8",
-            path.display()
-        ))
-    })?;
-    if text.chars().any(char::is_control) {
-        return Err(Failure::invalid(format_args!(
-            "{what} {text:?}: a path with a control character cannot go into a crontab or a unit"
-        )));
-    }
-    Ok(text.to_owned())
 }
 
 /// The lock of another job next to `lock`: `rappels.lock` → `rappels-schedule-sessions.lock`.
@@ -156,45 +140,6 @@ fn sibling_lock(lock: &Path, job: &str) -> PathBuf {
         None => format!("{stem}-{job}"),
     };
     lock.with_file_name(name)
-}
-
-/// A word for `sh`: as is when it holds only characters the shell never interprets,
-/// otherwise in single quotes (a `'` inside becomes `'\''`).
-pub(crate) fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./,:@+=%".contains(c));
-    if plain {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
-
-/// A word of a crontab command: quoted for `sh`, then with every `%` escaped, since cron
-/// turns an unescaped `%` into a new line (and removes the `\` before an escaped one).
-fn cron_word(word: &str) -> String {
-    shell_word(word).replace('%', r"\%")
-}
-
-/// The program of `ExecStart=`: `%` doubled (systemd expands specifiers there, even inside
-/// quotes), in double quotes when it holds white space. A `$` stays as is: systemd expands
-/// variables in the arguments, not in the program's path. systemd refuses a program path
-/// holding a quote or a backslash, whatever the escaping, so such a path is refused here.
-fn systemd_program(path: &str) -> Result<String, Failure> {
-    if path.contains(['"', '\'', '\\']) {
-        return Err(Failure::invalid(format_args!(
-            "--binary {path}: systemd refuses a program path with a quote or a backslash; \
-             install rappels elsewhere (such as /usr/local/bin/rappels) and give that path"
-        )));
-    }
-    let word = path.replace('%', "%%");
-    Ok(if word.contains(char::is_whitespace) {
-        format!("\"{word}\"")
-    } else {
-        word
-    })
 }
 
 /// What the crontab lines name.
@@ -383,37 +328,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shell_words_are_quoted_only_when_needed() {
-        assert_eq!(
-            shell_word("/usr/local/bin/rappels"),
-            "/usr/local/bin/rappels"
-        );
-        assert_eq!(shell_word("/opt/my apps/rappels"), "'/opt/my apps/rappels'");
-        assert_eq!(
-            shell_word("/opt/l'école/rappels"),
-            r"'/opt/l'\''école/rappels'"
-        );
-        assert_eq!(shell_word("$HOME/x"), "'$HOME/x'");
-        assert_eq!(shell_word(""), "''");
-    }
-
-    #[test]
-    fn cron_escapes_percent_signs() {
-        assert_eq!(cron_word("/var/log/100%.log"), r"/var/log/100\%.log");
-        assert_eq!(cron_word("/var/log/a b%.log"), r"'/var/log/a b\%.log'");
-    }
-
-    #[test]
-    fn systemd_programs_double_specifiers_and_quote_spaces() {
-        let program = |path| systemd_program(path).unwrap();
-        assert_eq!(program("/usr/bin/rappels"), "/usr/bin/rappels");
-        assert_eq!(program("/opt/my apps/rappels"), "\"/opt/my apps/rappels\"");
-        assert_eq!(program("/opt/50%/$x"), "/opt/50%%/$x");
-        assert!(systemd_program("/opt/l'école/rappels").is_err());
-        assert!(systemd_program(r"/opt/a\b/rappels").is_err());
-    }
-
-    #[test]
     fn the_schedule_lock_sits_next_to_the_run_lock() {
         assert_eq!(
             sibling_lock(Path::new("/run/lock/rappels.lock"), "schedule-sessions"),
@@ -423,11 +337,5 @@ mod tests {
             sibling_lock(Path::new("/tmp/lock"), "schedule-sessions"),
             Path::new("/tmp/lock-schedule-sessions")
         );
-    }
-
-    #[test]
-    fn control_characters_are_refused() {
-        assert!(utf8(Path::new("/tmp/a\nb"), "--log").is_err());
-        assert!(utf8(Path::new("/tmp/a b"), "--log").is_ok());
     }
 }

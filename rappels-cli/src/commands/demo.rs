@@ -23,10 +23,11 @@ use rappels_core::service::{RunOptions, RunReport, Sender, ServiceConfig};
 use rappels_core::unsubscribe::{UnsubscribeConfig, UnsubscribeSecret};
 use rappels_smtp::{FileMailer, eml_file_name, parse_sender};
 
-use crate::commands::cron::shell_word;
 use crate::database;
 use crate::failure::Failure;
 use crate::output::table;
+use crate::shell::shell_word;
+use crate::urls::sqlite_url;
 
 pub(crate) const LONG_ABOUT: &str = "\
 Build a sample school in a SQLite file and send it a week of reminders into .eml files, \
@@ -277,23 +278,6 @@ async fn send_the_week(
 /// One of the demo's fixed instants.
 fn instant(raw: &str) -> DateTime<Utc> {
     parse_instant(raw).expect("the demo's instants are valid")
-}
-
-/// `sqlite://PATH`, with the characters the SQLite URL parser decodes (`%`) or splits on
-/// (`?`) escaped, so any folder name works.
-pub(crate) fn sqlite_url(path: &Path) -> Result<String, Failure> {
-    let path = path.to_str().ok_or_else(|| {
-        Failure::invalid(format_args!(
-            "{}: the path is not valid UTF-8",
-            path.display()
-        ))
-    })?;
-    Ok(format!(
-        "sqlite://{}",
-        path.replace('%', "%25")
-            .replace('?', "%3F")
-            .replace('#', "%23")
-    ))
 }
 
 /// Makes DIR ready: created if missing, used as is if empty, emptied of a previous demo's
@@ -556,18 +540,6 @@ mod tests {
         assert!(instant(EXPORTED_AT) < instants[0]);
         assert!(parse_instant(NEXT_AT).is_ok());
         assert!(UnsubscribeSecret::new(DEMO_SECRET).is_ok());
-    }
-
-    #[test]
-    fn sqlite_urls_escape_what_the_parser_decodes() {
-        assert_eq!(
-            sqlite_url(Path::new("rappels-demo/rappels-demo.db")).unwrap(),
-            "sqlite://rappels-demo/rappels-demo.db"
-        );
-        assert_eq!(
-            sqlite_url(Path::new("/tmp/a b?%#/x.db")).unwrap(),
-            "sqlite:///tmp/a b%3F%25%23/x.db"
-        );
     }
 
     #[test]

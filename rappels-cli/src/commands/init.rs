@@ -64,7 +64,7 @@ pub(crate) fn run(args: InitArgs, config_path: Option<&Path>) -> Result<(), Fail
         .database_url
         .clone()
         .unwrap_or_else(|| database::DEFAULT_URL.to_owned());
-    if config::has_password(&written_url) {
+    if rappels_sqlx::holds_secret(&written_url) {
         return Err(Failure::invalid(format_args!(
             "--database-url holds a password, which the configuration file must not: give the \
              URL without it and set PGPASSWORD (or use a .pgpass file), or set {}",
@@ -87,7 +87,7 @@ pub(crate) fn run(args: InitArgs, config_path: Option<&Path>) -> Result<(), Fail
         config::env_var(config::DATABASE_URL)?,
     ) {
         (None, Some(from_environment)) => from_environment.text,
-        _ => config::relative_sqlite_url(folder, &written_url),
+        _ => crate::urls::relative_sqlite_url(folder, &written_url),
     };
     let shown = redact_url(&url);
     let settings = environment.settings().apply(&Settings::default())?;

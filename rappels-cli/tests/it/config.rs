@@ -349,6 +349,10 @@ fn mistakes_and_secrets_in_the_file_are_refused_by_name() {
             "database_url = \"postgres://app:hunter2@db/rappels\"\n",
             "rappels.toml: database_url: the URL holds a password",
         ),
+        (
+            "database_url = \"postgres://app@db/rappels?sslmode=require&password=hunter2\"\n",
+            "rappels.toml: database_url: the URL holds a password",
+        ),
         ("mailr = \"stdout\"\n", "rappels.toml: mailr: unknown key"),
         (
             "[settings]\ngrace_minutes = 0\n",
@@ -424,6 +428,37 @@ fn the_doctor_reports_an_invalid_file_and_checks_no_database_it_cannot_name() {
         text.contains("ok   templates: "),
         "the other checks still ran: {text}"
     );
+}
+
+#[test]
+fn database_passwords_never_reach_errors_or_the_doctor() {
+    // Port 9 on loopback: nothing listens, so every command fails to connect and says so.
+    for url in [
+        "postgres://app@127.0.0.1:9/rappels?password=hunter2",
+        "postgres://app@127.0.0.1:9/rappels?sslpassword=hunter2&sslmode=require",
+        "postgres://app:PW@hunter2@127.0.0.1:9/rappels",
+        "postgres://app:hunter2@[not-a-host/rappels",
+    ] {
+        for args in [
+            &["history", "--as", "student:1"][..],
+            &["plan", "--db", "--at", AT][..],
+            &["doctor"][..],
+        ] {
+            let out = cli()
+                .env("RAPPELS_DATABASE_URL", url)
+                .env("RAPPELS_LOG", "debug")
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(!out.status.success(), "{args:?} with {url}");
+            let all = format!("{}{}", stdout(&out), stderr(&out));
+            assert!(!all.contains("hunter2"), "{args:?} with {url}: {all}");
+            assert!(
+                all.contains("postgres://"),
+                "the scheme is still named: {all}"
+            );
+        }
+    }
 }
 
 #[test]

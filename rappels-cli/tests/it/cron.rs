@@ -462,3 +462,31 @@ fn relative_paths_are_made_absolute() {
         "{out}"
     );
 }
+
+#[test]
+fn a_folder_name_with_a_line_break_never_reaches_the_crontab() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Without the check, the folder's name (through the default database URL) ends a
+    // comment line and makes a live job of the rest.
+    let here = tmp.path().join("school\n* * * * * touch pwned #");
+    std::fs::create_dir(&here).unwrap();
+    let log = tmp.path().join("rappels.log");
+    let lock = tmp.path().join("rappels.lock");
+    let out = cli()
+        .current_dir(&here)
+        .arg("cron")
+        .arg("--log")
+        .arg(&log)
+        .arg("--lock")
+        .arg(&lock)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("control character"),
+        "{}",
+        stderr(&out)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(entries(&printed).is_empty(), "{printed}");
+}
