@@ -25,39 +25,10 @@ use rappels_core::settings::Settings;
 use serde_json::Value as Json;
 
 use crate::failure::Failure;
+use crate::variables::{self, CONFIG, DATABASE_URL, Location, TEMPLATES};
 
-/// `RAPPELS_CONFIG`: the path of the configuration file.
-pub(crate) const CONFIG_VAR: &str = "RAPPELS_CONFIG";
 /// The file read when neither `--config` nor `RAPPELS_CONFIG` names one, if it exists.
 pub(crate) const DEFAULT_CONFIG: &str = "rappels.toml";
-/// `RAPPELS_TEMPLATES`: a folder of templates replacing the shipped ones.
-pub(crate) const TEMPLATES: &str = "RAPPELS_TEMPLATES";
-/// `RAPPELS_DATABASE_URL`: the database, for rappels only.
-pub(crate) const DATABASE_URL: &str = "RAPPELS_DATABASE_URL";
-
-/// The keys of the file other than `[settings]`: (environment variable, key in the file).
-/// Paths among them are relative to the file's folder when they come from the file.
-const KEYS: [(&str, &str); 11] = [
-    (DATABASE_URL, "database_url"),
-    (crate::mail::MAILER, "mailer"),
-    (crate::mail::FROM, "from"),
-    (crate::mail::SITE_URL, "site_url"),
-    (TEMPLATES, "templates"),
-    (crate::mail::SMTP_HOST, "smtp.host"),
-    (crate::mail::SMTP_PORT, "smtp.port"),
-    (crate::mail::SMTP_TLS, "smtp.tls"),
-    (crate::mail::SMTP_USER, "smtp.user"),
-    (crate::mail::SMTP_POOL_SIZE, "smtp.pool_size"),
-    (crate::mail::SMTP_TIMEOUT, "smtp.timeout"),
-];
-
-/// Keys that would hold a secret, with the variable to use instead.
-const SECRET_KEYS: [(&str, &str); 4] = [
-    ("smtp.password", crate::mail::SMTP_PASSWORD),
-    ("password", crate::mail::SMTP_PASSWORD),
-    ("secret", crate::mail::SECRET),
-    ("unsubscribe_secret", crate::mail::SECRET),
-];
 
 /// Where a value came from, as the user would name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,7 +169,7 @@ impl Config {
         let folder = path.parent().unwrap_or(Path::new(""));
         let mut file = BTreeMap::new();
         for (key, value) in entries {
-            if let Some((_, variable)) = SECRET_KEYS.iter().find(|(k, _)| *k == key) {
+            if let Some(variable) = variables::secret_for_key(&key) {
                 return Err(at(
                     &key,
                     &format_args!(
@@ -206,13 +177,12 @@ impl Config {
                     ),
                 ));
             }
-            let Some(&(name, _)) = KEYS.iter().find(|(_, k)| *k == key) else {
-                let known: Vec<&str> = KEYS.iter().map(|(_, k)| *k).collect();
+            let Some(variable) = variables::by_key(&key) else {
                 return Err(at(
                     &key,
                     &format_args!(
                         "unknown key; the keys are {}, and [settings]",
-                        known.join(", ")
+                        variables::file_keys().join(", ")
                     ),
                 ));
             };
@@ -221,8 +191,8 @@ impl Config {
                 toml::Value::Integer(n) => n.to_string(),
                 _ => return Err(at(&key, &"expected a string or a number")),
             };
-            let text = match name {
-                DATABASE_URL => {
+            let text = match variable.location {
+                Location::DatabaseUrl => {
                     if rappels_sqlx::holds_secret(&text) {
                         return Err(at(
                             &key,
@@ -234,14 +204,14 @@ impl Config {
                     }
                     crate::urls::relative_sqlite_url(folder, &text)
                 }
-                crate::mail::MAILER => match text.strip_prefix("file:") {
+                Location::FileMailer => match text.strip_prefix("file:") {
                     Some(dir) if !dir.trim().is_empty() => {
                         format!("file:{}", folder.join(dir).display())
                     }
                     _ => text,
                 },
-                TEMPLATES => folder.join(&text).display().to_string(),
-                _ => text,
+                Location::Path => folder.join(&text).display().to_string(),
+                Location::None => text,
             };
             if text.trim().is_empty() {
                 continue;
@@ -250,7 +220,7 @@ impl Config {
                 path: path.to_owned(),
                 key: key.clone(),
             };
-            file.insert(name, Value { text, origin });
+            file.insert(variable.name, Value { text, origin });
         }
         let mut overrides = SettingsOverrides::default();
         for (key, value) in settings {
@@ -340,7 +310,7 @@ pub(crate) fn file_in_use(explicit: Option<&Path>) -> Option<PathBuf> {
 pub(crate) fn named_file(flag: Option<PathBuf>) -> Result<Option<PathBuf>, Failure> {
     match flag {
         Some(path) => Ok(Some(path)),
-        None => Ok(env_var(CONFIG_VAR)?.map(|value| PathBuf::from(value.text))),
+        None => Ok(env_var(CONFIG)?.map(|value| PathBuf::from(value.text))),
     }
 }
 
@@ -515,7 +485,7 @@ mod tests {
             Some("sqlite://conf/rappels.db")
         );
         assert_eq!(
-            file_value(&config, crate::mail::MAILER).as_deref(),
+            file_value(&config, crate::variables::MAILER).as_deref(),
             Some("file:conf/outbox")
         );
         assert_eq!(
@@ -523,10 +493,10 @@ mod tests {
             Some("conf/templates")
         );
         assert_eq!(
-            file_value(&config, crate::mail::SMTP_PORT).as_deref(),
+            file_value(&config, crate::variables::SMTP_PORT).as_deref(),
             Some("2525")
         );
-        let origin = &config.file[crate::mail::SMTP_PORT].origin;
+        let origin = &config.file[crate::variables::SMTP_PORT].origin;
         assert_eq!(origin.to_string(), "conf/rappels.toml: smtp.port");
         assert_eq!(config.path(), Some(Path::new("conf/rappels.toml")));
         // Absolute and in-memory SQLite URLs and PostgreSQL URLs are left as written.
@@ -611,12 +581,12 @@ mod tests {
     fn the_environment_wins_over_the_file() {
         // Through the same lookup the commands use, with a variable no other test sets.
         let config = parse("[smtp]\ntimeout = 10").unwrap();
-        let value = config.get(crate::mail::SMTP_TIMEOUT).unwrap().unwrap();
+        let value = config.get(crate::variables::SMTP_TIMEOUT).unwrap().unwrap();
         assert_eq!(
             (value.text.as_str(), value.origin.to_string().as_str()),
             ("10", "conf/rappels.toml: smtp.timeout")
         );
-        assert_eq!(config.get(crate::mail::SMTP_USER).unwrap(), None);
+        assert_eq!(config.get(crate::variables::SMTP_USER).unwrap(), None);
     }
 
     impl SettingsEnvironment for HashMap<&str, &str> {

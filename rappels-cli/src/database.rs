@@ -9,9 +9,7 @@ use rappels_sqlx::{SqlError, SqlStore, redact_url};
 
 use crate::config::{self, Config, Values, env_var};
 use crate::failure::Failure;
-
-/// The embedded default: a SQLite file in the working directory, which needs no server.
-pub(crate) const DEFAULT_URL: &str = "sqlite://rappels.db";
+use crate::variables::DEFAULT_URL;
 
 /// The generic variable many tools read, taken after every place that names a database
 /// for rappels itself: a `DATABASE_URL` set for another program on the same host must not
@@ -39,7 +37,7 @@ impl DatabaseArgs {
         if let Some(url) = &self.database_url {
             return Ok(url.clone());
         }
-        Ok(match config.get(config::DATABASE_URL)? {
+        Ok(match config.get(crate::variables::DATABASE_URL)? {
             Some(url) => url.text,
             None => env_var(GENERIC_URL_VARIABLE)?
                 .map_or_else(|| DEFAULT_URL.to_owned(), |url| url.text),

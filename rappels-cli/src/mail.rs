@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 use lettre::message::Mailbox;
-use rappels_core::message::MessageConfig;
+use rappels_core::message::{MessageConfig, Templates};
 use rappels_core::ports::{Delivery, Email, MailError, Mailer};
 use rappels_core::unsubscribe::{UnsubscribeConfig, UnsubscribeSecret};
 use rappels_smtp::{
@@ -22,53 +22,10 @@ use rappels_smtp::{
 
 use crate::config::{Value, Values};
 use crate::failure::Failure;
-
-/// `RAPPELS_MAILER`: `smtp`, `file:DIR` or `stdout`.
-pub(crate) const MAILER: &str = "RAPPELS_MAILER";
-/// `RAPPELS_SMTP_HOST`: the SMTP server, required with `RAPPELS_MAILER=smtp`.
-pub(crate) const SMTP_HOST: &str = "RAPPELS_SMTP_HOST";
-/// `RAPPELS_SMTP_PORT`: the port, by default the TLS mode's usual one.
-pub(crate) const SMTP_PORT: &str = "RAPPELS_SMTP_PORT";
-/// `RAPPELS_SMTP_TLS`: `starttls` (default), `tls` or `none`.
-pub(crate) const SMTP_TLS: &str = "RAPPELS_SMTP_TLS";
-/// `RAPPELS_SMTP_USER`: the user to authenticate as.
-pub(crate) const SMTP_USER: &str = "RAPPELS_SMTP_USER";
-/// `RAPPELS_SMTP_PASSWORD`: the user's password.
-pub(crate) const SMTP_PASSWORD: &str = "RAPPELS_SMTP_PASSWORD";
-/// `RAPPELS_SMTP_POOL_SIZE`: connections kept to the server (default 4).
-pub(crate) const SMTP_POOL_SIZE: &str = "RAPPELS_SMTP_POOL_SIZE";
-/// `RAPPELS_SMTP_TIMEOUT`: seconds allowed to connect and for each command (default 30).
-pub(crate) const SMTP_TIMEOUT: &str = "RAPPELS_SMTP_TIMEOUT";
-/// `RAPPELS_FROM`: the sender mailbox.
-pub(crate) const FROM: &str = "RAPPELS_FROM";
-/// `RAPPELS_SITE_URL`: the platform's address, for links and unsubscribe addresses.
-pub(crate) const SITE_URL: &str = "RAPPELS_SITE_URL";
-/// `RAPPELS_SECRET`: the HMAC key of unsubscribe tokens.
-pub(crate) const SECRET: &str = "RAPPELS_SECRET";
-
-/// Where messages go when nothing is configured: `.eml` files in the working directory, so
-/// that a first run needs no mail server and sends nothing to real people.
-pub(crate) const DEFAULT_MAILER: &str = "file:rappels-outbox";
-/// The sender when nothing is configured. lettre accepts a domain without a dot, and
-/// `localhost` says plainly that it must be replaced before mail goes to real people.
-pub(crate) const DEFAULT_FROM: &str = "rappels <noreply@localhost>";
-
-/// The configuration variables, as `--help` of the commands that send lists them.
-pub(crate) const ENVIRONMENT_HELP: &str = "\
-Mail configuration (environment, over the keys of rappels.toml; see `rappels init`):
-  RAPPELS_MAILER         smtp, file:DIR or stdout (default: file:rappels-outbox)
-  RAPPELS_SMTP_HOST      the SMTP server (required with smtp)
-  RAPPELS_SMTP_PORT      default: 587 with starttls, 465 with tls, 25 with none
-  RAPPELS_SMTP_TLS       starttls (default), tls, or none (only for a relay you trust)
-  RAPPELS_SMTP_USER      the user to authenticate as, if the server requires it
-  RAPPELS_SMTP_PASSWORD  its password (read only from here, never printed)
-  RAPPELS_SMTP_POOL_SIZE connections kept open to the server (default: 4)
-  RAPPELS_SMTP_TIMEOUT   seconds to connect and for each command (default: 30)
-  RAPPELS_FROM           the sender (default: rappels <noreply@localhost>); its domain ends
-                         every Message-ID
-  RAPPELS_SITE_URL       the platform's address, for links (default: http://localhost:8000)
-  RAPPELS_SECRET         the key of one-click unsubscribe links, 16 bytes at least; without
-                         it reminders carry no List-Unsubscribe header";
+use crate::variables::{
+    DEFAULT_FROM, DEFAULT_MAILER, FROM, MAILER, PLATFORM_NAME, SECRET, SESSION_LINK, SITE_URL,
+    SMTP_HOST, SMTP_PASSWORD, SMTP_POOL_SIZE, SMTP_PORT, SMTP_TIMEOUT, SMTP_TLS, SMTP_USER,
+};
 
 /// Where the configured mailer delivers.
 #[derive(Debug, Clone)]
@@ -90,6 +47,10 @@ pub(crate) struct MailConfig {
     pub(crate) from: Mailbox,
     /// The platform's address (no trailing `/`).
     pub(crate) site_url: String,
+    /// The name messages are signed with.
+    pub(crate) platform_name: String,
+    /// The pattern of a session's link, checked to render.
+    pub(crate) session_link: String,
     /// Messages in flight at once: `smtp.pool_size` (`RAPPELS_SMTP_POOL_SIZE`), which sizes
     /// the SMTP pool and the file mailer's concurrent writes alike.
     pub(crate) concurrency: Option<u32>,
@@ -127,19 +88,41 @@ impl MailConfig {
                 }
             },
         };
+        let defaults = MessageConfig::default();
+        let platform_name = match values.get(PLATFORM_NAME)? {
+            Some(name) => platform_name(&name)?,
+            None => defaults.platform_name,
+        };
+        let session_link = match values.get(SESSION_LINK)? {
+            Some(link) => {
+                let candidate = MessageConfig {
+                    site_url: site_url.clone(),
+                    session_link: link.text.trim().to_owned(),
+                    ..MessageConfig::default()
+                };
+                Templates::embedded()
+                    .check_config(&candidate)
+                    .map_err(|e| Failure::invalid(format_args!("{}: {e:#}", link.origin)))?;
+                candidate.session_link
+            }
+            None => defaults.session_link,
+        };
         Ok(MailConfig {
             transport,
             from,
             site_url,
+            platform_name,
+            session_link,
             concurrency: pool_size(values)?,
         })
     }
 
-    /// The links of messages: the configured site, the shipped defaults for the rest.
+    /// The links and the signature of messages.
     pub(crate) fn message_config(&self) -> MessageConfig {
         MessageConfig {
             site_url: self.site_url.clone(),
-            ..MessageConfig::default()
+            session_link: self.session_link.clone(),
+            platform_name: self.platform_name.clone(),
         }
     }
 
@@ -306,6 +289,18 @@ fn parse_site_url(raw: &Value) -> Result<String, Failure> {
             raw.origin, raw.text
         ))),
     }
+}
+
+/// The platform's name: one line of at most 100 characters (it ends every message).
+fn platform_name(raw: &Value) -> Result<String, Failure> {
+    let name = raw.text.trim();
+    if name.chars().any(char::is_control) || name.chars().count() > 100 {
+        return Err(Failure::invalid(format_args!(
+            "{}: {:?} is not a name: one line of at most 100 characters",
+            raw.origin, raw.text
+        )));
+    }
+    Ok(name.to_owned())
 }
 
 /// One-click unsubscribe links, when `RAPPELS_SECRET` is set. A secret too short to be a

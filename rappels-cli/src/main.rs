@@ -8,6 +8,7 @@ mod mail;
 mod output;
 mod shell;
 mod urls;
+mod variables;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -778,6 +778,42 @@ impl Templates {
         Ok(data)
     }
 
+    /// The link of one session: `pattern` (the configuration's `session_link`) rendered.
+    fn session_link(
+        &self,
+        pattern: &str,
+        site_url: &str,
+        session_id: i64,
+        student_id: i64,
+    ) -> Result<String, MessageError> {
+        #[derive(Serialize)]
+        struct LinkData<'a> {
+            site_url: &'a str,
+            session_id: i64,
+            student_id: i64,
+        }
+        let failed = |e: RenderError| MessageError::SessionLink {
+            pattern: pattern.to_owned(),
+            source: Box::new(e),
+        };
+        let compiled = self.link.get(pattern).map_err(|e| failed(e.into()))?;
+        let context = Context::wraps(LinkData {
+            site_url,
+            session_id,
+            student_id,
+        })
+        .map_err(failed)?;
+        render_compiled(&self.plain, &compiled, None, &context).map_err(failed)
+    }
+
+    /// Checks `config`'s session link pattern by rendering it for a sample session, so that a
+    /// pattern that cannot render (a misspelt field, an unclosed `{{`) is refused when the
+    /// configuration is read instead of failing every reminder that shows a session.
+    pub fn check_config(&self, config: &MessageConfig) -> Result<(), MessageError> {
+        self.session_link(&config.session_link, &config.site_url, 1, 1)
+            .map(drop)
+    }
+
     /// A session as templates show it, with the fields `want` names.
     fn session_data<'s>(
         &self,
@@ -786,28 +822,13 @@ impl Templates {
         data: &MessageData<'_>,
         want: SessionWants,
     ) -> Result<SessionData<'s>, MessageError> {
-        #[derive(Serialize)]
-        struct LinkData<'a> {
-            site_url: &'a str,
-            session_id: i64,
-            student_id: i64,
-        }
         let link = if want.link {
-            let failed = |e: RenderError| MessageError::SessionLink {
-                pattern: data.session_link.to_owned(),
-                source: Box::new(e),
-            };
-            let pattern = self
-                .link
-                .get(data.session_link)
-                .map_err(|e| failed(e.into()))?;
-            let context = Context::wraps(LinkData {
-                site_url: data.site_url,
-                session_id: session.id.get(),
-                student_id: session.student_id.get(),
-            })
-            .map_err(failed)?;
-            Some(render_compiled(&self.plain, &pattern, None, &context).map_err(failed)?)
+            Some(self.session_link(
+                data.session_link,
+                data.site_url,
+                session.id.get(),
+                session.student_id.get(),
+            )?)
         } else {
             None
         };

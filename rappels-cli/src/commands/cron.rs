@@ -67,17 +67,6 @@ const ENVIRONMENT_FILE: &str = "/etc/rappels/env";
 const SERVICE_USER: &str = "rappels";
 const STATE_DIR: &str = "/var/lib/rappels";
 
-/// The configuration variables, with placeholder values: what to fill in, never a secret.
-const VARIABLES: [(&str, &str); 7] = [
-    ("RAPPELS_MAILER", "smtp"),
-    ("RAPPELS_SMTP_HOST", "smtp.example.org"),
-    ("RAPPELS_SMTP_USER", "rappels@example.org"),
-    ("RAPPELS_SMTP_PASSWORD", "change-me"),
-    ("RAPPELS_FROM", "École Horizon <noreply@example.org>"),
-    ("RAPPELS_SITE_URL", "https://www.example.org"),
-    ("RAPPELS_SECRET", "change-me-to-32-random-characters"),
-];
-
 /// `config` is the configuration file named by `--config` or `RAPPELS_CONFIG`; without one,
 /// `./rappels.toml` when it exists. The crontab names it, absolute, so jobs started in the
 /// home folder read the same file.
@@ -186,7 +175,7 @@ fn crontab(paths: &CronPaths) -> String {
         ));
     }
     out.push_str(&format!("# RAPPELS_DATABASE_URL={}\n", paths.database_url));
-    for (name, example) in VARIABLES {
+    for (name, example) in crate::variables::placeholders() {
         out.push_str(&format!("# {name}={example}\n"));
     }
     out.push_str(&format!(
@@ -258,7 +247,7 @@ fn systemd_units(binary: &str) -> Result<String, Failure> {
         "#        RAPPELS_CONFIG=/etc/rappels/rappels.toml   # optional: `rappels init` writes one\n\
          #        RAPPELS_DATABASE_URL=sqlite://{STATE_DIR}/rappels.db\n"
     ));
-    for (name, example) in VARIABLES {
+    for (name, example) in crate::variables::placeholders() {
         out.push_str(&format!("#        {name}={example}\n"));
     }
     out.push_str(

@@ -59,7 +59,7 @@ As a systemd service (Restart=on-failure; the default stop signal is SIGTERM):
 
 /// The help text after the options: examples, then the mail variables.
 pub(crate) fn after_help() -> String {
-    format!("{EXAMPLES}\n\n{}", mail::ENVIRONMENT_HELP)
+    format!("{EXAMPLES}\n\n{}", crate::variables::mail_help())
 }
 
 /// The longest wait after a failed run: the daemon keeps trying, without hammering a

@@ -50,7 +50,7 @@ Examples:
 
 /// The help text after the options: examples, then the mail variables.
 pub(crate) fn after_help() -> String {
-    format!("{EXAMPLES}\n\n{}", mail::ENVIRONMENT_HELP)
+    format!("{EXAMPLES}\n\n{}", crate::variables::mail_help())
 }
 
 #[derive(Debug, Args)]
@@ -212,7 +212,7 @@ fn unsubscribe_check(config: &Config, mail: Option<&MailConfig>) -> Check {
             NAME,
             format_args!(
                 "{} is set: automatic reminders carry one-click unsubscribe links to {}/unsubscribe",
-                mail::SECRET,
+                crate::variables::SECRET,
                 config.base_url
             ),
         ),
@@ -221,7 +221,7 @@ fn unsubscribe_check(config: &Config, mail: Option<&MailConfig>) -> Check {
             NAME,
             format_args!(
                 "{} is not set: reminders carry no List-Unsubscribe header",
-                mail::SECRET
+                crate::variables::SECRET
             ),
         ),
         Err(failure) => Check::new(Status::Fail, NAME, failure),
@@ -349,7 +349,7 @@ async fn zones_check(store: &SqlStore, settings: &Settings) -> Check {
 /// every language with the configured links.
 fn templates_check(config: &Config, mail: Option<&MailConfig>) -> Check {
     const NAME: &str = "templates";
-    let folder = match config.get(crate::config::TEMPLATES) {
+    let folder = match config.get(crate::variables::TEMPLATES) {
         Ok(folder) => folder,
         Err(failure) => return Check::new(Status::Fail, NAME, failure),
     };

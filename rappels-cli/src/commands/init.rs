@@ -11,7 +11,6 @@ use rappels_sqlx::redact_url;
 use crate::config::{self, Config, DEFAULT_CONFIG};
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
-use crate::mail;
 
 pub(crate) const LONG_ABOUT: &str = "\
 Start an installation: write a commented configuration file, then create and migrate the \
@@ -63,12 +62,12 @@ pub(crate) fn run(args: InitArgs, config_path: Option<&Path>) -> Result<(), Fail
         .database
         .database_url
         .clone()
-        .unwrap_or_else(|| database::DEFAULT_URL.to_owned());
+        .unwrap_or_else(|| crate::variables::DEFAULT_URL.to_owned());
     if rappels_sqlx::holds_secret(&written_url) {
         return Err(Failure::invalid(format_args!(
             "--database-url holds a password, which the configuration file must not: give the \
              URL without it and set PGPASSWORD (or use a .pgpass file), or set {}",
-            config::DATABASE_URL
+            crate::variables::DATABASE_URL
         )));
     }
     let folder = path.parent().unwrap_or(Path::new(""));
@@ -84,7 +83,7 @@ pub(crate) fn run(args: InitArgs, config_path: Option<&Path>) -> Result<(), Fail
     // a relative SQLite path is relative to the file's folder.
     let url = match (
         &args.database.database_url,
-        config::env_var(config::DATABASE_URL)?,
+        config::env_var(crate::variables::DATABASE_URL)?,
     ) {
         (None, Some(from_environment)) => from_environment.text,
         _ => crate::urls::relative_sqlite_url(folder, &written_url),
@@ -132,7 +131,7 @@ pub(crate) fn run(args: InitArgs, config_path: Option<&Path>) -> Result<(), Fail
          3. rappels doctor                    # checks the whole installation\n  \
          4. rappels run                       # then every 5 minutes: rappels cron prints the lines\n",
         file = path.display(),
-        password = mail::SMTP_PASSWORD,
+        password = crate::variables::SMTP_PASSWORD,
     ))
 }
 
@@ -240,40 +239,13 @@ pub(crate) fn config_text(database_url: &str) -> String {
 # bytes or more), a database password from PGPASSWORD, ~/.pgpass or RAPPELS_DATABASE_URL.
 # `rappels doctor` checks the whole configuration.
 
-# The database: sqlite://PATH (one file, nothing to install) or postgres://USER@HOST/DB.
-database_url = {database_url}
-
-# Where reminders go: \"smtp\", \"file:DIR\" (one .eml file per reminder, to look at before
-# going live) or \"stdout\".
-mailer = {mailer}
-
-# The sender. Its domain ends every Message-ID: use the platform's own.
-from = {from}
-
-# The platform's address: links to the session chat and one-click unsubscribe links.
-site_url = {site_url}
-
-# A folder of templates that replace the shipped ones, named
-# {{kind}}.{{fr|en}}.{{subject|text|html}}.hbs (for instance weekly.fr.subject.hbs).
-# templates = \"templates\"
-
-[smtp]
-# Used when mailer = \"smtp\".
-# host = \"smtp.example.org\"
-# port = 587                # default: 587 with starttls, 465 with tls, 25 with none
-# tls = \"starttls\"          # starttls, tls (implicit), or none (a local relay only)
-# user = \"rappels@example.org\"
-# pool_size = 4             # connections kept open
-# timeout = 30              # seconds to connect and for each command
-
+{keys}
 [settings]
 # The reminder rules. A key set here replaces the value of the platform's export (rappels
-# import) and is applied to the database by the next command; the defaults are shown.
+# import) once applied with `rappels settings apply`; until then commands refuse to run
+# with settings that differ from the database's. The defaults are shown.
 {settings}",
-        database_url = toml_string(database_url),
-        mailer = toml_string(mail::DEFAULT_MAILER),
-        from = toml_string(mail::DEFAULT_FROM),
-        site_url = toml_string(&rappels_core::message::MessageConfig::default().site_url),
+        keys = crate::variables::file_text(database_url),
     )
 }
 

@@ -54,7 +54,7 @@ Examples:
 
 /// The help text after the options: examples, then the mail variables.
 pub(crate) fn after_help() -> String {
-    format!("{EXAMPLES}\n\n{}", mail::ENVIRONMENT_HELP)
+    format!("{EXAMPLES}\n\n{}", crate::variables::mail_help())
 }
 
 /// Output formats of `run`.

@@ -10,7 +10,7 @@ use rappels_core::ports::{Email, Mailer};
 use crate::config::Config;
 use crate::database;
 use crate::failure::Failure;
-use crate::mail::{self, MailConfig};
+use crate::mail::MailConfig;
 
 pub(crate) const LONG_ABOUT: &str = "\
 Send the test e-mail (\"Test e-mail from MyKarfour\", or its French version) to ADDRESS \
@@ -32,7 +32,7 @@ Examples:
 
 /// The help text after the options: examples, then the mail variables.
 pub(crate) fn after_help() -> String {
-    format!("{EXAMPLES}\n\n{}", mail::ENVIRONMENT_HELP)
+    format!("{EXAMPLES}\n\n{}", crate::variables::mail_help())
 }
 
 #[derive(Debug, Args)]

@@ -38,7 +38,7 @@ pub(crate) fn run(args: UnsubscribeArgs, config: &Config) -> Result<(), Failure>
     let Some(unsubscribe) = mail::unsubscribe_config(config, &site_url)? else {
         return Err(Failure::invalid(format_args!(
             "{} is not set: unsubscribe tokens are verified with the secret that signed them",
-            mail::SECRET
+            crate::variables::SECRET
         )));
     };
     let token = token_of(&args.token);

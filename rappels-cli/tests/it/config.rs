@@ -562,3 +562,42 @@ fn cron_lines_name_the_configuration_file() {
     );
     assert!(!text.contains("\nRAPPELS_CONFIG="), "{text}");
 }
+
+#[test]
+fn the_platform_name_and_the_session_link_come_from_the_configuration() {
+    let install = school_with("");
+    install.edit(
+        "platform_name = \"MyKarfour\"",
+        "platform_name = \"École Horizon\"",
+    );
+    install.edit(
+        "session_link = \"{{site_url}}/sessions/{{session_id}}/chat\"",
+        "session_link = \"{{site_url}}/salle/{{session_id}}?eleve={{student_id}}\"",
+    );
+    install.edit(
+        "mailer = \"file:rappels-outbox\"",
+        "mailer = \"file:outbox\"",
+    );
+    succeeded(install.rappels(&["run", "--at", AT], &[]), "run");
+    let eve = install
+        .eml_files("outbox")
+        .into_iter()
+        .find(|f| f.to_str().unwrap().contains("session_eve.1.100"))
+        .expect("the eve reminder of session 100 was sent");
+    let raw = std::fs::read(&eve).unwrap();
+    let message = mailparse::parse_mail(&raw).unwrap();
+    let text = message.subparts[0].get_body().unwrap();
+    assert!(text.contains("École Horizon"), "{text}");
+    assert!(!text.contains("MyKarfour"), "{text}");
+    assert!(text.contains("/salle/100?eleve=1"), "{text}");
+
+    // A pattern that cannot render is refused by name before anything is sent.
+    install.edit("{{session_id}}?eleve", "{{sesion_id}}?eleve");
+    let out = install.rappels(&["run", "--at", "2026-11-27T07:15:00Z"], &[]);
+    refused(&out, "rappels.toml: session_link: cannot render");
+    let out = install.rappels(
+        &["run", "--at", "2026-11-27T07:15:00Z"],
+        &[("RAPPELS_PLATFORM_NAME", "two\nlines")],
+    );
+    refused(&out, "RAPPELS_PLATFORM_NAME: ");
+}
