@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 use lettre::message::Mailbox;
-use rappels_core::message::{MessageConfig, Templates};
+use rappels_core::message::{MessageConfig, SiteUrl, Templates};
 use rappels_core::ports::{Delivery, Email, MailError, Mailer};
 use rappels_core::unsubscribe::{UnsubscribeConfig, UnsubscribeSecret};
 use rappels_smtp::{
@@ -269,26 +269,12 @@ pub(crate) fn site_url(values: &impl Values) -> Result<String, Failure> {
     }
 }
 
-/// `http://` or `https://` and something after it, with no white space (it goes into
-/// headers and links); a trailing `/` is dropped.
+/// An absolute `http://` or `https://` address that is safe inside a header's `<…>` (see
+/// [`SiteUrl`]); a trailing `/` is dropped.
 fn parse_site_url(raw: &Value) -> Result<String, Failure> {
-    let url = raw.text.trim();
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
-    match rest {
-        Some(rest)
-            if !rest.is_empty()
-                && !rest.starts_with('/')
-                && !url.contains(|c: char| c.is_whitespace() || c.is_control()) =>
-        {
-            Ok(url.trim_end_matches('/').to_owned())
-        }
-        _ => Err(Failure::invalid(format_args!(
-            "{}: {:?} is not an http:// or https:// address",
-            raw.origin, raw.text
-        ))),
-    }
+    SiteUrl::parse(&raw.text)
+        .map(|url| url.as_str().to_owned())
+        .map_err(|e| Failure::invalid(format_args!("{}: {e}", raw.origin)))
 }
 
 /// The platform's name: one line of at most 100 characters (it ends every message).

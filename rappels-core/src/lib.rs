@@ -51,6 +51,7 @@ pub mod scenario;
 pub mod schedule;
 pub mod service;
 pub mod settings;
+mod site_url;
 pub mod snapshot;
 pub mod synthetic;
 #[cfg(feature = "testing")]

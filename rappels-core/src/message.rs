@@ -36,6 +36,8 @@ use crate::rules;
 use crate::settings::Settings;
 use crate::snapshot::Snapshot;
 
+pub use crate::site_url::{SiteUrl, SiteUrlError};
+
 /// Where links in messages point and how the platform signs them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageConfig {

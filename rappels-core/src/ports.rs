@@ -567,8 +567,12 @@ impl Email {
 }
 
 /// `<session_eve.1.100.2026-11-26@domain>`: the key with its colons (not allowed in a
-/// Message-ID's left part, RFC 5322 §3.6.4) turned into dots.
+/// Message-ID's left part, RFC 5322 §3.6.4) turned into dots. The domain is written in its
+/// IDNA (punycode) form: a Message-ID is ASCII only, and lettre would otherwise turn a
+/// non-ASCII domain into an encoded word, which is not a valid id. A domain IDNA refuses is
+/// kept as given (lowercased ASCII input is already its own IDNA form).
 pub fn message_id(key: &ReminderKey, domain: &str) -> String {
+    let domain = idna::domain_to_ascii(domain).unwrap_or_else(|_| domain.to_owned());
     format!("<{}@{domain}>", key.to_string().replace(':', "."))
 }
 

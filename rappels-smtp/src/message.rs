@@ -188,6 +188,32 @@ mod tests {
     }
 
     #[test]
+    fn message_ids_of_a_non_ascii_sender_domain_are_punycode_and_stable() {
+        use rappels_core::domain::{ManualId, ReminderKey};
+        use rappels_core::ports::message_id;
+        let from = crate::parse_sender("Écoles <rappels@école.fr>").unwrap();
+        let key = ReminderKey::Manual(ManualId::new(500).unwrap());
+        let build = || {
+            let mut e = email("Rappel");
+            e.message_id = message_id(&key, from.email.domain());
+            String::from_utf8(build_message(&e, &from).unwrap().formatted()).unwrap()
+        };
+        let (first, resend) = (build(), build());
+        let id_line = |raw: &str| {
+            raw.lines()
+                .find(|l| l.starts_with("Message-ID:"))
+                .map(str::to_owned)
+                .unwrap()
+        };
+        assert_eq!(
+            id_line(&first),
+            "Message-ID: <manual.500@xn--cole-9oa.fr>",
+            "{first}"
+        );
+        assert_eq!(id_line(&first), id_line(&resend));
+    }
+
+    #[test]
     fn body_line_endings_are_crlf() {
         assert_eq!(crlf("a\nb\r\nc\rd"), "a\r\nb\r\nc\r\nd");
         assert_eq!(header_text(" a\t\r\n b  c "), "a b c");

@@ -337,6 +337,29 @@ fn a_new_default_zone_moves_the_students_who_follow_it() {
     assert!(eve_students(&plan).is_empty(), "{plan}");
 }
 
+/// A `site_url` that would add a second address to `List-Unsubscribe` (or is no web address)
+/// is a configuration error naming the key, from the file or the environment, before any
+/// message is sent.
+#[test]
+fn a_site_url_unsafe_in_headers_is_refused_by_name() {
+    let install = Install::new();
+    let evil = "https://a.org/>,<mailto:x@evil.org?";
+    std::fs::write(
+        install.config(),
+        format!("mailer = \"stdout\"\nsite_url = \"{evil}\"\n"),
+    )
+    .unwrap();
+    let out = install.rappels(&["run", "--at", AT], &[]);
+    refused(&out, &format!("rappels.toml: site_url: {evil:?} is not"));
+    assert!(stdout(&out).is_empty());
+    std::fs::write(install.config(), "mailer = \"stdout\"\n").unwrap();
+    let out = install.rappels(
+        &["run", "--at", AT],
+        &[("RAPPELS_SITE_URL", "mailto:x@evil.org")],
+    );
+    refused(&out, "RAPPELS_SITE_URL: \"mailto:x@evil.org\" is not");
+}
+
 #[test]
 fn mistakes_and_secrets_in_the_file_are_refused_by_name() {
     let install = Install::new();
