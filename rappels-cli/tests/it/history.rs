@@ -146,6 +146,11 @@ fn refusals_exit_2_with_the_rule(db: &TestDb) {
         on(db, &["history", "--as", "parent:99"]),
         "error: parent 99 is not in the database\n",
     );
+    // An unknown student is refused the same way, not shown an empty history.
+    refused(
+        on(db, &["history", "--as", "student:999"]),
+        "error: student 999 is not in the database\n",
+    );
 }
 on_both!(refusals_exit_2_with_the_rule: refusals_exit_2_with_the_rule_on_sqlite, refusals_exit_2_with_the_rule_on_postgres);
 
