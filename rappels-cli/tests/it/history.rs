@@ -364,3 +364,27 @@ fn history_and_stats_need_an_imported_database() {
         );
     }
 }
+
+/// Control characters in names reach the terminal escaped: no ANSI colour, no carriage
+/// return, no forged `Bcc:` line.
+#[test]
+fn explain_escapes_control_characters() {
+    let db = TestDb::sqlite();
+    let text = std::fs::read_to_string(fixture("school.json")).unwrap();
+    let hostile = text.replace(
+        "\"first_name\": \"Awa\"",
+        "\"first_name\": \"A\\u001b[31mwa\\r\\nBcc: x\"",
+    );
+    assert_ne!(hostile, text);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hostile.json");
+    std::fs::write(&file, hostile).unwrap();
+    import(&db, &file);
+    let out = succeeded(
+        on(&db, &["explain", "--student", "1", "--at", AT]),
+        "explain",
+    );
+    assert!(!out.contains('\u{1b}') && !out.contains('\r'), "{out:?}");
+    assert!(!out.lines().any(|l| l.starts_with("Bcc:")), "{out:?}");
+    assert!(out.contains("A\\u{1b}[31mwa\\u{d}\\u{a}Bcc: x"), "{out:?}");
+}
