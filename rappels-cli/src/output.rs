@@ -353,16 +353,39 @@ pub(crate) fn plan_table(plan: &Plan, subjects: Vec<Option<String>>) -> String {
     out
 }
 
-/// Left-aligned columns separated by two spaces, widths counted in characters.
+/// `text` with every control character (Unicode category Cc: ESC, CR, LF, TAB…) written as
+/// a visible escape (`\u{1b}`), so that names and subjects from the database can neither
+/// drive the terminal nor forge extra lines of output.
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Left-aligned columns separated by two spaces, widths counted in characters; control
+/// characters in cells are escaped ([`printable`]).
 pub(crate) fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let rows: Vec<[String; N]> = rows
+        .iter()
+        .map(|row| row.clone().map(|cell| printable(&cell).into_owned()))
+        .collect();
     let mut widths = [0usize; N];
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
     let mut out = String::new();
-    for row in rows {
+    for row in &rows {
         let mut line = String::new();
         for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
             line.push_str(cell);

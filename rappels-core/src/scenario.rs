@@ -77,6 +77,9 @@ impl ScenarioError {
 impl Scenario {
     /// Reads and validates a scenario from JSON text.
     pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
+        // Editors on Windows often save UTF-8 with a byte order mark; it is no JSON value,
+        // so it is skipped rather than reported as "expected value at line 1 column 1".
+        let text = text.strip_prefix(BOM).unwrap_or(text);
         // The records of a big school are read on several cores; when that is not done or
         // fails, the document is read plainly, and an invalid one a second time, tracking the
         // path of every value (which costs a good part of the reading), to say which record
@@ -99,6 +102,7 @@ impl Scenario {
     pub fn from_reader<R: io::Read>(
         mut open: impl FnMut() -> io::Result<R>,
     ) -> Result<Scenario, ReadError> {
+        let mut open = || open().and_then(skip_bom);
         let first = serde_json::Deserializer::from_reader(open().map_err(ReadError::Io)?);
         let scenario = match read_document(first) {
             Ok(scenario) => scenario,
@@ -152,6 +156,32 @@ impl Scenario {
         }
         Ok(())
     }
+}
+
+/// The UTF-8 byte order mark, which some editors write at the start of a file.
+const BOM: char = '\u{feff}';
+
+/// Reads past a leading UTF-8 byte order mark, giving back whatever else was read first.
+fn skip_bom<R: io::Read>(mut reader: R) -> io::Result<impl io::Read> {
+    let mut start = [0u8; 3];
+    let mut read = 0;
+    while read < start.len() {
+        match reader.read(&mut start[read..]) {
+            Ok(0) => break,
+            Ok(n) => read += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let kept = if start[..read] == *"\u{feff}".as_bytes() {
+        0
+    } else {
+        read
+    };
+    Ok(io::Read::chain(
+        io::Cursor::new(start[..kept].to_vec()),
+        reader,
+    ))
 }
 
 /// Reads a scenario with the other cores' help: the students, parents and sessions lists
@@ -488,6 +518,57 @@ mod tests {
         let err = error_of(&MINIMAL.replace("\"id\": 1,", "\"id\": 1, \"emial\": \"x@y.z\","));
         assert!(err.starts_with("students[0]"), "{err}");
         assert!(err.contains("emial"), "{err}");
+    }
+
+    #[test]
+    fn text_limits_and_durations_name_the_field() {
+        let long_name = MINIMAL.replace(
+            "\"id\": 1,",
+            &format!("\"id\": 1, \"last_name\": \"{}\",", "é".repeat(101)),
+        );
+        let err = error_of(&long_name);
+        assert!(
+            err.starts_with("students[0].last_name: longer than 100 characters"),
+            "{err}"
+        );
+        // 100 characters of two bytes each are within the limit: characters are counted.
+        let ok = MINIMAL.replace(
+            "\"id\": 1,",
+            &format!("\"id\": 1, \"last_name\": \"{}\",", "é".repeat(100)),
+        );
+        assert!(Scenario::from_json(&ok).is_ok());
+        let with_session = |session: &str| {
+            MINIMAL.trim_end().trim_end_matches('}').to_string()
+                + &format!(", \"sessions\": [{session}] }}")
+        };
+        let session = |extra: &str| {
+            format!(
+                r#"{{ "id": 100, "student_id": 1, "subject": "Maths", "starts_at": "2026-11-27T14:00:00Z"{extra} }}"#
+            )
+        };
+        assert!(Scenario::from_json(&with_session(&session(""))).is_ok());
+        let err = error_of(&with_session(&session(r#", "duration_minutes": 0"#)));
+        assert!(err.starts_with("sessions[0].duration_minutes: "), "{err}");
+        assert!(err.contains("positive"), "{err}");
+        let long_subject = format!(r#", "objective": "{}""#, "x".repeat(1001));
+        let err = error_of(&with_session(&session(&long_subject)));
+        assert!(
+            err.starts_with("sessions[0].objective: longer than 1000 characters"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_skipped() {
+        let with_bom = format!("\u{feff}{MINIMAL}");
+        assert_eq!(
+            Scenario::from_json(&with_bom).unwrap(),
+            Scenario::from_json(MINIMAL).unwrap()
+        );
+        let read = Scenario::from_reader(|| Ok(with_bom.as_bytes())).unwrap();
+        assert_eq!(read, Scenario::from_json(MINIMAL).unwrap());
+        // Short documents and ones without a mark are read whole.
+        assert!(Scenario::from_reader(|| Ok(&b"{"[..])).is_err());
     }
 
     #[test]

@@ -56,13 +56,27 @@ impl Mailer for FileMailer {
     async fn send(&self, email: &Email) -> Result<Delivery, MailError> {
         let bytes = build_message(email, &self.from)?.formatted();
         let path = self.folder.join(eml_file_name(email));
-        // Write then rename, so a reader never sees half a message.
-        let partial = path.with_extension("eml.partial");
         let io = |e: std::io::Error| {
             MailError::transient(format!("cannot write {}: {e}", path.display()))
         };
-        tokio::fs::write(&partial, &bytes).await.map_err(io)?;
-        tokio::fs::rename(&partial, &path).await.map_err(io)?;
+        // Write then rename, so a reader never sees half a message. The temporary file has
+        // an unpredictable name in the outbox itself and is created exclusively (O_EXCL), so
+        // a symlink or file planted there is never followed nor reused. The rename replaces
+        // the name `path` itself: a symlink planted at it is replaced, not written through,
+        // and sending a reminder again replaces its file (one file per reminder).
+        let (folder, target) = (self.folder.clone(), path.clone());
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let mut partial = tempfile::Builder::new()
+                .prefix(".rappels-")
+                .suffix(".eml.partial")
+                .tempfile_in(&folder)?;
+            partial.write_all(&bytes)?;
+            partial.persist(&target).map_err(|e| e.error)?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| io(std::io::Error::other(e)))?
+        .map_err(io)?;
         Ok(Delivery {
             reply: format!("written to {}", path.display()),
         })
@@ -147,6 +161,29 @@ mod tests {
                 .unwrap()
                 .count(),
             1
+        );
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_file_mailer_never_writes_through_a_planted_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = dir.path().join("outbox");
+        let mailer = FileMailer::new(&outbox, sender()).unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        let name = "manual.500@rappels.example.org.eml";
+        // The old predictable partial name, and the target itself.
+        std::os::unix::fs::symlink(&victim, outbox.join(format!("{name}.partial"))).unwrap();
+        std::os::unix::fs::symlink(&victim, outbox.join(name)).unwrap();
+        mailer.send(&email("Révise ce soir")).await.unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        let written = outbox.join(name);
+        assert!(!std::fs::symlink_metadata(&written).unwrap().is_symlink());
+        assert!(
+            std::fs::read_to_string(&written)
+                .unwrap()
+                .contains("Message-ID:")
         );
     }
 

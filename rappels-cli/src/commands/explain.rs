@@ -133,11 +133,13 @@ fn to_text(
     let mut out = format!(
         "Reminders of student {} ({}) at {} ({local} in {zone}):\n",
         student.id,
-        student.full_name(),
+        crate::output::printable(&student.full_name()),
         format_instant(at),
     );
     for explanation in explanations {
-        out.push_str(&format!("  {explanation}\n"));
+        // Explanations quote subjects and titles typed by people: escaped like every table.
+        let line = explanation.to_string();
+        out.push_str(&format!("  {}\n", crate::output::printable(&line)));
     }
     out
 }

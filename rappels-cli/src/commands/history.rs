@@ -1,6 +1,7 @@
 //! `rappels history`: the reminders recorded for a student, a parent's children or everyone,
 //! read as a student, a parent or an admin under the core's permission checks.
 
+use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
 use rappels_core::clock::{Clock, SystemClock};
 use rappels_core::domain::{ParentId, StudentId, format_instant};
@@ -129,10 +130,25 @@ pub(crate) fn run(args: HistoryArgs, config: &Config) -> Result<(), Failure> {
 }
 
 /// The core's actor for `--as`; a parent comes with the children the database lists, and a
-/// parent the database does not know is a usage error (exit 2), not an empty history.
+/// parent or student the database does not know is a usage error (exit 2), not an empty
+/// history.
 async fn actor(store: &SqlStore, asked: AsActor) -> Result<Actor, Failure> {
     match asked {
-        AsActor::Student(id) => Ok(Actor::Student(id)),
+        // A student the database does not know is refused like an unknown parent, rather
+        // than shown an empty history that reads as "nothing was sent to you". The window
+        // is empty: only whether the student exists is asked.
+        AsActor::Student(id) => {
+            let epoch = DateTime::<Utc>::UNIX_EPOCH;
+            match Platform::explain_input(store, id, epoch, epoch, epoch).await {
+                Ok(Some(_)) => Ok(Actor::Student(id)),
+                Ok(None) => Err(Failure::invalid(format_args!(
+                    "student {id} is not in the database"
+                ))),
+                Err(error) => Err(Failure::Failed(anyhow::anyhow!(
+                    "cannot read student {id}: {error}"
+                ))),
+            }
+        }
         // Reading a history does not depend on `superuser`, which only gates test e-mails;
         // the least privileged admin is enough.
         AsActor::Admin => Ok(Actor::Admin { superuser: false }),

@@ -294,7 +294,32 @@ fn invalid_input_writes_nothing(db: &TestDb) {
             ),
             "sessions[0].starts_at",
         ),
+        (
+            // RULES.md: names hold at most 100 characters (counted as characters: "é" is
+            // two bytes but one character).
+            scenario_file(
+                &dir,
+                "long_name.json",
+                &renamed.replace(
+                    "\"first_name\": \"Lucas\"",
+                    &format!("\"first_name\": \"{}\"", "é".repeat(101)),
+                ),
+            ),
+            "students[1].first_name",
+        ),
+        (
+            scenario_file(
+                &dir,
+                "zero_minutes.json",
+                &renamed.replace(
+                    "\"subject\": \"Physique\",",
+                    "\"subject\": \"Physique\", \"duration_minutes\": 0,",
+                ),
+            ),
+            "sessions[1].duration_minutes",
+        ),
     ];
+    let stored = contents(db);
     for (file, record) in cases {
         let out = on(db, &["import", file.to_str().unwrap()]);
         let err = stderr(&out);
@@ -305,6 +330,7 @@ fn invalid_input_writes_nothing(db: &TestDb) {
         );
         assert!(stdout(&out).is_empty(), "{}", stdout(&out));
         assert_eq!(plan_db(db, at), before, "after {record}");
+        assert!(contents(db) == stored, "{record} changed the database");
     }
 }
 on_both!(invalid_input_writes_nothing: invalid_input_writes_nothing_on_sqlite, invalid_input_writes_nothing_on_postgres);

@@ -146,6 +146,11 @@ fn refusals_exit_2_with_the_rule(db: &TestDb) {
         on(db, &["history", "--as", "parent:99"]),
         "error: parent 99 is not in the database\n",
     );
+    // An unknown student is refused the same way, not shown an empty history.
+    refused(
+        on(db, &["history", "--as", "student:999"]),
+        "error: student 999 is not in the database\n",
+    );
 }
 on_both!(refusals_exit_2_with_the_rule: refusals_exit_2_with_the_rule_on_sqlite, refusals_exit_2_with_the_rule_on_postgres);
 
@@ -358,4 +363,28 @@ fn history_and_stats_need_an_imported_database() {
             "import a scenario first (rappels import FILE)",
         );
     }
+}
+
+/// Control characters in names reach the terminal escaped: no ANSI colour, no carriage
+/// return, no forged `Bcc:` line.
+#[test]
+fn explain_escapes_control_characters() {
+    let db = TestDb::sqlite();
+    let text = std::fs::read_to_string(fixture("school.json")).unwrap();
+    let hostile = text.replace(
+        "\"first_name\": \"Awa\"",
+        "\"first_name\": \"A\\u001b[31mwa\\r\\nBcc: x\"",
+    );
+    assert_ne!(hostile, text);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hostile.json");
+    std::fs::write(&file, hostile).unwrap();
+    import(&db, &file);
+    let out = succeeded(
+        on(&db, &["explain", "--student", "1", "--at", AT]),
+        "explain",
+    );
+    assert!(!out.contains('\u{1b}') && !out.contains('\r'), "{out:?}");
+    assert!(!out.lines().any(|l| l.starts_with("Bcc:")), "{out:?}");
+    assert!(out.contains("A\\u{1b}[31mwa\\u{d}\\u{a}Bcc: x"), "{out:?}");
 }

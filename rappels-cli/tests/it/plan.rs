@@ -285,3 +285,71 @@ fn help_teaches_with_an_example() {
     );
     assert!(text.contains("grace"), "{text}");
 }
+
+/// A scenario saved with a UTF-8 byte order mark (as some Windows editors do) plans exactly
+/// like the same file without it.
+#[test]
+fn a_byte_order_mark_is_skipped() {
+    let text = std::fs::read_to_string(fixture("school.json")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bom.json");
+    std::fs::write(&file, format!("\u{feff}{text}")).unwrap();
+    let out = rappels()
+        .args(["plan", "--scenario"])
+        .arg(&file)
+        .args(["--at", "2026-11-26T18:45:00Z", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(read, plan_json("2026-11-26T18:45:00Z"));
+}
+
+/// RULES.md's limits are input errors that name the record (exit 2) on `plan` too.
+#[test]
+fn over_long_text_and_zero_minutes_are_refused() {
+    let text = std::fs::read_to_string(fixture("school.json")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            text.replace(
+                "\"subject\": \"Physique\"",
+                &format!("\"subject\": \"{}\"", "x".repeat(201)),
+            ),
+            "sessions[1].subject: longer than 200 characters",
+        ),
+        (
+            text.replace(
+                "\"first_name\": \"Mariam\"",
+                &format!("\"first_name\": \"{}\"", "ß".repeat(101)),
+            ),
+            "parents[0].first_name: longer than 100 characters",
+        ),
+        (
+            text.replace(
+                "\"subject\": \"Physique\",",
+                "\"subject\": \"Physique\", \"duration_minutes\": 0,",
+            ),
+            "sessions[1].duration_minutes: duration_minutes must be a positive integer",
+        ),
+    ];
+    for (i, (bad, expected)) in cases.into_iter().enumerate() {
+        assert_ne!(bad, text);
+        let file = dir.path().join(format!("bad{i}.json"));
+        std::fs::write(&file, bad).unwrap();
+        let out = rappels()
+            .args(["plan", "--scenario"])
+            .arg(&file)
+            .args(["--at", "2026-11-26T18:45:00Z"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(expected), "expected {expected:?} in {err}");
+        assert!(out.stdout.is_empty());
+    }
+}

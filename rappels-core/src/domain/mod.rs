@@ -2,6 +2,7 @@
 //! so the rules never re-check input.
 
 mod ids;
+pub mod limits;
 mod model;
 mod text;
 pub(crate) mod time;
@@ -62,6 +63,15 @@ pub enum DomainError {
     /// A kind name other than the five of RULES.md.
     #[error("unknown reminder kind {0:?}")]
     UnknownKind(String),
+    /// A text longer than RULES.md allows.
+    #[error("longer than {max} characters")]
+    TooLong {
+        /// The most characters (Unicode scalar values) allowed.
+        max: usize,
+    },
+    /// A session or study plan lasting zero minutes.
+    #[error("duration_minutes must be a positive integer, got 0")]
+    ZeroDuration,
     /// A blank manual title.
     #[error("the title is empty or blank")]
     BlankTitle,

@@ -6,6 +6,7 @@ use std::fmt;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::limits;
 use super::time::instant;
 use super::{
     DomainError, EmailAddress, Locale, ManualId, ParentId, SessionId, StudentId, StudyPlanId,
@@ -19,9 +20,10 @@ pub struct Student {
     /// The student's id.
     pub id: StudentId,
     /// First name, used in greetings.
+    #[serde(deserialize_with = "limits::name")]
     pub first_name: String,
     /// Last name (may be empty).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "limits::name")]
     pub last_name: String,
     /// Where reminders go.
     pub email: EmailAddress,
@@ -82,9 +84,14 @@ pub struct Parent {
     /// The parent's id.
     pub id: ParentId,
     /// First name, shown in manual reminders.
+    #[serde(deserialize_with = "limits::name")]
     pub first_name: String,
     /// Last name (may be empty).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "limits::name"
+    )]
     pub last_name: String,
     /// The parent's address.
     pub email: EmailAddress,
@@ -136,15 +143,19 @@ pub struct Session {
     /// Whose session it is.
     pub student_id: StudentId,
     /// School subject (matière), e.g. "Mathématiques".
+    #[serde(deserialize_with = "limits::subject")]
     pub subject: String,
     /// What the session is for (may be empty).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "limits::objective")]
     pub objective: String,
     /// When it starts.
     #[serde(with = "instant")]
     pub starts_at: DateTime<Utc>,
     /// Planned length in minutes.
-    #[serde(default = "default_duration")]
+    #[serde(
+        default = "default_duration",
+        deserialize_with = "limits::duration_minutes"
+    )]
     pub duration_minutes: u32,
     /// Scheduled, completed or cancelled.
     #[serde(default)]
@@ -164,12 +175,16 @@ pub struct StudyPlan {
     /// Local start time of the sessions.
     pub time: TimeOfDay,
     /// School subject.
+    #[serde(deserialize_with = "limits::subject")]
     pub subject: String,
     /// Objective copied into each session (may be empty).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "limits::objective")]
     pub objective: String,
     /// Length of each session in minutes.
-    #[serde(default = "default_duration")]
+    #[serde(
+        default = "default_duration",
+        deserialize_with = "limits::duration_minutes"
+    )]
     pub duration_minutes: u32,
 }
 
