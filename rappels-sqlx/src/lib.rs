@@ -453,7 +453,13 @@ impl Platform for SqlStore {
     }
 
     async fn add_manual_request(&self, request: &NewManualRequest) -> Result<ManualId, StoreError> {
-        Ok(dispatch!(self, add_manual_request(request))?)
+        dispatch!(self, add_manual_request(request))?.map_err(|r| {
+            StoreError::Constraint(format!(
+                "manual reminder refused: {} ({})",
+                r.as_str(),
+                r.explain()
+            ))
+        })
     }
 
     async fn schedule_input(
