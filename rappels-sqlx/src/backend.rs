@@ -56,7 +56,8 @@ macro_rules! backend {
         $module:ident, $Db:ty, $Pool:ty, $migrations:literal,
         claim_lock = $lock:literal, explain = $explain:literal, explain_lines = $explain_lines:ident,
         sessions_by_student = $by_student:literal, bulk = $bulk:ident, stream_guard = [$($guard:literal),*],
-        persistent = $persistent:literal
+        persistent = $persistent:literal,
+        manual_begin = $manual_begin:literal, manual_lock = [$($manual_lock:literal),*]
     ) => {
         pub(crate) mod $module {
             use std::collections::{BTreeSet, HashMap, HashSet};
@@ -1186,20 +1187,65 @@ macro_rules! backend {
                 unreachable!("the loop returns on its last attempt")
             }
 
-            pub(crate) async fn add_manual_request(pool: &$Pool, request: &NewManualRequest) -> Result<ManualId, SqlError> {
-                let id = insert_with_next_id(pool, || {
-                    sqlx::query(
-                        "INSERT INTO manual_requests (id, parent_id, student_id, title, message, requested_at) \
-                         SELECT COALESCE(MAX(id), 0) + 1, $1, $2, $3, $4, $5 FROM manual_requests RETURNING id",
-                    )
-                    .bind(request.parent.get())
-                    .bind(request.student.get())
-                    .bind(request.title.to_string())
-                    .bind(request.message.to_string())
-                    .bind(micros(request.requested_at))
-                })
+            /// Stores an accepted manual request, judging it again under a lock so that
+            /// concurrent requests cannot exceed the daily limit: the service judged it on
+            /// a read made before, which another writer may have outdated. The engine's
+            /// `manual_begin`/`manual_lock` serialise the writers of manual requests (SQLite:
+            /// the write lock from the start; PostgreSQL: a transaction-scoped advisory
+            /// lock), so the requests counted are all those committed, and the new one is
+            /// inserted before the next writer counts. `Ok(Err(_))` when refused now.
+            pub(crate) async fn add_manual_request(
+                pool: &$Pool,
+                request: &NewManualRequest,
+            ) -> Result<Result<ManualId, rappels_core::rules::Rejection>, SqlError> {
+                // Read before the transaction: the pool may hold one connection (SQLite).
+                let settings = load_settings(pool).await?.ok_or(SqlError::NoSettings)?;
+                let context = manual_context(pool, request.parent, request.student, request.requested_at - TimeDelta::days(2)).await?;
+                let mut tx = pool.begin_with($manual_begin).await?;
+                $(sqlx::query($manual_lock).execute(&mut *tx).await?;)*
+                let rows = sqlx::query(
+                    "SELECT id, parent_id, student_id, title, message, requested_at FROM manual_requests \
+                     WHERE parent_id = $1 AND student_id = $2 AND requested_at >= $3",
+                )
+                .bind(request.parent.get())
+                .bind(request.student.get())
+                .bind(micros(request.requested_at - TimeDelta::days(2)))
+                .fetch_all(&mut *tx)
                 .await?;
-                ManualId::new(id).map_err(|e| corrupt("manual_requests.id", e))
+                let earlier: Vec<ManualRequest> = rows.iter().map(manual_request).collect::<Result<_, _>>()?;
+                let draft = ManualRequest {
+                    // Not read by the judgement: a request being made has no id yet.
+                    id: ManualId::new(1).map_err(|e| corrupt("manual request", e))?,
+                    parent_id: request.parent,
+                    student_id: request.student,
+                    title: request.title.to_string(),
+                    message: request.message.to_string(),
+                    requested_at: request.requested_at,
+                };
+                let judged = rappels_core::rules::judge_new_manual_request(
+                    &earlier,
+                    &draft,
+                    &settings,
+                    |id| context.parent.as_ref().filter(|p| p.id == id),
+                    |id| context.student.as_ref().filter(|s| s.id == id),
+                );
+                if let Err(rejection) = judged {
+                    tx.rollback().await?;
+                    return Ok(Err(rejection));
+                }
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO manual_requests (id, parent_id, student_id, title, message, requested_at) \
+                     SELECT COALESCE(MAX(id), 0) + 1, $1, $2, $3, $4, $5 FROM manual_requests RETURNING id",
+                )
+                .bind(request.parent.get())
+                .bind(request.student.get())
+                .bind(request.title.to_string())
+                .bind(request.message.to_string())
+                .bind(micros(request.requested_at))
+                .fetch_one(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(Ok(ManualId::new(id).map_err(|e| corrupt("manual_requests.id", e))?))
             }
 
             pub(crate) async fn schedule_input(
@@ -1456,7 +1502,11 @@ backend!(
     sessions_by_student = " INDEXED BY sessions_by_student",
     bulk = sqlite,
     stream_guard = [],
-    persistent = true
+    persistent = true,
+    // The write lock from the first statement: a deferred transaction would read the
+    // requests under a shared lock that another writer may already have outdated.
+    manual_begin = "BEGIN IMMEDIATE",
+    manual_lock = []
 );
 backend!(
     postgres,
@@ -1476,7 +1526,12 @@ backend!(
     // keeps, after a few runs, a generic plan made for the tables as they were, and a plan
     // made while the reminder log was empty scans it for every part once the run has filled
     // it. Planning a read costs well under a millisecond; a part's read is a thousand rows.
-    persistent = false
+    persistent = false,
+    // One advisory lock for every writer of manual requests, held to the commit: it covers
+    // each (parent, student, local date) and also the next id the insert picks. Manual
+    // requests are made by hand, so serialising them costs nothing.
+    manual_begin = "BEGIN",
+    manual_lock = ["SELECT pg_advisory_xact_lock(hashtextextended('rappels.manual_requests', 0))"]
 );
 
 /// SQLite's `EXPLAIN QUERY PLAN` rows as lines, each step indented under its parent.

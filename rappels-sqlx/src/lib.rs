@@ -137,6 +137,32 @@ impl From<SqlError> for StoreError {
     }
 }
 
+/// Takes the exclusive lock that serialises migrations on the SQLite file of `pool`
+/// (released when the returned file is dropped); `None` for an in-memory database.
+async fn migration_lock(pool: &SqlitePool) -> Result<Option<std::fs::File>, SqlError> {
+    let db = pool.connect_options().get_filename().to_owned();
+    if db.as_os_str().is_empty() || db.as_os_str() == ":memory:" {
+        return Ok(None);
+    }
+    let mut name = db.into_os_string();
+    name.push("-migrate.lock");
+    let path = std::path::PathBuf::from(name);
+    // Waiting for the lock blocks a thread: a thread of its own, not the runtime's.
+    let (send, receive) = futures::channel::oneshot::channel();
+    std::thread::spawn(move || {
+        let locked = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .and_then(|file| file.lock().map(|()| file));
+        let _ = send.send(locked);
+    });
+    let io = |e: std::io::Error| SqlError::Query(sqlx::Error::Io(e));
+    let locked = receive.await.map_err(|e| io(std::io::Error::other(e)))?;
+    locked.map(Some).map_err(io)
+}
+
 /// SQLite's SQLITE_BUSY (5) and SQLITE_LOCKED (6), PostgreSQL's lock_not_available,
 /// serialization_failure and deadlock_detected: another writer held the database.
 fn busy(db: &dyn sqlx::error::DatabaseError) -> bool {
@@ -323,7 +349,16 @@ impl SqlStore {
     }
 
     /// Applies the pending migrations (embedded in the binary).
+    ///
+    /// PostgreSQL's migrator serialises concurrent callers with an advisory lock; SQLite's
+    /// has none, and two first imports on a new file both created the tables. On SQLite the
+    /// migrations run under an exclusive lock on a file beside the database
+    /// (`<file>-migrate.lock`), so a second caller waits, then finds them applied.
     pub async fn migrate(&self) -> Result<(), SqlError> {
+        let _lock = match self {
+            SqlStore::Sqlite(pool) => migration_lock(pool).await?,
+            SqlStore::Postgres(_) => None,
+        };
         dispatch!(self, migrate())
     }
 
@@ -441,7 +476,13 @@ impl Platform for SqlStore {
     }
 
     async fn add_manual_request(&self, request: &NewManualRequest) -> Result<ManualId, StoreError> {
-        Ok(dispatch!(self, add_manual_request(request))?)
+        dispatch!(self, add_manual_request(request))?.map_err(|r| {
+            StoreError::Constraint(format!(
+                "manual reminder refused: {} ({})",
+                r.as_str(),
+                r.explain()
+            ))
+        })
     }
 
     async fn schedule_input(

@@ -158,3 +158,32 @@ async fn settings_are_stored_and_a_new_default_zone_moves_the_students_who_follo
         db.finish().await;
     }
 }
+
+/// Issue 12 item 11: callers opening and migrating one new SQLite file at once (two first
+/// imports) all succeed: the second waits for the first's migrations, then finds them applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_migrations_of_a_new_sqlite_file_all_succeed() {
+    const CALLERS: usize = 8;
+    for trial in 0..5 {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let url = format!("sqlite://{}", dir.path().join("rappels.db").display());
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(CALLERS));
+        let tasks: Vec<_> = (0..CALLERS)
+            .map(|_| {
+                let (url, barrier) = (url.clone(), barrier.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    let store = rappels_sqlx::SqlStore::connect(&url).await?;
+                    let migrated = store.migrate().await;
+                    store.close().await;
+                    migrated
+                })
+            })
+            .collect();
+        for task in tasks {
+            if let Err(e) = task.await.unwrap() {
+                panic!("trial {trial}: {e}");
+            }
+        }
+    }
+}

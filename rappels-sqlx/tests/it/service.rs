@@ -559,3 +559,62 @@ async fn the_next_wakeup_is_the_next_slot_or_the_next_retry() {
         db.finish().await;
     }
 }
+
+/// Issue 12 item 5: concurrent requests of one parent for one child, each through its own
+/// store (its own pool, as separate `rappels remind` processes have), must not exceed the
+/// daily limit: the store judges again under a lock before it inserts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_manual_requests_stop_at_the_daily_limit() {
+    use rappels_core::ports::Platform;
+    use rappels_core::service::ServiceError;
+    const REQUESTS: usize = 16;
+    for db in backends().await {
+        import(&db.store, &Scenario::from_json(SCHOOL).unwrap()).await;
+        let (mariam, awa) = (ParentId::new(10).unwrap(), StudentId::new(1).unwrap());
+        let mut stores = Vec::new();
+        for _ in 0..REQUESTS {
+            stores.push(db.connect_again().await);
+        }
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(REQUESTS));
+        let tasks: Vec<_> = stores
+            .iter()
+            .enumerate()
+            .map(|(n, store)| {
+                let (store, barrier) = (store.clone(), barrier.clone());
+                tokio::spawn(async move {
+                    let engine = engine_at(store, "2026-11-26T19:00:00Z");
+                    barrier.wait().await;
+                    engine
+                        .reminders()
+                        .request_manual(mariam, awa, &format!("Rappel {n}"), "Courage !")
+                        .await
+                })
+            })
+            .collect();
+        let mut accepted = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(_) => accepted += 1,
+                Err(ServiceError::Refused(r)) => assert_eq!(r.as_str(), "rate_limited"),
+                Err(ServiceError::Store(e)) => {
+                    assert!(e.to_string().contains("rate_limited"), "{}: {e}", db.name)
+                }
+                Err(e) => panic!("{}: {e}", db.name),
+            }
+        }
+        // Request 500 of the scenario was made the same local day: four more fit under five.
+        assert_eq!(accepted, 4, "{}", db.name);
+        let stored = db
+            .store
+            .manual_context(mariam, awa, t("2026-11-26T00:00:00Z"))
+            .await
+            .unwrap()
+            .requests
+            .len();
+        assert_eq!(stored, 5, "{}", db.name);
+        for store in stores {
+            store.close().await;
+        }
+        db.finish().await;
+    }
+}
