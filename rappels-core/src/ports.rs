@@ -297,6 +297,10 @@ pub enum StoreError {
     /// The storage refused a write (a unique key, a foreign key, a check).
     #[error("storage refused the write: {0}")]
     Constraint(String),
+    /// A manual request the rules refuse when it is stored: judged again under the store's
+    /// lock, it found requests committed meanwhile by concurrent callers (the daily limit).
+    #[error("manual reminder refused: {} ({})", .0.as_str(), .0.explain())]
+    Refused(crate::rules::Rejection),
     /// A stored value is invalid (edited by hand, or a bug): reading it again fails again.
     #[error("invalid data in storage: {0}")]
     Corrupt(String),

@@ -476,13 +476,7 @@ impl Platform for SqlStore {
     }
 
     async fn add_manual_request(&self, request: &NewManualRequest) -> Result<ManualId, StoreError> {
-        dispatch!(self, add_manual_request(request))?.map_err(|r| {
-            StoreError::Constraint(format!(
-                "manual reminder refused: {} ({})",
-                r.as_str(),
-                r.explain()
-            ))
-        })
+        dispatch!(self, add_manual_request(request))?.map_err(StoreError::Refused)
     }
 
     async fn schedule_input(

@@ -91,25 +91,25 @@ async fn explain_on(
     url: &str,
 ) -> Result<(Student, Settings, Vec<Explanation>), Failure> {
     let settings = database::settings_in_force(store, config).await?;
-    let failed = |error: &dyn std::fmt::Display| {
-        Failure::Failed(anyhow::anyhow!(
-            "explaining student {id} on {} failed: {error}",
-            redact_url(url)
-        ))
+    let failed = |error: ServiceError| {
+        crate::failure::service_failure(
+            error,
+            format_args!("explaining student {id} on {}", redact_url(url)),
+        )
     };
     // The header needs the student's name and zone, which the explanations do not carry:
     // an empty session range keeps this read to the student's own records.
     let student = store
         .explain_input(id, at, at, at)
         .await
-        .map_err(|e| failed(&e))?
+        .map_err(|e| failed(e.into()))?
         .and_then(|mut input| input.students.remove(&id))
         .ok_or_else(|| unknown_student(id))?;
     let engine = Reminders::new(store.clone(), SystemClock);
     let explanations = engine.explain(id, at).await.map_err(|error| match error {
         // Removed between the two reads.
         ServiceError::Store(StoreError::NotFound { .. }) => unknown_student(id),
-        other => failed(&other),
+        other => failed(other),
     })?;
     Ok((student, settings, explanations))
 }

@@ -176,16 +176,12 @@ pub(crate) async fn read_only_engine<C: Clock>(
     Ok(Reminders::new(store.clone(), clock))
 }
 
-/// A refusal by the permission rules is the user's to fix (exit 2, with the rule's words);
-/// anything else is the database failing (exit 1).
+/// A failure reading the log of the database at `url`.
 pub(crate) fn service_failure(error: ServiceError, url: &str) -> Failure {
-    match error {
-        ServiceError::Denied(denied) => Failure::invalid(denied),
-        other => Failure::Failed(anyhow::anyhow!(
-            "cannot read the reminder log of {}: {other}",
-            redact_url(url)
-        )),
-    }
+    crate::failure::service_failure(
+        error,
+        format_args!("cannot read the reminder log of {}", redact_url(url)),
+    )
 }
 
 /// One reminder of the history, as printed.

@@ -175,12 +175,11 @@ async fn remind_on(
     let id = engine
         .request_manual(args.parent, args.student, &args.title, &args.message)
         .await
-        .map_err(|error| match error {
-            ServiceError::Refused(_) => Failure::invalid(error),
-            other => Failure::Failed(anyhow::anyhow!(
-                "recording the manual reminder on {} failed: {other}",
-                redact_url(url)
-            )),
+        .map_err(|error| {
+            crate::failure::service_failure(
+                error,
+                format_args!("recording the manual reminder on {}", redact_url(url)),
+            )
         })?;
     let accepted = accepted_line(id, args.parent, args.student);
     let Some(send) = send else {

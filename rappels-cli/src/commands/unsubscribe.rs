@@ -58,10 +58,10 @@ pub(crate) fn run(args: UnsubscribeArgs, config: &Config) -> Result<(), Failure>
                     ServiceError::Store(StoreError::NotFound { what, id }) => Failure::invalid(
                         format_args!("the token names {what} {id}, who is not in the database"),
                     ),
-                    other => Failure::Failed(anyhow::anyhow!(
-                        "unsubscribe on {} failed: {other}",
-                        redact_url(&url)
-                    )),
+                    other => crate::failure::service_failure(
+                        other,
+                        format_args!("unsubscribe on {}", redact_url(&url)),
+                    ),
                 })
         }
         .await;

@@ -254,7 +254,11 @@ impl<S: Platform, C: Clock> Reminders<S, C> {
             message: valid.message,
             requested_at: now,
         };
-        let id = self.store.add_manual_request(&request).await?;
+        let id = match self.store.add_manual_request(&request).await {
+            Ok(id) => id,
+            Err(StoreError::Refused(rejection)) => return Err(ServiceError::Refused(rejection)),
+            Err(error) => return Err(error.into()),
+        };
         tracing::info!(%id, %parent, %student, "manual reminder accepted");
         Ok(id)
     }
