@@ -4,6 +4,8 @@
 use std::future::Future;
 
 use clap::Args;
+use rappels_core::clock::Clock;
+use rappels_core::service::Reminders;
 use rappels_core::settings::Settings;
 use rappels_sqlx::{SqlError, SqlStore, redact_url};
 
@@ -123,4 +125,24 @@ pub(crate) async fn stored_settings(store: &SqlStore) -> Result<Settings, Failur
         .await
         .map_err(sql_failure)?
         .ok_or_else(|| sql_failure(SqlError::NoSettings))
+}
+
+/// An engine over `store` for the commands that only read the log. The settings are read
+/// first so that a database never migrated or never imported is named as such rather than
+/// as a failed query, and a configuration at odds with the database is refused.
+pub(crate) async fn read_only_engine<C: Clock>(
+    store: &SqlStore,
+    config: &Config,
+    clock: C,
+) -> Result<Reminders<SqlStore, C>, Failure> {
+    settings_in_force(store, config).await?;
+    Ok(Reminders::new(store.clone(), clock))
+}
+
+/// A failure of the engine reading the reminder log of the database at `url`.
+pub(crate) fn log_failure(error: rappels_core::service::ServiceError, url: &str) -> Failure {
+    crate::failure::service_failure(
+        error,
+        format_args!("cannot read the reminder log of {}", redact_url(url)),
+    )
 }

@@ -1,5 +1,6 @@
 //! `rappels`: plan, send and inspect the reminders of a tutoring platform.
 
+mod args;
 mod commands;
 mod config;
 mod database;

@@ -21,7 +21,7 @@ use rappels_core::service::{RunOptions, Sender, ServiceConfig};
 use rappels_sqlx::{SqlStore, redact_url};
 use tokio::sync::watch;
 
-use crate::commands::plan::parse_at;
+use crate::args::parse_at;
 use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;

@@ -12,8 +12,8 @@ use rappels_core::settings::Settings;
 use rappels_sqlx::{SqlStore, redact_url};
 use serde::Serialize;
 
-use crate::commands::plan::parse_at;
-use crate::commands::remind::parse_student;
+use crate::args::parse_at;
+use crate::args::parse_student;
 use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;

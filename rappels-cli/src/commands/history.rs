@@ -2,15 +2,15 @@
 //! read as a student, a parent or an admin under the core's permission checks.
 
 use chrono::{DateTime, Utc};
-use clap::{Args, ValueEnum};
-use rappels_core::clock::{Clock, SystemClock};
+use clap::Args;
+use rappels_core::clock::SystemClock;
 use rappels_core::domain::{ParentId, StudentId, format_instant};
 use rappels_core::permissions::Actor;
 use rappels_core::ports::{LogEntry, Platform};
-use rappels_core::service::{Reminders, ServiceError};
-use rappels_sqlx::{SqlStore, redact_url};
+use rappels_sqlx::SqlStore;
 use serde::Serialize;
 
+use crate::args::ReportFormat;
 use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
@@ -35,15 +35,6 @@ Examples:
 
 /// How many reminders are printed when `--limit` is absent.
 const DEFAULT_LIMIT: u32 = 50;
-
-/// Output formats of `history` and `stats`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum ReportFormat {
-    /// An aligned table for people.
-    Table,
-    /// JSON, for scripts.
-    Json,
-}
 
 /// Who `--as` says is asking. A parent is only an id here: their children are read from the
 /// database before the permission check, so that the check sees the family as it is stored.
@@ -106,11 +97,11 @@ pub(crate) fn run(args: HistoryArgs, config: &Config) -> Result<(), Failure> {
         let store = database::connect_existing(&url).await?;
         let result = async {
             let actor = actor(&store, args.actor).await?;
-            let engine = read_only_engine(&store, config, SystemClock).await?;
+            let engine = database::read_only_engine(&store, config, SystemClock).await?;
             engine
                 .history(&actor, args.child, limit)
                 .await
-                .map_err(|error| service_failure(error, &url))
+                .map_err(|error| database::log_failure(error, &url))
         }
         .await;
         store.close().await;
@@ -162,26 +153,6 @@ async fn actor(store: &SqlStore, asked: AsActor) -> Result<Actor, Failure> {
             ))),
         },
     }
-}
-
-/// An engine over `store` for the commands that only read the log. The settings are read
-/// first so that a database never migrated or never imported is named as such rather than
-/// as a failed query, and a configuration at odds with the database is refused.
-pub(crate) async fn read_only_engine<C: Clock>(
-    store: &SqlStore,
-    config: &Config,
-    clock: C,
-) -> Result<Reminders<SqlStore, C>, Failure> {
-    database::settings_in_force(store, config).await?;
-    Ok(Reminders::new(store.clone(), clock))
-}
-
-/// A failure reading the log of the database at `url`.
-pub(crate) fn service_failure(error: ServiceError, url: &str) -> Failure {
-    crate::failure::service_failure(
-        error,
-        format_args!("cannot read the reminder log of {}", redact_url(url)),
-    )
 }
 
 /// One reminder of the history, as printed.

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args, ValueEnum};
 use rappels_core::clock::{Clock, SystemClock};
-use rappels_core::domain::{ParentId, parse_instant};
+use rappels_core::domain::ParentId;
 use rappels_core::message::{MessageConfig, MessageSource, Templates};
 use rappels_core::plan::{DueReminder, Plan};
 use rappels_core::scenario::{ReadError, Scenario, ScenarioError};
@@ -16,6 +16,7 @@ use rappels_core::settings::Settings;
 use rappels_core::snapshot::Snapshot;
 use rappels_sqlx::redact_url;
 
+use crate::args::parse_at;
 use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
@@ -67,11 +68,6 @@ pub(crate) struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Json)]
     format: PlanFormat,
-}
-
-/// Parses `--at` values for every command that takes one.
-pub(crate) fn parse_at(raw: &str) -> Result<DateTime<Utc>, String> {
-    parse_instant(raw).map_err(|e| e.to_string())
 }
 
 /// Scenario files up to this size are read whole and parsed from memory, about twice as

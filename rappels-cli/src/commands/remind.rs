@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use clap::Args;
-use rappels_core::clock::{Clock, SystemClock};
 use rappels_core::domain::{Kind, ManualId, ParentId, StudentId};
 use rappels_core::message::Templates;
 use rappels_core::ports::Mailer;
@@ -13,7 +12,7 @@ use rappels_core::service::{
 };
 use rappels_sqlx::{SqlStore, redact_url};
 
-use crate::commands::plan::parse_at;
+use crate::args::{CommandClock, parse_at, parse_parent, parse_student};
 use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
@@ -65,60 +64,6 @@ pub(crate) struct RemindArgs {
     at: Option<DateTime<Utc>>,
     #[command(flatten)]
     database: DatabaseArgs,
-}
-
-/// Parses a parent id (1 to 2^63 − 1).
-fn parse_parent(raw: &str) -> Result<ParentId, String> {
-    ParentId::new(parse_number(raw)?).map_err(|e| e.to_string())
-}
-
-/// Parses a student id (1 to 2^63 − 1), for every command that takes `--student`.
-pub(crate) fn parse_student(raw: &str) -> Result<StudentId, String> {
-    StudentId::new(parse_number(raw)?).map_err(|e| e.to_string())
-}
-
-fn parse_number(raw: &str) -> Result<i64, String> {
-    raw.parse::<i64>()
-        .map_err(|_| format!("{raw:?} is not a number"))
-}
-
-/// A clock stopped at one instant: what `--at` gives the service, which otherwise reads the
-/// system's clock for "now".
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct AtClock(DateTime<Utc>);
-
-impl Clock for AtClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.0
-    }
-}
-
-/// The clock of a command that takes `--at`: stopped at that instant, else the system's.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum CommandClock {
-    /// No `--at`: the wall clock.
-    System(SystemClock),
-    /// `--at INSTANT`.
-    At(AtClock),
-}
-
-impl CommandClock {
-    /// The clock for an optional `--at`.
-    pub(crate) fn new(at: Option<DateTime<Utc>>) -> CommandClock {
-        match at {
-            Some(at) => CommandClock::At(AtClock(at)),
-            None => CommandClock::System(SystemClock),
-        }
-    }
-}
-
-impl Clock for CommandClock {
-    fn now(&self) -> DateTime<Utc> {
-        match self {
-            CommandClock::System(clock) => clock.now(),
-            CommandClock::At(clock) => clock.now(),
-        }
-    }
 }
 
 /// The service configuration of a run, as `rappels run` builds it from the mail settings.
@@ -227,20 +172,6 @@ fn accepted_line(id: ManualId, parent: ParentId, student: StudentId) -> String {
 mod tests {
     use super::*;
     use rappels_core::domain::parse_instant;
-
-    #[test]
-    fn the_clock_stops_at_the_given_instant() {
-        let at = parse_instant("2026-11-26T19:00:00Z").unwrap();
-        assert_eq!(CommandClock::new(Some(at)).now(), at);
-        assert!(matches!(CommandClock::new(None), CommandClock::System(_)));
-    }
-
-    #[test]
-    fn ids_are_positive_numbers() {
-        assert_eq!(parse_parent("10").unwrap().get(), 10);
-        assert_eq!(parse_student("x").unwrap_err(), "\"x\" is not a number");
-        assert!(parse_student("0").is_err());
-    }
 
     #[test]
     fn the_summary_is_the_line_of_run() {

@@ -14,7 +14,7 @@ use rappels_core::service::{RunOptions, RunReport, Sender, ServiceConfig, Servic
 use rappels_sqlx::{SqlStore, redact_url};
 use serde::Serialize;
 
-use crate::commands::plan::parse_at;
+use crate::args::parse_at;
 use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;

@@ -9,8 +9,8 @@ use rappels_core::domain::{Session, format_instant};
 use rappels_core::service::Reminders;
 use rappels_sqlx::{SqlStore, redact_url};
 
-use crate::commands::plan::parse_at;
-use crate::commands::remind::CommandClock;
+use crate::args::CommandClock;
+use crate::args::parse_at;
 use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;

@@ -10,7 +10,7 @@ use rappels_core::rules;
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
-use crate::commands::history::{ReportFormat, read_only_engine, service_failure};
+use crate::args::ReportFormat;
 use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
@@ -63,15 +63,15 @@ pub(crate) fn run(args: StatsArgs, config: &Config) -> Result<(), Failure> {
     let (stats, zone) = database::block_on(async {
         let store = database::connect_existing(&url).await?;
         let result = async {
-            let engine = read_only_engine(&store, config, Stopped(now)).await?;
+            let engine = database::read_only_engine(&store, config, Stopped(now)).await?;
             let stats = engine
                 .stats(args.days)
                 .await
-                .map_err(|error| service_failure(error, &url))?;
+                .map_err(|error| database::log_failure(error, &url))?;
             let settings = engine
                 .settings()
                 .await
-                .map_err(|error| service_failure(error, &url))?;
+                .map_err(|error| database::log_failure(error, &url))?;
             Ok((stats, settings.timezone))
         }
         .await;
