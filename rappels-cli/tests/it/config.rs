@@ -52,6 +52,16 @@ impl Install {
         std::fs::write(self.config(), text.replacen(old, new, 1)).unwrap();
     }
 
+    /// The `.eml` file of the eve reminder of session 100 in `folder`, which must be there.
+    fn eve_message(&self, folder: &str) -> Vec<u8> {
+        let eve = self
+            .eml_files(folder)
+            .into_iter()
+            .find(|f| f.to_str().unwrap().contains("session_eve.1.100"))
+            .expect("the eve reminder of session 100 was sent");
+        std::fs::read(eve).unwrap()
+    }
+
     fn eml_files(&self, folder: &str) -> Vec<PathBuf> {
         let Ok(entries) = std::fs::read_dir(self.dir.path().join(folder)) else {
             return Vec::new();
@@ -534,12 +544,7 @@ fn the_templates_folder_replaces_shipped_templates() {
         "{subjects:?}"
     );
     succeeded(install.rappels(&["run", "--at", AT], &[]), "run");
-    let eve = install
-        .eml_files("outbox")
-        .into_iter()
-        .find(|f| f.to_str().unwrap().contains("session_eve.1.100"))
-        .expect("the eve reminder of session 100 was sent");
-    let raw = std::fs::read(&eve).unwrap();
+    let raw = install.eve_message("outbox");
     let message = mailparse::parse_mail(&raw).unwrap();
     use mailparse::MailHeaderMap;
     assert_eq!(
@@ -602,12 +607,7 @@ fn the_platform_name_and_the_session_link_come_from_the_configuration() {
         "mailer = \"file:outbox\"",
     );
     succeeded(install.rappels(&["run", "--at", AT], &[]), "run");
-    let eve = install
-        .eml_files("outbox")
-        .into_iter()
-        .find(|f| f.to_str().unwrap().contains("session_eve.1.100"))
-        .expect("the eve reminder of session 100 was sent");
-    let raw = std::fs::read(&eve).unwrap();
+    let raw = install.eve_message("outbox");
     let message = mailparse::parse_mail(&raw).unwrap();
     let text = message.subparts[0].get_body().unwrap();
     assert!(text.contains("École Horizon"), "{text}");
