@@ -3,6 +3,7 @@
 use lettre::Message;
 use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
+use rappels_core::message::header_line;
 use rappels_core::ports::{Email, MailError};
 
 /// `List-Unsubscribe: <https://…/unsubscribe?token=…>` (RFC 2369).
@@ -47,18 +48,6 @@ impl Header for ListUnsubscribePost {
     }
 }
 
-/// One line: control characters (CR, LF, TAB…) become spaces, runs of white space one
-/// space. Header values built from data go through it, so no name or subject can add a
-/// header line.
-pub fn header_text(raw: &str) -> String {
-    raw.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// Line endings of a body as SMTP wants them: every CR, LF or CRLF becomes CRLF.
 pub fn crlf(body: &str) -> String {
     body.replace("\r\n", "\n")
@@ -76,15 +65,15 @@ pub fn build_message(email: &Email, from: &Mailbox) -> Result<Message, MailError
         .as_ref()
         .parse()
         .map_err(|e| MailError::permanent(format!("recipient {} refused: {e}", email.to)))?;
-    let name = header_text(&email.to_name);
+    let name = header_line(&email.to_name);
     let mut builder = Message::builder()
         .from(from.clone())
         .to(Mailbox::new((!name.is_empty()).then_some(name), address))
-        .subject(header_text(&email.message.subject))
+        .subject(header_line(&email.message.subject))
         .message_id(Some(email.message_id.clone()));
     if let Some(url) = &email.unsubscribe_url {
         builder = builder
-            .header(ListUnsubscribe(header_text(url)))
+            .header(ListUnsubscribe(header_line(url)))
             .header(ListUnsubscribePost);
     }
     builder
@@ -216,6 +205,6 @@ mod tests {
     #[test]
     fn body_line_endings_are_crlf() {
         assert_eq!(crlf("a\nb\r\nc\rd"), "a\r\nb\r\nc\r\nd");
-        assert_eq!(header_text(" a\t\r\n b  c "), "a b c");
+        assert_eq!(header_line(" a\t\r\n b  c "), "a b c");
     }
 }

@@ -75,11 +75,11 @@ pub(super) fn nl2br_html(text: &str) -> String {
     html
 }
 
-/// Folds a rendered subject into one header-safe line: every control character (CR, LF,
+/// Folds text into one header-safe line (subjects, names, header values of rappels-smtp): every control character (CR, LF,
 /// TAB…) and every run of white space (including Unicode line separators) becomes a single
 /// space, and the ends are trimmed. A CR or LF in a subject would let a first name or a
 /// session subject inject mail headers.
-pub(super) fn single_line(raw: &str) -> String {
+pub fn header_line(raw: &str) -> String {
     let mut line = String::with_capacity(raw.len());
     for word in raw
         .split(|c: char| c.is_control() || c.is_whitespace())

@@ -442,7 +442,7 @@ impl Templates {
         let data = self.reminder_data(due, source, settings, config, true)?;
         let context = data.context()?;
         self.render_part(&data, &context, Part::Subject)
-            .map(|s| single_line(&s))
+            .map(|s| header_line(&s))
     }
 
     /// The subjects of many due reminders (what `rappels plan` prints), in order, each as
@@ -468,7 +468,7 @@ impl Templates {
                     return Ok(subject.clone());
                 }
                 let context = data.context()?;
-                let subject = single_line(&self.render_part(&data, &context, Part::Subject)?);
+                let subject = header_line(&self.render_part(&data, &context, Part::Subject)?);
                 rendered.insert(key, subject.clone());
                 Ok(subject)
             })
@@ -488,7 +488,7 @@ impl Templates {
     fn render_all(&self, data: &MessageData<'_>) -> Result<RenderedMessage, MessageError> {
         let context = data.context()?;
         Ok(RenderedMessage {
-            subject: single_line(&self.render_part(data, &context, Part::Subject)?),
+            subject: header_line(&self.render_part(data, &context, Part::Subject)?),
             text: self.render_part(data, &context, Part::Text)?,
             html: self.render_part(data, &context, Part::Html)?,
         })
@@ -762,5 +762,6 @@ mod tests;
 
 use data::*;
 use format::*;
+pub use helpers::header_line;
 use helpers::*;
 use reads::*;
