@@ -75,9 +75,9 @@ pub(super) fn nl2br_html(text: &str) -> String {
     html
 }
 
-/// Folds text into one header-safe line (subjects, names, header values of rappels-smtp): every control character (CR, LF,
-/// TAB…) and every run of white space (including Unicode line separators) becomes a single
-/// space, and the ends are trimmed. A CR or LF in a subject would let a first name or a
+/// Folds text into one header-safe line (subjects here, every header value of
+/// rappels-smtp): every control character (CR, LF, TAB…) and every run of white space
+/// (including Unicode line separators) becomes a single space, and the ends are trimmed. A CR or LF in a subject would let a first name or a
 /// session subject inject mail headers.
 pub fn header_line(raw: &str) -> String {
     let mut line = String::with_capacity(raw.len());
