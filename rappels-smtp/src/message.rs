@@ -110,6 +110,32 @@ mod tests {
     use crate::fixtures::{email, sender};
 
     #[test]
+    fn long_subjects_are_folded_under_the_line_limit_and_read_back_whole() {
+        // RFC 5322 §2.1.1: no line over 998 octets. A 5,000-character subject (ASCII words,
+        // then accented ones that become encoded words) must be folded, not cut.
+        for word in ["revision", "révision"] {
+            let subject = vec![word; 5_000 / (word.chars().count() + 1)].join(" ");
+            let raw = build_message(&email(&subject), &sender())
+                .unwrap()
+                .formatted();
+            let headers_end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+            let longest = raw[..headers_end]
+                .split(|&b| b == b'\n')
+                .map(<[u8]>::len)
+                .max()
+                .unwrap();
+            assert!(longest <= 998, "{word}: a header line of {longest} octets");
+            let parsed = mailparse::parse_mail(&raw).unwrap();
+            use mailparse::MailHeaderMap;
+            assert_eq!(
+                parsed.headers.get_first_value("Subject").as_deref(),
+                Some(subject.as_str()),
+                "{word}"
+            );
+        }
+    }
+
+    #[test]
     fn messages_carry_the_headers_and_both_parts() {
         let raw = String::from_utf8(
             build_message(&email("Message de Mariam : Révise ce soir"), &sender())
