@@ -49,6 +49,7 @@ pub(crate) fn run(args: ImportArgs, config: &Config, quiet: bool) -> Result<(), 
             args.file.display()
         ))
     })?;
+    warn_undeliverable(&scenario, &args.file);
     let url = args.database.url(config)?;
     let shown = redact_url(&url);
     let started = std::time::Instant::now();
@@ -124,6 +125,32 @@ fn summary(report: &ImportReport, sent_keys: usize, url: &str) -> String {
 
 fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Warns of each address RULES.md accepts but the mailer will refuse (`a"b<c>@example.org`):
+/// the record imports, as the rules say, and the warning names it now rather than leaving a
+/// `failed` reminder to find later.
+fn warn_undeliverable(scenario: &rappels_core::scenario::Scenario, file: &std::path::Path) {
+    let students = scenario
+        .students
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (format!("students[{i}].email"), s.email.as_ref()));
+    let parents = scenario
+        .parents
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (format!("parents[{i}].email"), p.email.as_ref()));
+    for (path, address) in students.chain(parents) {
+        if let Err(error) = address.parse::<lettre::Address>() {
+            tracing::warn!(
+                file = %file.display(),
+                record = %path,
+                address = %crate::output::printable(address),
+                "the mailer will refuse this address ({error}): reminders to it will fail"
+            );
+        }
+    }
 }
 
 #[cfg(test)]

@@ -557,3 +557,26 @@ fn postgres_urls_name_the_test_database() {
     );
     assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
 }
+
+#[test]
+fn an_address_the_mailer_refuses_is_imported_with_a_warning_naming_it() {
+    let db = TestDb::sqlite();
+    let text = std::fs::read_to_string(fixture("school.json")).unwrap();
+    let odd = text.replace(
+        "\"email\": \"lucas@example.org\"",
+        r#""email": "a\"b<c>@example.org""#,
+    );
+    assert_ne!(odd, text);
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario_file(&dir, "odd_address.json", &odd);
+    let out = on(&db, &["import", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = stderr(&out);
+    assert!(
+        log.contains("students[1].email") && log.contains("the mailer will refuse this address"),
+        "{log}"
+    );
+    // The good file warns of nothing.
+    let out = on(&db, &["import", fixture("school.json").to_str().unwrap()]);
+    assert!(!stderr(&out).contains("will refuse"), "{}", stderr(&out));
+}
