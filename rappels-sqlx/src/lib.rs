@@ -368,6 +368,23 @@ impl SqlStore {
         dispatch!(self, load_settings())
     }
 
+    /// Every stored address with its owner, as `("student", id, email)` or `("parent", id,
+    /// email)`, ordered by owner and id; for checks such as `rappels doctor`'s, which reads
+    /// them once (a school's addresses, not its reminders).
+    pub async fn addresses(&self) -> Result<Vec<(&'static str, i64, String)>, SqlError> {
+        const SQL: &str = "SELECT 0 AS kind, id, email FROM students \
+                           UNION ALL SELECT 1 AS kind, id, email FROM parents ORDER BY 1, 2";
+        let rows: Vec<(i32, i64, String)> = match self {
+            SqlStore::Sqlite(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
+            SqlStore::Postgres(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
+        }
+        .map_err(SqlError::Query)?;
+        Ok(rows
+            .into_iter()
+            .map(|(kind, id, email)| (if kind == 0 { "student" } else { "parent" }, id, email))
+            .collect())
+    }
+
     /// Makes `settings` the stored settings, in one transaction, and returns whether they
     /// changed: `false` when the stored ones were already equal, and then nothing is written.
     ///

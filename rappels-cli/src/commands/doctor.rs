@@ -32,6 +32,7 @@ Check that rappels can run here, one line per check:
   database       the database is reachable, migrated, and holds imported settings
   settings       the settings in force, and whether the configuration changes the stored ones
   time zones     every zone in use is a known IANA zone
+  addresses      every stored address is one the mailer accepts (a warning names the others)
   templates      the templates (shipped, or the configured folder's) parse and the test
                  message renders in every language
   smtp           the server answers EHLO, then STARTTLS or TLS and AUTH as configured
@@ -180,9 +181,10 @@ pub(crate) fn run(args: DoctorArgs, config: Option<&Path>) -> Result<(), Failure
                     .apply(stored)
                     .unwrap_or_else(|_| stored.clone());
                 report.print(zones_check(store, &settings).await)?;
+                report.print(addresses_check(store).await)?;
             }
             None => {
-                for name in ["settings", "time zones"] {
+                for name in ["settings", "time zones", "addresses"] {
                     report.print(Check::new(Status::Skip, name, "no database was checked"))?;
                 }
             }
@@ -337,6 +339,48 @@ async fn zones_check(store: &SqlStore, settings: &Settings) -> Check {
                     "{} in use, all known ({listed}); default {}",
                     names.len(),
                     settings.timezone.name()
+                ),
+            )
+        }
+        Err(error) => Check::new(Status::Fail, NAME, error),
+    }
+}
+
+/// Every stored address is one the mailer accepts: RULES.md lets some through that lettre
+/// refuses (`a"b<c>@example.org`), and their reminders would fail at send time.
+async fn addresses_check(store: &SqlStore) -> Check {
+    const NAME: &str = "addresses";
+    /// Records named in the line.
+    const LISTED: usize = 5;
+    match store.addresses().await {
+        Ok(addresses) => {
+            let refused: Vec<String> = addresses
+                .iter()
+                .filter(|(_, _, email)| email.parse::<lettre::Address>().is_err())
+                .map(|(owner, id, email)| {
+                    format!("{owner} {id} <{}>", crate::output::printable(email))
+                })
+                .collect();
+            if refused.is_empty() {
+                return Check::new(
+                    Status::Ok,
+                    NAME,
+                    format_args!("{} stored, all accepted by the mailer", addresses.len()),
+                );
+            }
+            let more = refused.len().saturating_sub(LISTED);
+            let listed = refused[..refused.len().min(LISTED)].join(", ");
+            Check::new(
+                Status::Warn,
+                NAME,
+                format_args!(
+                    "{} the mailer will refuse (their reminders will fail): {listed}{}",
+                    refused.len(),
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    }
                 ),
             )
         }

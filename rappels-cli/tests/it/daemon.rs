@@ -440,12 +440,13 @@ fn a_signal_during_a_run_lets_the_message_in_flight_finish() {
 // --- doctor -------------------------------------------------------------------------------
 
 /// The check names, in the order they are printed.
-const CHECKS: [&str; 9] = [
+const CHECKS: [&str; 10] = [
     "configuration",
     "unsubscribe",
     "database",
     "settings",
     "time zones",
+    "addresses",
     "templates",
     "smtp",
     "mail folder",

@@ -576,7 +576,16 @@ fn an_address_the_mailer_refuses_is_imported_with_a_warning_naming_it() {
         log.contains("students[1].email") && log.contains("the mailer will refuse this address"),
         "{log}"
     );
+    // The doctor names it too, from the database.
+    let doctor = stdout(&on(&db, &["doctor"]));
+    assert!(
+        doctor.contains("warn addresses: 1 the mailer will refuse")
+            && doctor.contains("student 2 <a\"b<c>@example.org>"),
+        "{doctor}"
+    );
     // The good file warns of nothing.
     let out = on(&db, &["import", fixture("school.json").to_str().unwrap()]);
+    let doctor = stdout(&on(&db, &["doctor"]));
+    assert!(doctor.contains("ok   addresses: "), "{doctor}");
     assert!(!stderr(&out).contains("will refuse"), "{}", stderr(&out));
 }
