@@ -277,12 +277,14 @@ fn parse_site_url(raw: &Value) -> Result<String, Failure> {
         .map_err(|e| Failure::invalid(format_args!("{}: {e}", raw.origin)))
 }
 
-/// The platform's name: one line of at most 100 characters (it ends every message).
+/// The platform's name: one line, no longer than a person's name may be (it ends every
+/// message).
 fn platform_name(raw: &Value) -> Result<String, Failure> {
+    use rappels_core::domain::limits::NAME_MAX_CHARS;
     let name = raw.text.trim();
-    if name.chars().any(char::is_control) || name.chars().count() > 100 {
+    if name.chars().any(char::is_control) || name.chars().count() > NAME_MAX_CHARS {
         return Err(Failure::invalid(format_args!(
-            "{}: {:?} is not a name: one line of at most 100 characters",
+            "{}: {:?} is not a name: one line of at most {NAME_MAX_CHARS} characters",
             raw.origin, raw.text
         )));
     }

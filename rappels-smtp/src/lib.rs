@@ -31,7 +31,9 @@ use std::path::PathBuf;
 pub use file::{FileMailer, WriterMailer, stdout_mailer};
 /// The sender and recipient type of lettre, so that callers need not depend on lettre.
 pub use lettre::message::Mailbox;
-pub use message::{ListUnsubscribe, ListUnsubscribePost, build_message, crlf, eml_file_name};
+pub use message::{
+    ListUnsubscribe, ListUnsubscribePost, build_message, crlf, eml_file_name, recipient_address,
+};
 pub use smtp::{Password, SmtpMailer, SmtpSettings, TlsMode};
 
 /// A configuration error of a mailer.

@@ -55,16 +55,20 @@ pub fn crlf(body: &str) -> String {
         .replace('\n', "\r\n")
 }
 
+/// The recipient as the mailer reads it. RULES.md accepts some addresses lettre refuses
+/// (`a"b<c>@example.org`): they fail here, permanently, and `rappels import` and `rappels
+/// doctor` call this to name them before any reminder does.
+pub fn recipient_address(to: &str) -> Result<lettre::Address, MailError> {
+    to.parse()
+        .map_err(|e| MailError::permanent(format!("recipient {to} refused: {e}")))
+}
+
 /// Builds the MIME message of an e-mail: From, To, Subject, Date, the Message-ID of the
 /// reminder key, `multipart/alternative` (plain text, then HTML), and for automatic kinds the
 /// one-click unsubscribe headers. A recipient lettre refuses is a permanent failure:
 /// retrying cannot fix an address.
 pub fn build_message(email: &Email, from: &Mailbox) -> Result<Message, MailError> {
-    let address = email
-        .to
-        .as_ref()
-        .parse()
-        .map_err(|e| MailError::permanent(format!("recipient {} refused: {e}", email.to)))?;
+    let address = recipient_address(email.to.as_ref())?;
     let name = header_line(&email.to_name);
     let mut builder = Message::builder()
         .from(from.clone())

@@ -368,21 +368,37 @@ impl SqlStore {
         dispatch!(self, load_settings())
     }
 
-    /// Every stored address with its owner, as `("student", id, email)` or `("parent", id,
-    /// email)`, ordered by owner and id; for checks such as `rappels doctor`'s, which reads
-    /// them once (a school's addresses, not its reminders).
-    pub async fn addresses(&self) -> Result<Vec<(&'static str, i64, String)>, SqlError> {
+    /// Calls `each` with every stored address and its owner — `("student", id, email)` or
+    /// `("parent", id, email)` — in the order of owner and id, streaming the rows so that a
+    /// check such as `rappels doctor`'s holds one address at a time, whatever the school's
+    /// size. Returns how many there were.
+    pub async fn for_each_address(
+        &self,
+        mut each: impl FnMut(&'static str, i64, &str) + Send,
+    ) -> Result<u64, SqlError> {
+        use futures::TryStreamExt;
         const SQL: &str = "SELECT 0 AS kind, id, email FROM students \
                            UNION ALL SELECT 1 AS kind, id, email FROM parents ORDER BY 1, 2";
-        let rows: Vec<(i32, i64, String)> = match self {
-            SqlStore::Sqlite(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
-            SqlStore::Postgres(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
+        let mut count = 0;
+        let mut visit = |(kind, id, email): (i32, i64, String)| {
+            count += 1;
+            each(if kind == 0 { "student" } else { "parent" }, id, &email);
+        };
+        match self {
+            SqlStore::Sqlite(pool) => {
+                let mut rows = sqlx::query_as(SQL).fetch(pool);
+                while let Some(row) = rows.try_next().await.map_err(SqlError::Query)? {
+                    visit(row);
+                }
+            }
+            SqlStore::Postgres(pool) => {
+                let mut rows = sqlx::query_as(SQL).fetch(pool);
+                while let Some(row) = rows.try_next().await.map_err(SqlError::Query)? {
+                    visit(row);
+                }
+            }
         }
-        .map_err(SqlError::Query)?;
-        Ok(rows
-            .into_iter()
-            .map(|(kind, id, email)| (if kind == 0 { "student" } else { "parent" }, id, email))
-            .collect())
+        Ok(count)
     }
 
     /// Makes `settings` the stored settings, in one transaction, and returns whether they

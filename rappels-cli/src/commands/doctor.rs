@@ -352,38 +352,39 @@ async fn addresses_check(store: &SqlStore) -> Check {
     const NAME: &str = "addresses";
     /// Records named in the line.
     const LISTED: usize = 5;
-    match store.addresses().await {
-        Ok(addresses) => {
-            let refused: Vec<String> = addresses
-                .iter()
-                .filter(|(_, _, email)| email.parse::<lettre::Address>().is_err())
-                .map(|(owner, id, email)| {
-                    format!("{owner} {id} <{}>", crate::output::printable(email))
-                })
-                .collect();
-            if refused.is_empty() {
-                return Check::new(
-                    Status::Ok,
-                    NAME,
-                    format_args!("{} stored, all accepted by the mailer", addresses.len()),
-                );
+    let mut refused = 0usize;
+    let mut listed = Vec::new();
+    let counted = store
+        .for_each_address(|owner, id, email| {
+            if rappels_smtp::recipient_address(email).is_err() {
+                refused += 1;
+                if listed.len() < LISTED {
+                    listed.push(format!(
+                        "{owner} {id} <{}>",
+                        crate::output::printable(email)
+                    ));
+                }
             }
-            let more = refused.len().saturating_sub(LISTED);
-            let listed = refused[..refused.len().min(LISTED)].join(", ");
-            Check::new(
-                Status::Warn,
-                NAME,
-                format_args!(
-                    "{} the mailer will refuse (their reminders will fail): {listed}{}",
-                    refused.len(),
-                    if more > 0 {
-                        format!(" and {more} more")
-                    } else {
-                        String::new()
-                    }
-                ),
-            )
-        }
+        })
+        .await;
+    match counted {
+        Ok(count) if refused == 0 => Check::new(
+            Status::Ok,
+            NAME,
+            format_args!("{count} stored, all accepted by the mailer"),
+        ),
+        Ok(_) => Check::new(
+            Status::Warn,
+            NAME,
+            format_args!(
+                "{refused} the mailer will refuse (their reminders will fail): {}{}",
+                listed.join(", "),
+                match refused.saturating_sub(LISTED) {
+                    0 => String::new(),
+                    more => format!(" and {more} more"),
+                }
+            ),
+        ),
         Err(error) => Check::new(Status::Fail, NAME, error),
     }
 }

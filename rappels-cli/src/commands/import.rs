@@ -142,12 +142,12 @@ fn warn_undeliverable(scenario: &rappels_core::scenario::Scenario, file: &std::p
         .enumerate()
         .map(|(i, p)| (format!("parents[{i}].email"), p.email.as_ref()));
     for (path, address) in students.chain(parents) {
-        if let Err(error) = address.parse::<lettre::Address>() {
+        if let Err(error) = rappels_smtp::recipient_address(address) {
             tracing::warn!(
                 file = %file.display(),
                 record = %path,
-                address = %crate::output::printable(address),
-                "the mailer will refuse this address ({error}): reminders to it will fail"
+                "the mailer will refuse this address ({}): reminders to it will fail",
+                crate::output::printable(&error.to_string())
             );
         }
     }

@@ -6,9 +6,13 @@ use crate::support::due_subjects;
 use crate::{fixture, rappels};
 
 fn plan_json(at: &str) -> Value {
+    plan_file_json(&fixture("school.json"), at)
+}
+
+fn plan_file_json(file: &std::path::Path, at: &str) -> Value {
     let out = rappels()
         .args(["plan", "--scenario"])
-        .arg(fixture("school.json"))
+        .arg(file)
         .args(["--at", at, "--format", "json"])
         .output()
         .unwrap();
@@ -294,19 +298,10 @@ fn a_byte_order_mark_is_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bom.json");
     std::fs::write(&file, format!("\u{feff}{text}")).unwrap();
-    let out = rappels()
-        .args(["plan", "--scenario"])
-        .arg(&file)
-        .args(["--at", "2026-11-26T18:45:00Z", "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
+    assert_eq!(
+        plan_file_json(&file, "2026-11-26T18:45:00Z"),
+        plan_json("2026-11-26T18:45:00Z")
     );
-    let read: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(read, plan_json("2026-11-26T18:45:00Z"));
 }
 
 /// RULES.md's limits are input errors that name the record (exit 2) on `plan` too.

@@ -10,6 +10,15 @@ pub(super) fn registry(escape: fn(&str) -> String) -> Handlebars<'static> {
     registry
 }
 
+/// The first parameter of the helper `name`, which must be a string.
+fn text_param<'h>(h: &'h Helper<'_>, name: &'static str) -> Result<&'h str, RenderErrorReason> {
+    h.param(0)
+        .ok_or(RenderErrorReason::ParamNotFoundForIndex(name, 0))?
+        .value()
+        .as_str()
+        .ok_or(RenderErrorReason::InvalidParamType("string"))
+}
+
 /// `{{de word}}` writes the French preposition before `word`: "d'" before a vowel or a
 /// (mute) h, "de " otherwise — "séance d'Anglais", "séance de Physique", "message d'Awa".
 pub(super) fn french_de(
@@ -19,13 +28,7 @@ pub(super) fn french_de(
     _: &mut RenderContext<'_, '_>,
     out: &mut dyn Output,
 ) -> HelperResult {
-    let word = h
-        .param(0)
-        .ok_or(RenderErrorReason::ParamNotFoundForIndex("de", 0))?
-        .value()
-        .as_str()
-        .ok_or(RenderErrorReason::InvalidParamType("string"))?;
-    out.write(elided_de(word))?;
+    out.write(elided_de(text_param(h, "de")?))?;
     Ok(())
 }
 
@@ -53,13 +56,7 @@ pub(super) fn nl2br(
     _: &mut RenderContext<'_, '_>,
     out: &mut dyn Output,
 ) -> HelperResult {
-    let text = h
-        .param(0)
-        .ok_or(RenderErrorReason::ParamNotFoundForIndex("nl2br", 0))?
-        .value()
-        .as_str()
-        .ok_or(RenderErrorReason::InvalidParamType("string"))?;
-    out.write(&nl2br_html(text))?;
+    out.write(&nl2br_html(text_param(h, "nl2br")?))?;
     Ok(())
 }
 
