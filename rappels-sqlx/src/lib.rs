@@ -140,7 +140,15 @@ impl From<SqlError> for StoreError {
 /// Takes the exclusive lock that serialises migrations on the SQLite file of `pool`
 /// (released when the returned file is dropped); `None` for an in-memory database.
 async fn migration_lock(pool: &SqlitePool) -> Result<Option<std::fs::File>, SqlError> {
-    let db = pool.connect_options().get_filename().to_owned();
+    setup_lock(pool.connect_options().get_filename()).await
+}
+
+/// The exclusive lock on `<db>-migrate.lock` beside the SQLite file `db`, which serialises
+/// what two processes must not do at once on a file: creating it and switching it to WAL
+/// (SQLite answers "database is locked" to the second at once, without waiting), and
+/// migrating it. `None` for an in-memory database.
+async fn setup_lock(db: &std::path::Path) -> Result<Option<std::fs::File>, SqlError> {
+    let db = db.to_owned();
     if db.as_os_str().is_empty() || db.as_os_str() == ":memory:" {
         return Ok(None);
     }
@@ -312,6 +320,12 @@ impl SqlStore {
             // stalls a run whose planner, senders and recorder all write. Queued on the
             // pool, they take turns without sleeping; other processes still wait on the
             // busy timeout. No query holds the connection across an await on another.
+            // A file that may be created is opened under the setup lock: two first commands
+            // on a new file would otherwise race to create it and switch it to WAL.
+            let _lock = match create {
+                true => setup_lock(options.get_filename()).await?,
+                false => None,
+            };
             let pool = SqlitePoolOptions::new()
                 .max_connections(1)
                 .connect_with(options)
