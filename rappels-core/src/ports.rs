@@ -93,21 +93,69 @@ impl MessageSource for PlanInput {
 /// consuming them ([`Platform::plan_parts`]). The channel is bounded, so a store that reads
 /// faster than the planner renders and records waits instead of piling parts up in memory.
 #[derive(Debug)]
-pub struct PlanParts(mpsc::Sender<PlanInput>);
+pub struct PlanParts {
+    parts: mpsc::Sender<PlanInput>,
+    weekly: bool,
+}
 
 impl PlanParts {
     /// A bounded channel of `capacity` parts waiting to be consumed: the sending end for the
     /// store, the receiving end for the planner.
     pub fn channel(capacity: usize) -> (PlanParts, mpsc::Receiver<PlanInput>) {
-        let (tx, rx) = mpsc::channel(capacity);
-        (PlanParts(tx), rx)
+        let (parts, rx) = mpsc::channel(capacity);
+        (
+            PlanParts {
+                parts,
+                weekly: true,
+            },
+            rx,
+        )
+    }
+
+    /// The same channel, for a consumer that has the weekly digests already
+    /// ([`ReminderLog::record_weekly`]): the store leaves their candidates out.
+    #[must_use]
+    pub fn without_weekly(mut self) -> Self {
+        self.weekly = false;
+        self
+    }
+
+    /// Whether the consumer wants the weekly digests' candidates.
+    pub fn wants_weekly(&self) -> bool {
+        self.weekly
     }
 
     /// Hands a part over, waiting while the consumer is behind. False when the consumer has
     /// stopped (it failed, or has all it wants): the store should stop reading.
     pub async fn send(&mut self, part: PlanInput) -> bool {
-        self.0.send(part).await.is_ok()
+        self.parts.send(part).await.is_ok()
     }
+}
+
+/// The weekly digests due in one zone for one local date: what
+/// [`ReminderLog::record_weekly`] records for every eligible student of the zone. Core
+/// decides the zone, the date, the slot and the expiry; the store applies the student's
+/// part of the rule ([`crate::rules::weekly_is_eligible`]) and the log's unique key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WeeklyDue {
+    /// The zone whose students are due.
+    pub zone: Zone,
+    /// The local date (a weekly day) the rule was evaluated for.
+    pub slot_date: NaiveDate,
+    /// The slot.
+    pub due_at: DateTime<Utc>,
+    /// After this instant a digest is expired rather than sent late.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// How many weekly digests a step of [`ReminderLog::record_weekly`] found due (not yet in
+/// the log when it looked) and how many it added.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recorded {
+    /// Due and not in the log when the store looked.
+    pub planned: usize,
+    /// Added to the log (fewer than planned when another runner recorded some meanwhile).
+    pub recorded: usize,
 }
 
 /// A due reminder as the reminder log records it: what identifies it and when it may go.
@@ -413,6 +461,35 @@ pub trait ReminderLog: Send + Sync {
         reminders: &[NewReminder],
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError>;
+
+    /// Whether the store records weekly digests itself ([`ReminderLog::record_weekly`]).
+    /// The default is false: the planner reads the digests' candidates from
+    /// [`Platform::plan_parts`] as for every other kind.
+    fn records_weekly(&self) -> bool {
+        false
+    }
+
+    /// Records the weekly digests of `due` as pending, for every student of its zone whose
+    /// account and subscription are active and who has not opted out of the digest
+    /// ([`crate::rules::weekly_is_eligible`]), unless their key is in the log, without
+    /// handing the students over to core: a Sunday of a million students costs a few
+    /// statements, not a million rows read, decided and written back. Calls `progress`
+    /// after each step it commits, so that senders can start before the last one.
+    ///
+    /// Only for a store whose [`ReminderLog::records_weekly`] is true; such a store must
+    /// also leave weekly candidates out of the parts of a [`PlanParts::without_weekly`]
+    /// channel. The parity tests hold it to the planner's decisions. The default refuses.
+    async fn record_weekly(
+        &self,
+        due: &WeeklyDue,
+        now: DateTime<Utc>,
+        progress: &(dyn Fn(Recorded) + Sync),
+    ) -> Result<(), StoreError> {
+        let _ = (due, now, progress);
+        Err(StoreError::Backend(
+            "this store does not record weekly digests itself".into(),
+        ))
+    }
 
     /// Claims up to `limit` reminders that are pending with `next_attempt <= now`, or whose
     /// lease ended, for `owner` until `now + lease`.

@@ -11,6 +11,16 @@ use crate::convert;
 /// table, and large enough that a million students import in a few hundred statements.
 pub(crate) const BATCH: usize = 1000;
 
+/// Students whose weekly digests `record_weekly` inserts in one statement and transaction:
+/// a few milliseconds of the write lock each on SQLite.
+const WEEKLY_STEP: usize = 5_000;
+
+/// The opt-out part of `rules::weekly_is_eligible` over a `students` row: neither the
+/// platform's opt-outs nor those recorded by unsubscribe links (both comma-separated
+/// lists) name the digest or everything.
+const WEEKLY_NOT_OPTED_OUT: &str = "(',' || opt_out || ',' || unsubscribed || ',') NOT LIKE '%,weekly,%' \
+     AND (',' || opt_out || ',' || unsubscribed || ',') NOT LIKE '%,all,%'";
+
 /// Refuses, before anything is written (or even connected to), instants the database cannot
 /// store exactly: fractions of a second finer than a microsecond.
 pub fn check_storable(scenario: &Scenario) -> Result<(), SqlError> {
@@ -72,7 +82,7 @@ macro_rules! backend {
             use rappels_core::plan::{ActivityDates, PlanWindow, ZoneWindow};
             use rappels_core::ports::{
                 Claim, Lease, LogEntry, ManualContext, NewManualRequest, NewReminder, Outcome,
-                PlanInput, PlanParts, ReminderStatus, ScheduleInput, Stats,
+                PlanInput, PlanParts, Recorded, ReminderStatus, ScheduleInput, Stats, WeeklyDue,
             };
             use rappels_core::schedule::NewSession;
             use rappels_core::scenario::Scenario;
@@ -81,7 +91,10 @@ macro_rules! backend {
             use futures::TryStreamExt;
             use sqlx::{QueryBuilder, Row};
 
-            use super::{BATCH, CLAIM_COLUMNS, HISTORY_COLUMNS, SESSION_COLUMNS, STUDENT_COLUMNS};
+            use super::{
+                BATCH, CLAIM_COLUMNS, HISTORY_COLUMNS, SESSION_COLUMNS, STUDENT_COLUMNS,
+                WEEKLY_NOT_OPTED_OUT, WEEKLY_STEP,
+            };
             use crate::convert::{self, micros};
             use crate::{ImportProgress, ImportReport, QueryPlan, SqlError};
 
@@ -255,10 +268,13 @@ macro_rules! backend {
                 q
             }
 
-            fn weekly_keys_sql(prefix: &str, ids: &[i64]) -> QueryBuilder<$Db> {
+            fn weekly_keys_sql(prefix: &str, dates: &[NaiveDate], ids: &[i64]) -> QueryBuilder<$Db> {
                 let mut q = QueryBuilder::new(format!(
-                    "{prefix}SELECT reminder_key FROM reminders WHERE kind = 'weekly' AND student_id IN ("
+                    "{prefix}SELECT reminder_key FROM reminders WHERE kind = 'weekly' AND slot_date IN ("
                 ));
+                let days: Vec<i64> = dates.iter().map(|d| convert::day(*d)).collect();
+                push_ids(&mut q, &days);
+                q.push(" AND student_id IN (");
                 push_ids(&mut q, ids);
                 q
             }
@@ -320,6 +336,16 @@ macro_rules! backend {
                     q.push_bind(convert::day(date));
                     q.push(")");
                 }
+                q
+            }
+
+            /// The students of `zone` who are due the weekly digest of `date`: as
+            /// `weekly_sql` with one date, less those who opted out of the digest
+            /// (`rules::weekly_is_eligible` in SQL; the parity tests compare the two).
+            fn weekly_due_sql(prefix: &str, columns: &str, zone: &'static str, date: NaiveDate) -> QueryBuilder<$Db> {
+                let mut q = weekly_sql(prefix, columns, zone, Some(date));
+                q.push(" AND ");
+                q.push(WEEKLY_NOT_OPTED_OUT);
                 q
             }
 
@@ -583,16 +609,21 @@ macro_rules! backend {
                         }
                     }
 
-                    if !zw.weekly.is_empty() {
+                    if !zw.weekly.is_empty() && parts.wants_weekly() {
                         // One due date (the usual case): leave out who already has it. Two
                         // (a grace wider than a week's turn): read the keys per part.
                         let single = match zw.weekly.as_slice() {
                             [only] => Some(only.date),
                             _ => None,
                         };
+                        let dates: Vec<NaiveDate> = zw.weekly.iter().map(|s| s.date).collect();
+                        let keys_of = match single {
+                            Some(_) => None,
+                            None => Some(dates.as_slice()),
+                        };
                         let ids = candidate_ids(pool, weekly_sql("", "id", zone, single)).await?;
                         for chunk in ids.chunks(part_size) {
-                            if !parts.send(weekly_part(pool, chunk, span, single.is_none()).await?).await {
+                            if !parts.send(weekly_part(pool, chunk, span, keys_of).await?).await {
                                 return Ok(());
                             }
                         }
@@ -702,12 +733,12 @@ macro_rules! backend {
 
             /// A part of weekly candidates: the students with these ids, their sessions over
             /// the digest's span, and (when the query could not leave them out) their
-            /// recorded digests.
+            /// recorded digests of the due dates `keys_of`.
             async fn weekly_part(
                 pool: &$Pool,
                 ids: &[i64],
                 span: (DateTime<Utc>, DateTime<Utc>),
-                read_all_keys: bool,
+                keys_of: Option<&[NaiveDate]>,
             ) -> Result<PlanInput, SqlError> {
                 let mut part = PlanInput::default();
                 let students: Vec<StudentId> = ids
@@ -720,8 +751,8 @@ macro_rules! backend {
                         let s = session(&row)?;
                         part.digest_sessions.entry(s.student_id).or_default().push(s);
                     }
-                    if read_all_keys {
-                        read_keys(pool, weekly_keys_sql("", chunk), &mut part.sent).await?;
+                    if let Some(dates) = keys_of {
+                        read_keys(pool, weekly_keys_sql("", dates, chunk), &mut part.sent).await?;
                     }
                 }
                 part.weekly = students;
@@ -782,6 +813,8 @@ macro_rules! backend {
                     if let Some(first) = zw.weekly.first() {
                         let name = format!("weekly candidates less recorded (plan_parts), {zone}");
                         out.push(explain_streamed(pool, name, weekly_sql(x, "id", zone, Some(first.date))).await?);
+                        let name = format!("weekly digests due, less recorded and opted out (record_weekly), {zone}");
+                        out.push(explain_streamed(pool, name, weekly_due_sql(x, "id", zone, first.date)).await?);
                         let name = format!("weekly candidates (plan_input), {zone}");
                         out.push(explain(pool, name, weekly_sql(x, STUDENT_COLUMNS, zone, None)).await?);
                         let mut sample = weekly_sql("", STUDENT_COLUMNS, zone, None);
@@ -790,7 +823,8 @@ macro_rules! backend {
                         let name = format!("digest sessions by student (a weekly part; plan_input by 1,000), {zone}");
                         out.push(explain(pool, name, digest_by_student_sql(x, span, &ids)).await?);
                         let name = format!("recorded digests by student (a weekly part, two due dates), {zone}");
-                        out.push(explain(pool, name, weekly_keys_sql(x, &ids)).await?);
+                        let dates: Vec<NaiveDate> = zw.weekly.iter().map(|s| s.date).collect();
+                        out.push(explain(pool, name, weekly_keys_sql(x, &dates, &ids)).await?);
                     }
                 }
                 for (kind, date) in key_dates {
@@ -860,6 +894,65 @@ macro_rules! backend {
                 }
                 tx.commit().await?;
                 Ok(added as usize)
+            }
+
+            /// `ReminderLog::record_weekly`: reads the ids of the students due (one indexed
+            /// query), then inserts their digests from the students table itself, a range
+            /// of `WEEKLY_STEP` of those ids a transaction, so that no student row crosses
+            /// the driver and senders can start after the first step.
+            pub(crate) async fn record_weekly(
+                pool: &$Pool,
+                due: &WeeklyDue,
+                now: DateTime<Utc>,
+                progress: &(dyn Fn(Recorded) + Sync),
+            ) -> Result<(), SqlError> {
+                let zone = due.zone.name();
+                let mut ids = candidate_ids(pool, weekly_due_sql("", "id", zone, due.slot_date)).await?;
+                ids.sort_unstable();
+                let key_suffix = format!(":{}", due.slot_date);
+                for chunk in ids.chunks(WEEKLY_STEP) {
+                    let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+                        continue;
+                    };
+                    let mut q = QueryBuilder::<$Db>::new(
+                        "INSERT INTO reminders (reminder_key, kind, student_id, slot_date, due_at, \
+                         expires_at, status, attempts, next_attempt_at, created_at) \
+                         SELECT 'weekly:' || CAST(id AS TEXT) || ",
+                    );
+                    q.push_bind(key_suffix.as_str());
+                    q.push(", 'weekly', id, ");
+                    q.push_bind(convert::day(due.slot_date));
+                    q.push(", ");
+                    q.push_bind(micros(due.due_at));
+                    q.push(", ");
+                    q.push_bind(micros(due.expires_at));
+                    q.push(", 'pending', 0, ");
+                    q.push_bind(micros(now));
+                    q.push(", ");
+                    q.push_bind(micros(now));
+                    // Judged again on the rows as they are now: a student may have been
+                    // deactivated or opted out since the ids were read.
+                    q.push(" FROM students WHERE account_active AND subscription_active AND ");
+                    q.push(WEEKLY_NOT_OPTED_OUT);
+                    // A range of the zone's index rather than a list of ids: the students
+                    // of the range who are not candidates are inactive, opted out or
+                    // recorded, which the conditions and the unique key leave out.
+                    q.push(" AND zone = ");
+                    q.push_bind(zone);
+                    q.push(" AND id >= ");
+                    q.push_bind(*first);
+                    q.push(" AND id <= ");
+                    q.push_bind(*last);
+                    q.push(" ON CONFLICT (reminder_key) DO NOTHING");
+                    let mut tx = pool.begin().await?;
+                    let added = q.build().execute(&mut *tx).await?.rows_affected();
+                    tx.commit().await?;
+                    progress(Recorded {
+                        planned: chunk.len(),
+                        recorded: usize::try_from(added).unwrap_or(usize::MAX),
+                    });
+                }
+                Ok(())
             }
 
             fn status(text: &str) -> Result<ReminderStatus, SqlError> {

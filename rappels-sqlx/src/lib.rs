@@ -39,7 +39,7 @@ use rappels_core::permissions::HistoryScope;
 use rappels_core::plan::PlanWindow;
 use rappels_core::ports::{
     Claim, History, LogEntry, ManualContext, NewManualRequest, NewReminder, Outcome, PlanInput,
-    PlanParts, Platform, ReminderLog, ScheduleInput, Stats, StoreError,
+    PlanParts, Platform, Recorded, ReminderLog, ScheduleInput, Stats, StoreError, WeeklyDue,
 };
 use rappels_core::scenario::Scenario;
 use rappels_core::schedule::NewSession;
@@ -557,6 +557,19 @@ impl ReminderLog for SqlStore {
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
         Ok(dispatch!(self, record_due(reminders, now))?)
+    }
+
+    fn records_weekly(&self) -> bool {
+        true
+    }
+
+    async fn record_weekly(
+        &self,
+        due: &WeeklyDue,
+        now: DateTime<Utc>,
+        progress: &(dyn Fn(Recorded) + Sync),
+    ) -> Result<(), StoreError> {
+        Ok(dispatch!(self, record_weekly(due, now, progress))?)
     }
 
     async fn claim(

@@ -24,11 +24,12 @@ use futures::{StreamExt, future, stream};
 
 use super::{Reminders, RunOptions, RunReport, Sender, ServiceError};
 use crate::clock::Clock;
+use crate::domain::Kind;
 use crate::message::{MessageConfig, Templates};
 use crate::plan::{self, PlanWindow};
 use crate::ports::{
     Claim, Email, MailError, Mailer, NewReminder, Outcome, OutgoingReminder, PlanParts, Platform,
-    Store,
+    Recorded, Store, WeeklyDue,
 };
 use crate::retry::AfterFailure;
 use crate::settings::Settings;
@@ -274,10 +275,19 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
         let store = self.store();
         let zones = store.zones(settings).await?;
         let window = PlanWindow::new(at, settings, zones);
+        // A store that records the weekly digests itself (one statement a step instead of
+        // every student read, decided and written back) does so after the other kinds,
+        // which are fewer and more pressing: an eve reminder before its session.
+        let weekly_in_store = store.records_weekly();
         let (parts, mut incoming) = PlanParts::channel(1);
+        let parts = match weekly_in_store {
+            true => parts.without_weekly(),
+            false => parts,
+        };
         let window = &window;
         let read = store.plan_parts(window, settings, PART_SIZE, parts);
         // The block owns `incoming`: when it ends, early or not, the store stops reading.
+        let notify = &recorded;
         let record = async move {
             while let Some(input) = incoming.next().await {
                 if shared.planning_stopped() {
@@ -303,7 +313,7 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
                 });
                 if new > 0 {
                     // The senders may be gone (they stopped): nothing to tell then.
-                    let _ = recorded.unbounded_send(());
+                    let _ = notify.unbounded_send(());
                 }
             }
             Ok::<_, ServiceError>(())
@@ -311,8 +321,51 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
         let (read, record) = future::join(read, record).await;
         record?;
         read?;
+        if weekly_in_store && options.wants(Kind::Weekly) {
+            self.record_weekly_in_store(window, shared, &recorded, progress)
+                .await?;
+        }
         let report = lock(&shared.report);
         tracing::info!(planned = report.planned, recorded = report.recorded, at = %crate::domain::format_instant(at), "plan recorded");
+        Ok(())
+    }
+
+    /// The weekly digests due at `window`, recorded by the store itself zone by zone
+    /// ([`crate::ports::ReminderLog::record_weekly`]): core decides each zone's date, slot
+    /// and expiry, the store applies the student's part of the rule.
+    async fn record_weekly_in_store(
+        &self,
+        window: &PlanWindow,
+        shared: &Shared,
+        recorded: &mpsc::UnboundedSender<()>,
+        progress: &(dyn Fn(&RunReport) + Sync),
+    ) -> Result<(), ServiceError> {
+        let after_step = |step: Recorded| {
+            shared.update(|r| {
+                r.planned += step.planned;
+                r.recorded += step.recorded;
+                progress(r);
+            });
+            if step.recorded > 0 {
+                let _ = recorded.unbounded_send(());
+            }
+        };
+        for zone in window.zones() {
+            for slot in &zone.weekly {
+                if shared.planning_stopped() {
+                    return Ok(());
+                }
+                let due = WeeklyDue {
+                    zone: zone.zone,
+                    slot_date: slot.date,
+                    due_at: slot.slot,
+                    expires_at: self.config.retry.expires_at(Kind::Weekly, slot.slot, None),
+                };
+                self.store()
+                    .record_weekly(&due, window.at, &after_step)
+                    .await?;
+            }
+        }
         Ok(())
     }
 
