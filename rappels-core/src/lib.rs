@@ -45,6 +45,7 @@ pub mod message;
 pub mod permissions;
 pub mod plan;
 pub mod ports;
+pub mod recheck;
 pub mod retry;
 pub mod rules;
 pub mod scenario;

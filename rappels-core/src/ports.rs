@@ -211,6 +211,8 @@ pub enum ReminderStatus {
     Failed,
     /// Its moment passed before it could be sent.
     Expired,
+    /// No longer wanted when it was to be sent (see [`crate::recheck`]): never sent.
+    Cancelled,
 }
 
 impl ReminderStatus {
@@ -222,6 +224,7 @@ impl ReminderStatus {
             ReminderStatus::Sent => "sent",
             ReminderStatus::Failed => "failed",
             ReminderStatus::Expired => "expired",
+            ReminderStatus::Cancelled => "cancelled",
         }
     }
 }
@@ -276,6 +279,11 @@ pub enum Outcome {
     },
     /// Not sent because its moment passed.
     Expired,
+    /// Not sent because the data no longer wants it ([`crate::recheck`]).
+    Cancelled {
+        /// Why, in words.
+        reason: String,
+    },
 }
 
 /// One line of a reminder history.
@@ -314,6 +322,8 @@ pub struct Stats {
     pub pending: u64,
     /// Expired (all time).
     pub expired: u64,
+    /// Cancelled at send time because the data no longer wanted them (all time).
+    pub cancelled: u64,
 }
 
 /// A storage failure, kept as what the caller can act on.

@@ -962,6 +962,7 @@ macro_rules! backend {
                     "sent" => ReminderStatus::Sent,
                     "failed" => ReminderStatus::Failed,
                     "expired" => ReminderStatus::Expired,
+                    "cancelled" => ReminderStatus::Cancelled,
                     other => return Err(corrupt("reminders.status", format!("unknown status {other:?}"))),
                 })
             }
@@ -1065,6 +1066,7 @@ macro_rules! backend {
                     Outcome::Retry { next_attempt_at, error } => ("pending", 1, Some(micros(*next_attempt_at)), Some(error.clone()), None, None),
                     Outcome::Failed { error } => ("failed", 1, None, Some(error.clone()), None, None),
                     Outcome::Expired => ("expired", 0, None, None, None, None),
+                    Outcome::Cancelled { reason } => ("cancelled", 0, None, Some(reason.clone()), None, None),
                 };
                 // The message the attempt was made with, kept for history (none when it
                 // could not be built, or for an expired reminder).
@@ -1162,6 +1164,7 @@ macro_rules! backend {
                         .fetch_one(pool)
                         .await? as u64,
                     expired: count(status).bind("expired").fetch_one(pool).await? as u64,
+                    cancelled: count(status).bind("cancelled").fetch_one(pool).await? as u64,
                     ..Stats::default()
                 };
                 let rows = sqlx::query(

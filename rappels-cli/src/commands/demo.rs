@@ -482,6 +482,7 @@ fn run_text(result: &RunResult, home: Zone, others: &[Zone]) -> String {
         (r.retried, "retried"),
         (r.failed, "failed"),
         (r.expired, "expired"),
+        (r.cancelled, "cancelled"),
         (r.skipped, "skipped"),
     ];
     let trouble: Vec<String> = trouble

@@ -184,7 +184,7 @@ mod tests {
         };
         assert_eq!(
             crate::commands::run::summary_line(&report),
-            "run at 2026-11-26T19:00:00Z: sent 2, retried 0, failed 0, expired 0, skipped 0 \
+            "run at 2026-11-26T19:00:00Z: sent 2, retried 0, failed 0, expired 0, cancelled 0, skipped 0 \
              (planned 2, newly recorded 2)\n"
         );
     }

@@ -117,8 +117,8 @@ pub(crate) fn run(args: RunArgs, file: &Config, quiet: bool) -> Result<(), Failu
         bar.set_length((report.recorded as u64).max(attempted));
         bar.set_position(attempted);
         bar.set_message(format!(
-            "sent {}, retried {}, failed {}, expired {}",
-            report.sent, report.retried, report.failed, report.expired
+            "sent {}, retried {}, failed {}, expired {}, cancelled {}",
+            report.sent, report.retried, report.failed, report.expired, report.cancelled
         ));
     };
     let report = database::block_on(async {
@@ -232,6 +232,7 @@ pub(crate) fn log_report(report: &RunReport, dry_run: bool, started: Instant) {
         retried = report.retried,
         failed = report.failed,
         expired = report.expired,
+        cancelled = report.cancelled,
         skipped = report.skipped,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "run finished"
@@ -249,6 +250,8 @@ struct RunSummary {
     retried: usize,
     failed: usize,
     expired: usize,
+    /// No longer wanted when they were to be sent: recorded as cancelled, not sent.
+    cancelled: usize,
     skipped: usize,
     would_record: Vec<WouldRecord>,
 }
@@ -273,6 +276,7 @@ impl RunSummary {
             retried: report.retried,
             failed: report.failed,
             expired: report.expired,
+            cancelled: report.cancelled,
             skipped: report.skipped,
             would_record: report
                 .would_record
@@ -291,13 +295,14 @@ impl RunSummary {
     fn to_text(&self) -> String {
         if !self.dry_run {
             return format!(
-                "run at {}: sent {}, retried {}, failed {}, expired {}, skipped {} \
-                 (planned {}, newly recorded {})\n",
+                "run at {}: sent {}, retried {}, failed {}, expired {}, cancelled {}, \
+                 skipped {} (planned {}, newly recorded {})\n",
                 self.at,
                 self.sent,
                 self.retried,
                 self.failed,
                 self.expired,
+                self.cancelled,
                 self.skipped,
                 self.planned,
                 self.recorded
@@ -346,6 +351,7 @@ mod tests {
             retried: if dry_run { 0 } else { 1 },
             failed: 0,
             expired: 0,
+            cancelled: 0,
             skipped: 0,
             would_record: Vec::new(),
         }
@@ -355,7 +361,7 @@ mod tests {
     fn the_summary_is_one_line() {
         assert_eq!(
             summary(false).to_text(),
-            "run at 2026-11-26T18:45:00Z: sent 3, retried 1, failed 0, expired 0, skipped 0 \
+            "run at 2026-11-26T18:45:00Z: sent 3, retried 1, failed 0, expired 0, cancelled 0, skipped 0 \
              (planned 4, newly recorded 4)\n"
         );
     }

@@ -105,6 +105,8 @@ struct StatsOutput {
     failed: u64,
     pending: u64,
     expired: u64,
+    /// Cancelled at send time: the data no longer wanted them.
+    cancelled: u64,
 }
 
 /// The period's count of every kind, zeros included, in the spec's order.
@@ -137,6 +139,7 @@ impl StatsOutput {
             failed: stats.failed,
             pending: stats.pending,
             expired: stats.expired,
+            cancelled: stats.cancelled,
         }
     }
 
@@ -162,6 +165,7 @@ impl StatsOutput {
             ["failed".to_owned(), self.failed.to_string()],
             ["pending".to_owned(), self.pending.to_string()],
             ["expired".to_owned(), self.expired.to_string()],
+            ["cancelled".to_owned(), self.cancelled.to_string()],
         ]);
         format!(
             "Reminders on {} (local days in {})\n\n{}",
@@ -185,6 +189,7 @@ mod tests {
             failed: 1,
             pending: 3,
             expired: 0,
+            cancelled: 2,
         }
     }
 
@@ -200,7 +205,7 @@ mod tests {
                 "since": "2026-11-21", "sent_today": 1, "sent_in_period": 4,
                 "sent_by_kind": { "session_eve": 2, "session_day": 0, "inactivity": 0,
                                   "weekly": 0, "manual": 2 },
-                "failed": 1, "pending": 3, "expired": 0
+                "failed": 1, "pending": 3, "expired": 0, "cancelled": 2
             })
         );
         let json = serde_json::to_string(&output.sent_by_kind).unwrap();
@@ -227,7 +232,8 @@ mod tests {
              \x20 manual                                     2\n\
              failed                                       1\n\
              pending                                      3\n\
-             expired                                      0\n"
+             expired                                      0\n\
+             cancelled                                    2\n"
         );
         let one_day = StatsOutput::new(&stats(), zone, now, 1).to_table();
         assert!(

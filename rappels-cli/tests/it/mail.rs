@@ -370,3 +370,84 @@ fn a_run_whose_mail_session_fails_exits_1_and_leaves_the_reminders_pending() {
     assert_eq!(after.len(), sent, "{history}");
     assert!(after.iter().all(|l| l["status"] == "sent"), "{history}");
 }
+
+/// The hole a review found: a session reminder recorded while the server answered 451,
+/// whose session a new import then cancelled, went out when the server came back. Now the
+/// data is read again when the reminder is to be sent: it is recorded as cancelled, never
+/// sent, and `history` and `stats` say so.
+#[test]
+fn a_reminder_whose_session_was_cancelled_after_recording_is_cancelled_not_sent() {
+    let db = TestDb::sqlite();
+    import(&db, &fixture("school.json"));
+    let busy = TestServer::start(Answer::Busy);
+    let mut env = smtp(busy.port);
+    env.push(("RAPPELS_DATABASE_URL", db.url.clone()));
+    let out = rappels_with(
+        &["run", "--at", "2026-11-26T18:45:00Z", "--format", "json"],
+        &env,
+    );
+    let first: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(first["retried"].as_u64().unwrap() >= 2, "{first}");
+    assert!(busy.received().is_empty());
+
+    // The platform cancels Awa's session 100; the nightly import brings it.
+    let mut school: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("school.json")).unwrap()).unwrap();
+    let session = school["sessions"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| s["id"] == 100)
+        .unwrap();
+    session["status"] = "cancelled".into();
+    let dir = tempfile::tempdir().unwrap();
+    let changed = dir.path().join("school.json");
+    std::fs::write(&changed, school.to_string()).unwrap();
+    import(&db, &changed);
+
+    let server = TestServer::start(Answer::Accept);
+    let mut env = smtp(server.port);
+    env.push(("RAPPELS_DATABASE_URL", db.url.clone()));
+    let out = rappels_with(
+        &["run", "--at", "2026-11-26T21:00:00Z", "--format", "json"],
+        &env,
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&succeeded(out, "run after the import")).unwrap();
+    assert_eq!(summary["cancelled"], 1, "{summary}");
+    let received = server.received();
+    assert_eq!(
+        received.len() as u64,
+        summary["sent"].as_u64().unwrap(),
+        "{summary}"
+    );
+    assert!(
+        received.iter().all(|m| {
+            let text = String::from_utf8_lossy(&m.data);
+            !text.contains("session_eve.1.100.")
+        }),
+        "the cancelled session's reminder went out"
+    );
+    let history: serde_json::Value = serde_json::from_str(&succeeded(
+        crate::support::on(&db, &["history", "--as", "admin", "--format", "json"]),
+        "history",
+    ))
+    .unwrap();
+    let line = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["key"] == "session_eve:1:100:2026-11-26")
+        .unwrap_or_else(|| panic!("{history}"));
+    assert_eq!(line["status"], "cancelled", "{line}");
+    assert_eq!(
+        line["attempts"], 1,
+        "only the 451 counts as an attempt: {line}"
+    );
+    let stats: serde_json::Value = serde_json::from_str(&succeeded(
+        crate::support::on(&db, &["stats", "--format", "json"]),
+        "stats",
+    ))
+    .unwrap();
+    assert_eq!(stats["cancelled"], 1, "{stats}");
+}

@@ -156,7 +156,7 @@ fn send_now_sends_the_manual_reminders(db: &TestDb) {
     assert_eq!(
         succeeded(out, "remind --send-now"),
         "manual reminder 502 from parent 10 to student 1 accepted; sending it now\n\
-         run at 2026-11-26T19:00:00Z: sent 2, retried 0, failed 0, expired 0, skipped 0 \
+         run at 2026-11-26T19:00:00Z: sent 2, retried 0, failed 0, expired 0, cancelled 0, skipped 0 \
          (planned 2, newly recorded 2)\n"
     );
     let files = eml_files(&outbox);

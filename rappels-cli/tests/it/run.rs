@@ -21,7 +21,7 @@ const SECRET: &str = "a secret long enough for HMAC";
 
 /// What a first run at `AT` prints.
 const SENT_4: &str = "run at 2026-11-26T18:45:00Z: sent 4, retried 0, failed 0, expired 0, \
-                      skipped 0 (planned 4, newly recorded 4)\n";
+                      cancelled 0, skipped 0 (planned 4, newly recorded 4)\n";
 
 /// The Message-IDs of the four reminders due at `AT`: each reminder key, colons as dots.
 const MESSAGE_IDS: [&str; 4] = [
@@ -146,7 +146,7 @@ fn a_run_sends_what_is_due_once(db: &TestDb) {
         summary,
         serde_json::json!({
             "at": AT, "dry_run": false, "planned": 0, "recorded": 0, "sent": 0, "retried": 0,
-            "failed": 0, "expired": 0, "skipped": 0, "would_record": []
+            "failed": 0, "expired": 0, "cancelled": 0, "skipped": 0, "would_record": []
         })
     );
     assert_eq!(outbox.message_ids(), MESSAGE_IDS);
@@ -195,7 +195,7 @@ fn a_run_on_a_terminal_shows_its_progress() {
     let screen = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{screen}");
     assert!(
-        screen.contains("4/4 reminders (sent 4, retried 0, failed 0, expired 0)"),
+        screen.contains("4/4 reminders (sent 4, retried 0, failed 0, expired 0, cancelled 0)"),
         "{screen}"
     );
     assert_eq!(outbox.message_ids(), MESSAGE_IDS);
@@ -257,7 +257,7 @@ fn kinds_narrow_the_run() {
     let out = run(&db, &["--at", AT, "--kind", "manual"], &pairs(&env));
     assert_eq!(
         succeeded(out, "run --kind manual"),
-        "run at 2026-11-26T18:45:00Z: sent 1, retried 0, failed 0, expired 0, skipped 0 \
+        "run at 2026-11-26T18:45:00Z: sent 1, retried 0, failed 0, expired 0, cancelled 0, skipped 0 \
          (planned 1, newly recorded 1)\n"
     );
     assert_eq!(outbox.message_ids(), ["<manual.500@ecole.example.org>"]);
@@ -364,7 +364,7 @@ fn failed_deliveries_do_not_fail_the_run() {
     let err = stderr(&out);
     assert_eq!(
         succeeded(out, "run against a busy server"),
-        "run at 2026-11-26T18:45:00Z: sent 0, retried 4, failed 0, expired 0, skipped 0 \
+        "run at 2026-11-26T18:45:00Z: sent 0, retried 4, failed 0, expired 0, cancelled 0, skipped 0 \
          (planned 4, newly recorded 4)\n"
     );
     assert!(err.contains("delivery failed"), "{err}");
@@ -379,7 +379,7 @@ fn failed_deliveries_do_not_fail_the_run() {
     );
     assert_eq!(
         succeeded(out, "run against a ready server"),
-        "run at 2026-11-26T18:50:00Z: sent 4, retried 0, failed 0, expired 0, skipped 0 \
+        "run at 2026-11-26T18:50:00Z: sent 4, retried 0, failed 0, expired 0, cancelled 0, skipped 0 \
          (planned 0, newly recorded 0)\n"
     );
     assert_eq!(ready.received().len(), 4);

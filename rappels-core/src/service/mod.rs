@@ -89,6 +89,8 @@ pub struct RunReport {
     pub failed: usize,
     /// Not sent because their moment had passed.
     pub expired: usize,
+    /// Not sent because the data no longer wanted them ([`crate::recheck`]).
+    pub cancelled: usize,
     /// Not handled: a message that could not be rendered, or a lease lost to another runner.
     pub skipped: usize,
     /// With `dry_run`, the reminders that would be recorded.
@@ -98,7 +100,7 @@ pub struct RunReport {
 impl RunReport {
     /// Reminders whose attempt has ended so far, whatever its outcome.
     pub fn attempted(&self) -> usize {
-        self.sent + self.retried + self.failed + self.expired
+        self.sent + self.retried + self.failed + self.expired + self.cancelled
     }
 }
 

@@ -31,6 +31,7 @@ use crate::ports::{
     Claim, Email, MailError, Mailer, NewReminder, Outcome, OutgoingReminder, PlanParts, Platform,
     Recorded, Store, WeeklyDue,
 };
+use crate::recheck;
 use crate::retry::AfterFailure;
 use crate::settings::Settings;
 
@@ -483,6 +484,13 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
         Ok(claims
             .into_iter()
             .map(|mut claim| {
+                if let Some(why) = recheck::cancellation(&claim.reminder, &source, &shared.settings)
+                {
+                    return Ready {
+                        claim,
+                        email: Err(Unsent::Cancelled(why)),
+                    };
+                }
                 let email = match self.envelope(&claim.reminder, &source, &shared.settings) {
                     Ok(envelope) => {
                         let outgoing = OutgoingReminder {
@@ -493,7 +501,7 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
                         claim.envelope = Some(Box::new(outgoing.envelope));
                         Ok(email)
                     }
-                    Err(error) => Err(error.to_string()),
+                    Err(error) => Err(Unsent::Unbuildable(error.to_string())),
                 };
                 Ready { claim, email }
             })
@@ -506,12 +514,17 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
             return Attempt::Release;
         }
         let reminder = &ready.claim.reminder;
-        if now >= reminder.expires_at {
-            return Attempt::Done(Outcome::Expired);
-        }
+        // Cancelled first: a reminder nobody wants is not "expired" either.
         let email = match &ready.email {
+            Err(Unsent::Cancelled(why)) => {
+                tracing::info!(key = %reminder.key, reason = %why, "cancelled: no longer wanted");
+                return Attempt::Done(Outcome::Cancelled {
+                    reason: why.to_string(),
+                });
+            }
+            _ if now >= reminder.expires_at => return Attempt::Done(Outcome::Expired),
             Ok(email) => email,
-            Err(error) => {
+            Err(Unsent::Unbuildable(error)) => {
                 tracing::warn!(key = %reminder.key, %error, "failed: its message could not be built");
                 return Attempt::Done(Outcome::Failed {
                     error: format!("the message could not be built: {error}"),
@@ -607,6 +620,7 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
                     Outcome::Retry { .. } => report.retried += 1,
                     Outcome::Failed { .. } => report.failed += 1,
                     Outcome::Expired => report.expired += 1,
+                    Outcome::Cancelled { .. } => report.cancelled += 1,
                 }
             }
             progress(report);
@@ -626,10 +640,18 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
     }
 }
 
-/// A claimed reminder with the e-mail built for it, or why none could be.
+/// A claimed reminder with the e-mail built for it, or why none was.
 struct Ready {
     claim: Claim,
-    email: Result<Email, String>,
+    email: Result<Email, Unsent>,
+}
+
+/// Why a claimed reminder has no e-mail.
+enum Unsent {
+    /// The data no longer wants it: it is recorded as cancelled.
+    Cancelled(recheck::Cancellation),
+    /// Its message could not be built (a template failed): it is recorded as failed.
+    Unbuildable(String),
 }
 
 /// The claims in hand and what the planner has said so far.

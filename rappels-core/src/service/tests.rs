@@ -567,3 +567,117 @@ async fn an_expired_reminder_never_reaches_the_mailer() {
         .unwrap();
     assert_eq!((report.expired, report.sent), (2, 0));
 }
+
+/// Records the four reminders of the small school at 18:45 with a server that answers
+/// "try later", applies `change` to the platform's data, then runs again once the retry is
+/// due with a server that accepts everything: returns the log's (key, status, last error)
+/// and what was sent.
+async fn retried_after(
+    change: impl FnOnce(&mut Scenario),
+    store_change: impl AsyncFnOnce(&MemoryStore),
+) -> (Vec<(String, ReminderStatus, String)>, RunReport, usize) {
+    let engine = engine(MailerMode::Transient, "2026-11-26T18:45:00Z");
+    let first = engine.run(&RunOptions::default()).await.unwrap();
+    assert_eq!((first.recorded, first.retried), (4, 4));
+    let mut scenario = Scenario::from_json(SCHOOL).unwrap();
+    change(&mut scenario);
+    engine.store().replace_platform(scenario);
+    store_change(engine.store()).await;
+    engine.mailer().set_mode(MailerMode::Accept);
+    engine_clock(&engine).set(t("2026-11-26T20:00:00Z"));
+    let report = engine.run(&RunOptions::default()).await.unwrap();
+    let mut log: Vec<_> = engine
+        .store()
+        .log()
+        .iter()
+        .map(|r| {
+            (
+                r.reminder.key.to_string(),
+                r.status,
+                r.last_error.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    log.sort();
+    (log, report, engine.mailer().messages().len())
+}
+
+#[tokio::test]
+async fn reminders_the_data_no_longer_wants_are_cancelled_at_send_time() {
+    let (log, report, sent) = retried_after(
+        |school| {
+            // Session 100 cancelled; session 101 moved two days later; Awa came back;
+            // Mariam no longer linked to Awa.
+            school.sessions[0].status = crate::domain::SessionStatus::Cancelled;
+            school.sessions[1].starts_at += TimeDelta::days(2);
+            school.students[0].last_activity_at = Some(t("2026-11-26T19:00:00Z"));
+            school.parents[0].children.clear();
+        },
+        async |_| {},
+    )
+    .await;
+    let cancelled = |key: &str, why: &str| {
+        let row = log.iter().find(|r| r.0 == key).unwrap();
+        assert_eq!(row.1, ReminderStatus::Cancelled, "{key}: {row:?}");
+        assert!(row.2.contains(why), "{key}: {row:?}");
+    };
+    cancelled("session_eve:1:100:2026-11-26", "the session is cancelled");
+    cancelled("session_eve:2:101:2026-11-26", "moved to another day");
+    cancelled("inactivity:1:2026-11-26", "active since");
+    cancelled("manual:500", "not_your_child");
+    assert_eq!((report.cancelled, report.sent, sent), (4, 0, 0));
+}
+
+#[tokio::test]
+async fn opted_out_or_deactivated_students_get_nothing_already_recorded() {
+    let (log, report, sent) = retried_after(
+        |school| school.students[0].account_active = false,
+        async |store| {
+            // Lucas opts out of session reminders through an unsubscribe link.
+            assert!(
+                store
+                    .opt_out(StudentId::new(2).unwrap(), Family::Session)
+                    .await
+                    .unwrap()
+            );
+        },
+    )
+    .await;
+    let reasons: Vec<(&str, ReminderStatus, &str)> = log
+        .iter()
+        .map(|(k, s, e)| (k.as_str(), *s, e.as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (
+                "inactivity:1:2026-11-26",
+                ReminderStatus::Cancelled,
+                "the student's account is inactive"
+            ),
+            (
+                "manual:500",
+                ReminderStatus::Cancelled,
+                "the manual request is refused now: student_inactive (the student's account is not active)"
+            ),
+            (
+                "session_eve:1:100:2026-11-26",
+                ReminderStatus::Cancelled,
+                "the student's account is inactive"
+            ),
+            (
+                "session_eve:2:101:2026-11-26",
+                ReminderStatus::Cancelled,
+                "the student opted out of session reminders"
+            ),
+        ]
+    );
+    assert_eq!((report.cancelled, sent), (4, 0));
+}
+
+#[tokio::test]
+async fn unchanged_data_sends_what_was_recorded() {
+    let (log, report, sent) = retried_after(|_| {}, async |_| {}).await;
+    assert!(log.iter().all(|r| r.1 == ReminderStatus::Sent), "{log:?}");
+    assert_eq!((report.sent, report.cancelled, sent), (4, 0, 4));
+}

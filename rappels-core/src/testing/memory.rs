@@ -547,7 +547,10 @@ impl ReminderLog for MemoryStore {
             return Err(StoreError::LeaseLost { id: claim.id });
         }
         row.lease = None;
-        row.attempts += u32::from(!matches!(outcome, Outcome::Expired));
+        row.attempts += u32::from(!matches!(
+            outcome,
+            Outcome::Expired | Outcome::Cancelled { .. }
+        ));
         if let Some(envelope) = &claim.envelope {
             row.envelope = Some(Envelope::clone(envelope));
         }
@@ -570,6 +573,10 @@ impl ReminderLog for MemoryStore {
                 row.last_error = Some(error.clone());
             }
             Outcome::Expired => row.status = ReminderStatus::Expired,
+            Outcome::Cancelled { reason } => {
+                row.status = ReminderStatus::Cancelled;
+                row.last_error = Some(reason.clone());
+            }
         }
         Ok(())
     }
@@ -647,6 +654,7 @@ impl History for MemoryStore {
                 ReminderStatus::Failed => stats.failed += 1,
                 ReminderStatus::Pending | ReminderStatus::Sending => stats.pending += 1,
                 ReminderStatus::Expired => stats.expired += 1,
+                ReminderStatus::Cancelled => stats.cancelled += 1,
             }
         }
         Ok(stats)

@@ -224,6 +224,50 @@ async fn failures_are_retried_failed_or_expired() {
 }
 
 #[tokio::test]
+async fn a_reminder_recorded_before_an_opt_out_is_cancelled_on_both_engines() {
+    for db in backends().await {
+        import(&db.store, &Scenario::from_json(SCHOOL).unwrap()).await;
+        let engine = engine(
+            db.store.clone(),
+            MailerMode::Transient,
+            "2026-11-26T18:45:00Z",
+        );
+        assert_eq!(engine.run(&RunOptions::default()).await.unwrap().retried, 4);
+        // Lucas unsubscribes from session reminders; his eve reminder is in the log.
+        let lucas = StudentId::new(2).unwrap();
+        assert!(db.store.opt_out(lucas, Family::Session).await.unwrap());
+        engine.mailer().set_mode(MailerMode::Accept);
+        let later = RunOptions {
+            at: Some(t("2026-11-26T19:00:00Z")),
+            ..RunOptions::default()
+        };
+        let report = engine.run(&later).await.unwrap();
+        assert_eq!((report.sent, report.cancelled), (3, 1), "{}", db.name);
+        assert!(
+            engine
+                .mailer()
+                .messages()
+                .iter()
+                .all(|m| m.student != lucas)
+        );
+        let history = engine
+            .reminders()
+            .history(&Actor::Admin { superuser: true }, None, 10)
+            .await
+            .unwrap();
+        let eve = history.iter().find(|e| e.student == lucas).unwrap();
+        assert_eq!(eve.status, ReminderStatus::Cancelled, "{}", db.name);
+        assert_eq!(
+            eve.last_error.as_deref(),
+            Some("the student opted out of session reminders")
+        );
+        let stats = engine.reminders().stats(1).await.unwrap();
+        assert_eq!((stats.cancelled, stats.pending), (1, 0), "{}", db.name);
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
 async fn an_opt_out_is_stored_and_stops_the_family() {
     for db in backends().await {
         import(&db.store, &Scenario::from_json(SCHOOL).unwrap()).await;
