@@ -8,6 +8,7 @@ mod failure;
 mod mail;
 mod output;
 mod shell;
+mod shutdown;
 mod urls;
 mod variables;
 

@@ -484,7 +484,8 @@ pub trait ReminderLog: Send + Sync {
     /// ([`crate::rules::weekly_is_eligible`]), unless their key is in the log, without
     /// handing the students over to core: a Sunday of a million students costs a few
     /// statements, not a million rows read, decided and written back. Calls `progress`
-    /// after each step it commits, so that senders can start before the last one.
+    /// after each step it commits, so that senders can start before the last one, and
+    /// stops (without error) when `progress` returns false.
     ///
     /// Only for a store whose [`ReminderLog::records_weekly`] is true; such a store must
     /// also leave weekly candidates out of the parts of a [`PlanParts::without_weekly`]
@@ -493,7 +494,7 @@ pub trait ReminderLog: Send + Sync {
         &self,
         due: &WeeklyDue,
         now: DateTime<Utc>,
-        progress: &(dyn Fn(Recorded) + Sync),
+        progress: &(dyn Fn(Recorded) -> bool + Sync),
     ) -> Result<(), StoreError> {
         let _ = (due, now, progress);
         Err(StoreError::Backend(

@@ -904,7 +904,7 @@ macro_rules! backend {
                 pool: &$Pool,
                 due: &WeeklyDue,
                 now: DateTime<Utc>,
-                progress: &(dyn Fn(Recorded) + Sync),
+                progress: &(dyn Fn(Recorded) -> bool + Sync),
             ) -> Result<(), SqlError> {
                 let zone = due.zone.name();
                 let mut ids = candidate_ids(pool, weekly_due_sql("", "id", zone, due.slot_date)).await?;
@@ -947,10 +947,13 @@ macro_rules! backend {
                     let mut tx = pool.begin().await?;
                     let added = q.build().execute(&mut *tx).await?.rows_affected();
                     tx.commit().await?;
-                    progress(Recorded {
+                    let carry_on = progress(Recorded {
                         planned: chunk.len(),
                         recorded: usize::try_from(added).unwrap_or(usize::MAX),
                     });
+                    if !carry_on {
+                        break;
+                    }
                 }
                 Ok(())
             }

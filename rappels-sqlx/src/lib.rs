@@ -567,7 +567,7 @@ impl ReminderLog for SqlStore {
         &self,
         due: &WeeklyDue,
         now: DateTime<Utc>,
-        progress: &(dyn Fn(Recorded) + Sync),
+        progress: &(dyn Fn(Recorded) -> bool + Sync),
     ) -> Result<(), StoreError> {
         Ok(dispatch!(self, record_weekly(due, now, progress))?)
     }

@@ -1,12 +1,12 @@
 //! `rappels daemon`: a built-in scheduler. It runs, asks the core when anything can next
 //! become due (the next slot of any zone, or the next retry), sleeps until then — never
-//! longer than `--max-sleep` — and runs again; on SIGTERM or SIGINT it lets the run in
-//! progress finish and exits cleanly.
+//! longer than `--max-sleep` — and runs again; on SIGTERM or SIGINT it stops gracefully
+//! and exits cleanly.
 //!
-//! A signal is only acted on between runs and during sleeps. A run is bounded (it sends what
-//! is claimable at its start, each attempt under the SMTP timeout), so letting it finish is
-//! the simple way to never leave a message half-sent; stopping after the message in flight
-//! instead would need a cancellation point inside `Reminders::run`.
+//! A signal during a sleep ends it at once. During a run it stops the run as it stops
+//! `rappels run` (`Sender::run_until`): the messages in flight are finished and recorded,
+//! the claims not tried are given back, so no message is left half-sent and nothing waits
+//! for a lease to end.
 
 use std::future::pending;
 use std::time::{Duration, Instant};
@@ -19,13 +19,13 @@ use rappels_core::message::Templates;
 use rappels_core::ports::ReminderLog;
 use rappels_core::service::{RunOptions, Sender, ServiceConfig};
 use rappels_sqlx::{SqlStore, redact_url};
-use tokio::sync::watch;
 
 use crate::args::parse_at;
 use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
 use crate::mail::{self, ConfiguredMailer, MailConfig};
+use crate::shutdown::Shutdown;
 
 pub(crate) const LONG_ABOUT: &str = "\
 Send reminders without cron: run (as `rappels run` does), then sleep until the next instant \
@@ -37,8 +37,10 @@ reminder can be requested at any moment and no slot announces it: the cap is how
 a request may wait. Runs are safe to overlap with `rappels run` or other daemons on the same \
 database.
 
-On SIGTERM or SIGINT (Ctrl-C) the daemon stops: during a sleep at once, during a run once \
-that run has finished, so no message is left half-sent. It then logs `stopped` and exits 0.
+On SIGTERM or SIGINT (Ctrl-C) the daemon stops: during a sleep at once; during a run it \
+finishes the messages in flight, records their outcomes and gives back the reminders it had \
+claimed but not tried (another runner can take them at once), so no message is left \
+half-sent. It then logs `stopped` and exits 0.
 
 A run that fails (the database unreachable for a moment) is logged and tried again after at \
 most a minute; a database that was never migrated or has no settings stops the daemon with \
@@ -200,7 +202,12 @@ impl Daemon {
     /// One run at `clock`'s instant, then the next wake-up computed by the core from the
     /// instant the run ended. The settings are read again each time, so a new import's
     /// settings apply from the next run on, as they would with cron.
-    async fn cycle<C: Clock + Copy>(&self, clock: C) -> Result<Wakeup, Failure> {
+    /// A signal (`stop`) stops the run gracefully, as it stops `rappels run`.
+    async fn cycle<C: Clock + Copy>(
+        &self,
+        clock: C,
+        stop: impl Future<Output = ()> + Send,
+    ) -> Result<Wakeup, Failure> {
         database::settings_in_force(&self.store, &self.file).await?;
         // The daemon's one mailer is lent to each run, so SMTP connections stay pooled
         // from one run to the next.
@@ -213,7 +220,7 @@ impl Daemon {
         );
         let started = Instant::now();
         let report = engine
-            .run(&RunOptions::default())
+            .run_until(&RunOptions::default(), &|_| {}, stop)
             .await
             .map_err(|error| self.failed("run", &error))?;
         crate::commands::run::log_report(&report, false, started);
@@ -247,7 +254,7 @@ impl Daemon {
     /// `--once-at` and `--print-schedule`: one cycle, its wake-up logged and, if asked,
     /// printed.
     async fn once<C: Clock + Copy>(&self, clock: C, print: bool) -> Result<(), Failure> {
-        let wake = self.cycle(clock).await?;
+        let wake = self.cycle(clock, pending()).await?;
         let at = format_instant(wake.at);
         tracing::info!(next = %at, reason = wake.reason.as_str(), "next wake-up");
         if print {
@@ -259,7 +266,7 @@ impl Daemon {
     /// The loop: run, sleep until the next wake-up or `max_sleep`, until a signal.
     async fn serve(&self, mut shutdown: Shutdown, max_sleep: TimeDelta) -> Result<(), Failure> {
         let signal = loop {
-            let wake = match self.cycle(SystemClock).await {
+            let wake = match self.cycle(SystemClock, shutdown.stopped()).await {
                 Ok(wake) => wake,
                 // Nothing to retry for: the database must be migrated or imported first.
                 Err(failure @ Failure::Invalid(_)) => return Err(failure),
@@ -301,70 +308,4 @@ impl Daemon {
         tracing::info!("stopped on {signal}");
         Ok(())
     }
-}
-
-/// SIGTERM and SIGINT, caught from the moment `listen` returns: the first one is recorded
-/// (and logged) and the daemon acts on it between runs.
-struct Shutdown {
-    signal: watch::Receiver<Option<&'static str>>,
-}
-
-impl Shutdown {
-    /// Installs the handlers. `tokio::signal::ctrl_c()` would only install its handler when
-    /// first awaited, and a Ctrl-C during the first run would then kill the process.
-    fn listen() -> Result<Shutdown, Failure> {
-        let (sender, signal) = watch::channel(None);
-        let wait = signals()?;
-        tokio::spawn(async move {
-            let name = wait.await;
-            tracing::info!(
-                "{name} received: stopping once the run in progress, if any, has finished"
-            );
-            let _ = sender.send(Some(name));
-        });
-        Ok(Shutdown { signal })
-    }
-
-    /// The signal received so far, if any.
-    fn requested(&self) -> Option<&'static str> {
-        *self.signal.borrow()
-    }
-
-    /// Waits for a signal (at once if one was already received).
-    async fn wait(&mut self) -> &'static str {
-        match self.signal.wait_for(Option::is_some).await {
-            Ok(name) => name.unwrap_or("a signal"),
-            // The listening task cannot end without sending; should it ever, never stop.
-            Err(_) => pending().await,
-        }
-    }
-}
-
-/// A future that ends with the name of the first of SIGTERM and SIGINT received, its
-/// handlers installed before this returns.
-#[cfg(unix)]
-fn signals() -> Result<impl Future<Output = &'static str> + Send + 'static, Failure> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let install = |kind: SignalKind, name: &str| {
-        signal(kind).map_err(|e| Failure::Failed(anyhow::anyhow!("cannot listen for {name}: {e}")))
-    };
-    let mut terminate = install(SignalKind::terminate(), "SIGTERM")?;
-    let mut interrupt = install(SignalKind::interrupt(), "SIGINT")?;
-    Ok(async move {
-        tokio::select! {
-            _ = terminate.recv() => "SIGTERM",
-            _ = interrupt.recv() => "SIGINT",
-        }
-    })
-}
-
-/// Elsewhere, Ctrl-C only.
-#[cfg(not(unix))]
-fn signals() -> Result<impl Future<Output = &'static str> + Send + 'static, Failure> {
-    Ok(async {
-        match tokio::signal::ctrl_c().await {
-            Ok(()) => "Ctrl-C",
-            Err(_) => pending().await,
-        }
-    })
 }

@@ -20,6 +20,7 @@ use crate::database::{self, DatabaseArgs};
 use crate::failure::Failure;
 use crate::mail::{self, MailConfig, NoMailer};
 use crate::output::table;
+use crate::shutdown::Shutdown;
 
 pub(crate) const LONG_ABOUT: &str = "\
 Plan the reminders due now, record them in the database, and send every recorded reminder \
@@ -35,6 +36,11 @@ A delivery that fails does not fail the run: a transient failure (4xx, server un
 is retried by later runs with a growing delay, a permanent one (5xx) is recorded as failed; \
 both are counted in the summary and logged. The exit status is 1 only when the run itself \
 fails, such as a database that cannot be reached.
+
+On SIGTERM or SIGINT (Ctrl-C) the run stops gracefully: it takes no new reminder, finishes \
+the messages in flight and records their outcomes, gives back the reminders it had claimed \
+but not tried (another runner can take them at once), prints its summary, marked \
+\"stopped early\", and exits 0. What it did not send is left for the next run.
 
 The database must have been set up by `rappels init` or `rappels import`. Messages go to the \
 mailer of rappels.toml or the environment (below); by default, .eml files in ./rappels-outbox.";
@@ -122,6 +128,9 @@ pub(crate) fn run(args: RunArgs, file: &Config, quiet: bool) -> Result<(), Failu
         ));
     };
     let report = database::block_on(async {
+        // Listening from before the database is opened: a SIGTERM at any point stops the
+        // run gracefully rather than killing it.
+        let shutdown = Shutdown::listen()?;
         let store = database::connect_existing(&url).await?;
         let result = run_on(
             &store,
@@ -129,7 +138,7 @@ pub(crate) fn run(args: RunArgs, file: &Config, quiet: bool) -> Result<(), Failu
             &mail,
             (templates, config),
             &options,
-            &progress,
+            (&progress, shutdown.stopped()),
         )
         .await;
         store.close().await;
@@ -163,7 +172,10 @@ async fn run_on(
     mail: &MailConfig,
     engine: (Templates, ServiceConfig),
     options: &RunOptions,
-    progress: &(dyn Fn(&RunReport) + Sync),
+    (progress, stop): (
+        &(dyn Fn(&RunReport) + Sync),
+        impl Future<Output = ()> + Send,
+    ),
 ) -> Result<RunReport, RunError> {
     database::settings_in_force(store, file).await?;
     tracing::info!(
@@ -174,10 +186,10 @@ async fn run_on(
         "run started"
     );
     let report = if options.dry_run {
-        run_with(store, NoMailer, engine, options, progress).await
+        run_with(store, NoMailer, engine, options, (progress, stop)).await
     } else {
         let mailer = mail.mailer()?;
-        run_with(store, mailer, engine, options, progress).await
+        run_with(store, mailer, engine, options, (progress, stop)).await
     };
     Ok(report?)
 }
@@ -203,16 +215,19 @@ impl From<ServiceError> for RunError {
 }
 
 /// One run of the engine over `mailer`, which is dropped before the runtime ends (the SMTP
-/// pool's connections are closed on it).
+/// pool's connections are closed on it), stopping gracefully when `stop` completes.
 async fn run_with<M: Mailer>(
     store: &SqlStore,
     mailer: M,
     (templates, config): (Templates, ServiceConfig),
     options: &RunOptions,
-    progress: &(dyn Fn(&RunReport) + Sync),
+    (progress, stop): (
+        &(dyn Fn(&RunReport) + Sync),
+        impl Future<Output = ()> + Send,
+    ),
 ) -> Result<RunReport, ServiceError> {
     Sender::new(store.clone(), mailer, SystemClock, templates, config)
-        .run_with_progress(options, progress)
+        .run_until(options, progress, stop)
         .await
 }
 
@@ -234,6 +249,7 @@ pub(crate) fn log_report(report: &RunReport, dry_run: bool, started: Instant) {
         expired = report.expired,
         cancelled = report.cancelled,
         skipped = report.skipped,
+        stopped_early = report.interrupted,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "run finished"
     );
@@ -253,6 +269,9 @@ struct RunSummary {
     /// No longer wanted when they were to be sent: recorded as cancelled, not sent.
     cancelled: usize,
     skipped: usize,
+    /// A signal stopped the run before it had planned and sent everything (only when true).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    stopped_early: bool,
     would_record: Vec<WouldRecord>,
 }
 
@@ -278,6 +297,7 @@ impl RunSummary {
             expired: report.expired,
             cancelled: report.cancelled,
             skipped: report.skipped,
+            stopped_early: report.interrupted,
             would_record: report
                 .would_record
                 .iter()
@@ -294,9 +314,13 @@ impl RunSummary {
     /// One summary line; a dry run adds what it would record.
     fn to_text(&self) -> String {
         if !self.dry_run {
+            let stopped = match self.stopped_early {
+                true => "; stopped early by a signal, the rest is left for the next run",
+                false => "",
+            };
             return format!(
                 "run at {}: sent {}, retried {}, failed {}, expired {}, cancelled {}, \
-                 skipped {} (planned {}, newly recorded {})\n",
+                 skipped {} (planned {}, newly recorded {}){stopped}\n",
                 self.at,
                 self.sent,
                 self.retried,
@@ -353,6 +377,7 @@ mod tests {
             expired: 0,
             cancelled: 0,
             skipped: 0,
+            stopped_early: false,
             would_record: Vec::new(),
         }
     }

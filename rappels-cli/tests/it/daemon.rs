@@ -178,15 +178,21 @@ struct Running {
 
 impl Running {
     fn start(db: &TestDb, dir: &TempDir, env: &[(&str, String)]) -> Running {
+        Running::command(db, dir, env, &["daemon"])
+    }
+
+    /// `rappels ARGS` on `db`, as a process of its own (`run`, or `daemon`).
+    fn command(db: &TestDb, dir: &TempDir, env: &[(&str, String)], args: &[&str]) -> Running {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("rappels"))
             // None of the caller's configuration: the daemon gets only what is set here.
             .env_clear()
             .envs(env.iter().map(|(name, value)| (name, value)))
             .env("RAPPELS_SECRET", SECRET)
-            .args(["daemon", "--database-url", &db.url])
+            .args(args)
+            .args(["--database-url", &db.url])
             .current_dir(dir.path())
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
@@ -435,6 +441,58 @@ fn a_signal_during_a_run_lets_the_message_in_flight_finish() {
         succeeded(out, "run after the daemon").contains("sent 0, retried 0"),
         "the reminder was not recorded as sent"
     );
+}
+
+/// SIGTERM to `rappels run` while a message is in flight (one connection, four reminders
+/// due): the message is finished and recorded, the three claims not tried are given back,
+/// and the run exits 0 saying it stopped early. A run at the same instant, within the
+/// lease the first run took, then sends exactly those three: had they stayed leased it
+/// could claim none.
+#[test]
+fn sigterm_to_a_run_finishes_the_message_in_flight_and_gives_back_the_rest() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    import(&db, &fixture("school.json"));
+    let (port, arrivals, release, received) = gated_server();
+    let mut env = smtp(port);
+    env.push(("RAPPELS_SMTP_POOL_SIZE", "1".to_owned()));
+    let mut run = Running::command(&db, &dir, &env, &["run", "--at", AT, "--format", "json"]);
+    arrivals
+        .recv_timeout(PATIENCE)
+        .expect("the run sends its first reminder");
+    run.signal("TERM");
+    run.wait_for_line("SIGTERM received");
+    release.send(()).unwrap();
+    let mut stdout = run.child.stdout.take().unwrap();
+    let status = run.wait_for_exit();
+    assert_eq!(status.code(), Some(0), "{:#?}", run.seen);
+    let mut summary = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut summary).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    assert_eq!(
+        (
+            &summary["sent"],
+            &summary["stopped_early"],
+            &summary["recorded"]
+        ),
+        (&1.into(), &true.into(), &4.into()),
+        "{summary}"
+    );
+    assert_eq!(received.load(Ordering::SeqCst), 1);
+
+    let server = TestServer::start(Answer::Accept);
+    let out = on_with(
+        &db,
+        &["run", "--at", AT, "--format", "json"],
+        &smtp(server.port),
+    );
+    let again: serde_json::Value = serde_json::from_str(&succeeded(out, "run again")).unwrap();
+    assert_eq!(
+        (&again["sent"], &again["recorded"]),
+        (&3.into(), &0.into()),
+        "{again}"
+    );
+    assert_eq!(server.received().len(), 3);
 }
 
 // --- doctor -------------------------------------------------------------------------------

@@ -91,6 +91,9 @@ pub struct RunReport {
     pub expired: usize,
     /// Not sent because the data no longer wanted them ([`crate::recheck`]).
     pub cancelled: usize,
+    /// The run was asked to stop ([`Sender::run_until`]) before it had planned and sent
+    /// everything: the rest is left for the next run.
+    pub interrupted: bool,
     /// Not handled: a message that could not be rendered, or a lease lost to another runner.
     pub skipped: usize,
     /// With `dry_run`, the reminders that would be recorded.

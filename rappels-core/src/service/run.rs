@@ -83,6 +83,15 @@ impl Shared {
         self.stop_planning.load(Ordering::SeqCst)
     }
 
+    /// Stops the run without a failure (a signal asked it to stop): no new claim is taken
+    /// and planning stops; the sends in flight end and are recorded, the other claims are
+    /// given back.
+    fn halt(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.stop_planning.store(true, Ordering::SeqCst);
+        self.update(|r| r.interrupted = true);
+    }
+
     /// Stops the run, keeping the first failure.
     fn fail(&self, error: ServiceError) {
         self.stop.store(true, Ordering::SeqCst);
@@ -184,6 +193,21 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
         options: &RunOptions,
         progress: &(dyn Fn(&RunReport) + Sync),
     ) -> Result<RunReport, ServiceError> {
+        self.run_until(options, progress, future::pending()).await
+    }
+
+    /// [`Sender::run_with_progress`], stopping gracefully when `stop` completes (a SIGTERM):
+    /// no new claim is taken and planning stops; the messages in flight are finished and
+    /// their outcomes recorded; the claims not yet tried are given back at once
+    /// ([`crate::ports::ReminderLog::release`]), so that another runner can take them
+    /// without waiting for their lease to end. The run then returns its report, with
+    /// `interrupted` set; what it did not record or send is left for the next run.
+    pub async fn run_until(
+        &self,
+        options: &RunOptions,
+        progress: &(dyn Fn(&RunReport) + Sync),
+        stop: impl Future<Output = ()> + Send,
+    ) -> Result<RunReport, ServiceError> {
         let at = options.at.unwrap_or_else(|| self.reminders.clock.now());
         if options.dry_run {
             return self.dry_run(at, options).await;
@@ -207,7 +231,13 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
             }
         };
         let sending = self.send_claimed(&clock, &shared, recorded_rx, progress);
-        future::join(planning, sending).await;
+        let work = std::pin::pin!(future::join(planning, sending));
+        let stop = std::pin::pin!(stop);
+        if let future::Either::Right(((), work)) = future::select(work, stop).await {
+            tracing::info!("stopping: finishing the messages in flight, giving back the rest");
+            shared.halt();
+            work.await;
+        }
         if let Some(error) = lock(&shared.failure).take() {
             return Err(error);
         }
@@ -350,6 +380,7 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
             if step.recorded > 0 {
                 let _ = recorded.unbounded_send(());
             }
+            !shared.planning_stopped()
         };
         for zone in window.zones() {
             for slot in &zone.weekly {

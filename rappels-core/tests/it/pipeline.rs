@@ -169,6 +169,54 @@ async fn a_runner_stalled_past_its_lease_records_nothing_for_the_claims_it_lost(
     assert!(log.iter().all(|r| r.status == ReminderStatus::Sent));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_run_finishes_its_sends_gives_back_its_claims_and_the_next_run_does_the_rest() {
+    // A SIGTERM arrives once 40 sends have started.
+    let stop = std::sync::Arc::new(tokio::sync::Notify::new());
+    let signal = stop.clone();
+    let mut mailer = Gated::new(4);
+    mailer.on_send = Some((40, Box::new(move || signal.notify_one())));
+    let engine = engine(mailer, FixedClock::new(t(SUNDAY)));
+    let (plan, _) = engine.reminders().plan(t(SUNDAY)).await.unwrap();
+    let due = plan.due.len();
+    let report = bounded(engine.run_until(&RunOptions::default(), &|_| {}, stop.notified()))
+        .await
+        .unwrap();
+    assert!(report.interrupted, "{report:?}");
+    let accepted = engine.mailer().accepted.lock().unwrap().clone();
+    // Every send in flight at the signal was finished and its outcome recorded.
+    assert!(
+        report.sent >= 40 && report.sent < due,
+        "{report:?} of {due}"
+    );
+    assert_eq!(accepted.len(), report.sent);
+    let log = engine.store().log();
+    let count = |status| log.iter().filter(|r| r.status == status).count();
+    assert_eq!(count(ReminderStatus::Sent), report.sent);
+    // The claims not tried were given back, not left leased: nothing is "sending".
+    assert_eq!(count(ReminderStatus::Sending), 0);
+    assert!(
+        log.iter()
+            .filter(|r| r.status == ReminderStatus::Pending)
+            .all(|r| r.attempts == 0)
+    );
+    // So a run at the same instant (within any lease) takes them at once and, planning
+    // again, records the rest: every reminder goes out exactly once.
+    let again = bounded(engine.run(&RunOptions::default())).await.unwrap();
+    assert!(!again.interrupted);
+    let accepted = engine.mailer().accepted.lock().unwrap().clone();
+    assert_eq!(accepted.len(), due);
+    let distinct: HashSet<&String> = accepted.iter().collect();
+    assert_eq!(distinct.len(), due, "a reminder was sent twice");
+    assert!(
+        engine
+            .store()
+            .log()
+            .iter()
+            .all(|r| r.status == ReminderStatus::Sent)
+    );
+}
+
 #[tokio::test]
 async fn a_failed_mail_session_stops_the_run_and_leaves_every_reminder_pending() {
     let engine = engine(
