@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 use futures::channel::mpsc;
-use futures::{StreamExt, future, stream};
+use futures::{FutureExt, StreamExt, future, stream};
 
 use super::{Reminders, RunOptions, RunReport, Sender, ServiceError};
 use crate::clock::Clock;
@@ -42,6 +42,11 @@ const PART_SIZE: usize = 2_000;
 /// Outcomes recorded in one transaction at most; fewer when the senders are slower than the
 /// database (the recorder takes whatever is waiting).
 const OUTCOMES_PER_TRANSACTION: usize = 512;
+
+/// Outcomes that may wait for their transaction, per connection: enough that the senders
+/// keep going while the recorder commits, few enough that a crash repeats only a handful of
+/// messages (see `send_claimed`).
+const OUTCOME_QUEUE_FACTOR: usize = 4;
 
 /// The run's notion of now: the clock's, read afresh for every claim, attempt and outcome,
 /// so that leases and expiry follow the real time a long run takes; or, for a run `--at` an
@@ -234,8 +239,8 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
         let work = std::pin::pin!(future::join(planning, sending));
         let stop = std::pin::pin!(stop);
         if let future::Either::Right(((), work)) = future::select(work, stop).await {
-            tracing::info!("stopping: finishing the messages in flight, giving back the rest");
             shared.halt();
+            tracing::info!("stopping: finishing the messages in flight, giving back the rest");
             work.await;
         }
         if let Some(error) = lock(&shared.failure).take() {
@@ -422,19 +427,27 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
             let claim = self.next_claim(&mut feed, clock, shared, batch).await?;
             Some((claim, feed))
         });
-        let (done_tx, done_rx) = mpsc::unbounded::<(Claim, Attempt)>();
+        // Outcomes wait for their transaction in a bounded queue: when the recorder is
+        // behind, the senders wait rather than send on. What a crash can repeat is what the
+        // server accepted and the log does not say yet: the sends in flight (concurrency),
+        // one more waiting to enter the queue, the outcomes queued and those being written
+        // (each at most the queue's capacity, OUTCOME_QUEUE_FACTOR × concurrency + 1): at
+        // most 9 × concurrency + 3 messages (39 for four connections), never the backlog.
+        let (done_tx, done_rx) =
+            mpsc::channel::<(Claim, Attempt)>(OUTCOME_QUEUE_FACTOR * concurrency);
         let send = claims
             .map(|ready| async move {
                 let attempt = self.attempt(&ready, clock.now(), shared).await;
                 (ready.claim, attempt)
             })
             .buffer_unordered(concurrency)
-            // The closure owns the sending end: the recorder's stream ends with the senders.
-            .for_each(move |done| {
-                // The recorder may have failed and gone: the run is stopping then.
-                let _ = done_tx.unbounded_send(done);
-                future::ready(())
-            });
+            // One sending end, waited on when the queue is full (a clone per outcome would
+            // bring a slot of its own, and no bound). It is closed when the senders are done,
+            // which ends the recorder's stream; if the recorder failed and went, the run is
+            // stopping and the sends end with it.
+            .map(Ok)
+            .forward(done_tx)
+            .map(drop);
         let record = async {
             let mut batches = done_rx.ready_chunks(OUTCOMES_PER_TRANSACTION);
             while let Some(batch) = batches.next().await {

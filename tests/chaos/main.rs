@@ -1,0 +1,8 @@
+//! The chaos suite: the real `rappels` binary, run as cron runs it, against real SQLite and
+//! PostgreSQL databases and a real SMTP server on loopback that records what it accepts,
+//! while runners overlap and crash. Each test proves one promise of README.md's
+//! "Guarantees" section.
+
+mod crash;
+mod overlap;
+mod support;
