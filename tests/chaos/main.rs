@@ -4,5 +4,6 @@
 //! "Guarantees" section.
 
 mod crash;
+mod db_fault;
 mod overlap;
 mod support;

@@ -149,6 +149,13 @@ impl Db {
     }
 }
 
+impl Db {
+    /// For a PostgreSQL database: its server's URL and its name.
+    pub(crate) fn server_and_name(&self) -> Option<(String, String)> {
+        self.postgres.clone()
+    }
+}
+
 impl Drop for Db {
     fn drop(&mut self) {
         if let Some((server, name)) = &self.postgres {
