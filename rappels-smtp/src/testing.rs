@@ -37,6 +37,20 @@ pub enum Answer {
     Closing,
 }
 
+/// A fault the running server can be switched to ([`TestServer::set_fault`]), for tests of
+/// outages: from the next step on, every connection suffers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer RCPT as this instead of the configured answer (451, 550, 421…).
+    Answer(Answer),
+    /// Close the connection at the end of the content, before replying: the message is not
+    /// delivered and the client learns nothing of it.
+    DropInData,
+    /// Wait this long at the end of the content, then close without replying and without
+    /// delivering: past the client's timeout, a server that stalled.
+    StallInData(std::time::Duration),
+}
+
 /// How the connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServerTls {
@@ -119,6 +133,7 @@ pub struct Received {
 #[derive(Debug, Default)]
 struct Shared {
     received: Mutex<Vec<Received>>,
+    fault: Mutex<Option<Fault>>,
     connections: AtomicUsize,
     open: AtomicUsize,
     most_open: AtomicUsize,
@@ -132,6 +147,8 @@ struct Recorder {
     options: Arc<ServerOptions>,
     /// Set when a message was accepted, for the loop to close the connection if told to.
     accepted: Arc<AtomicBool>,
+    /// Set when a fault says to close the connection without replying.
+    dropped: Arc<AtomicBool>,
     /// The refusal of a content, which the loop says instead of mailin's reply.
     refusal: Arc<Mutex<Option<Response>>>,
     from: String,
@@ -175,8 +192,12 @@ impl Handler for Recorder {
     }
 
     fn rcpt(&mut self, to: &str) -> Response {
+        let answer = match *self.shared.fault.lock().unwrap() {
+            Some(Fault::Answer(answer)) => answer,
+            _ => self.options.answer,
+        };
         let response = reply(
-            self.options.answer,
+            answer,
             "4.3.2 Try again later",
             (550, "5.1.1 No such mailbox"),
         );
@@ -198,6 +219,18 @@ impl Handler for Recorder {
 
     fn data_end(&mut self) -> Response {
         let data = std::mem::take(&mut self.data);
+        match *self.shared.fault.lock().unwrap() {
+            Some(Fault::DropInData) => {
+                self.dropped.store(true, Ordering::SeqCst);
+                return mailin::response::OK;
+            }
+            Some(Fault::StallInData(pause)) => {
+                std::thread::sleep(pause);
+                self.dropped.store(true, Ordering::SeqCst);
+                return mailin::response::OK;
+            }
+            _ => {}
+        }
         if self.options.end_of_data != Answer::Accept {
             // mailin stays in its DATA state after a negative reply here, and would take the
             // next commands for content; it is told OK, and the loop says the refusal.
@@ -323,11 +356,13 @@ fn serve(
     tls: Option<Arc<ServerConfig>>,
 ) -> io::Result<()> {
     let accepted = Arc::new(AtomicBool::new(false));
+    let dropped = Arc::new(AtomicBool::new(false));
     let refusal = Arc::new(Mutex::new(None));
     let recorder = Recorder {
         shared: Arc::clone(&shared),
         options: Arc::clone(&options),
         accepted: Arc::clone(&accepted),
+        dropped: Arc::clone(&dropped),
         refusal: Arc::clone(&refusal),
         from: String::new(),
         to: Vec::new(),
@@ -368,6 +403,9 @@ fn serve(
             return Ok(());
         }
         let response = session.process(&line);
+        if dropped.load(Ordering::SeqCst) {
+            return wire.get_ref().tcp().shutdown(Shutdown::Both);
+        }
         let response = refusal.lock().unwrap().take().unwrap_or(response);
         if response.action == Action::NoReply {
             continue;
@@ -495,6 +533,12 @@ impl TestServer {
     /// Messages received so far.
     pub fn received(&self) -> Vec<Received> {
         self.shared.received.lock().unwrap().clone()
+    }
+
+    /// Switches the server to `fault` (or back to its options with `None`), from the next
+    /// step of every connection on.
+    pub fn set_fault(&self, fault: Option<Fault>) {
+        *self.shared.fault.lock().unwrap() = fault;
     }
 
     /// Connections opened so far.

@@ -5,5 +5,6 @@
 
 mod crash;
 mod db_fault;
+mod outage;
 mod overlap;
 mod support;
