@@ -3,12 +3,11 @@
 //! before the kill and its outcome was not yet recorded (a number the runner bounds by its
 //! connections, whatever the backlog), and always with the same Message-ID.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use rappels_smtp::testing::{Answer, TestServer};
 
-use crate::support::{Db, SUNDAY, due, received_ids, run, school, smtp, spawn, stats, succeeded};
+use crate::support::{Db, SUNDAY, assert_delivered_once, due, run, school, smtp, spawn, succeeded};
 
 /// Connections of the killed runner.
 const POOL: usize = 4;
@@ -51,31 +50,7 @@ fn a_killed_runner_loses_nothing(db: &Db) {
         run(&db.url, &env, &["-q", "run", "--at", after_lease]),
         "the run after the lease",
     );
-    let received = received_ids(&server.received());
-    let mut times: BTreeMap<&str, usize> = BTreeMap::new();
-    for id in &received {
-        *times.entry(id.as_str()).or_default() += 1;
-    }
-    let distinct: BTreeSet<String> = times.keys().map(|k| (*k).to_owned()).collect();
-    assert_eq!(
-        distinct, expected,
-        "{}: nothing lost, nothing extra",
-        db.name
-    );
-    let repeated: Vec<_> = times.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(
-        repeated.iter().all(|(_, n)| **n == 2) && repeated.len() <= UNRECORDED_AT_MOST,
-        "{}: {} repeated, more than a runner leaves unrecorded: {repeated:?}",
-        db.name,
-        repeated.len()
-    );
-    let stats = stats(db);
-    assert_eq!(
-        (stats["sent_in_period"].as_u64(), stats["pending"].as_u64()),
-        (Some(expected.len() as u64), Some(0)),
-        "{}: {stats}",
-        db.name
-    );
+    assert_delivered_once(db, &server.received(), &expected, UNRECORDED_AT_MOST);
 }
 
 #[test]

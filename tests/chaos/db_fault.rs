@@ -3,13 +3,12 @@
 //! carries on over new connections; either way the next run finishes the work, and nothing
 //! is lost or sent twice beyond what a crash may repeat.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use rappels_smtp::testing::{Answer, TestServer};
 
 use crate::support::{
-    Db, SUNDAY, admin, due, received_ids, run, school, smtp, spawn, stats, succeeded,
+    Db, SUNDAY, admin, assert_delivered_once, due, run, school, smtp, spawn, succeeded,
 };
 
 const POOL: usize = 4;
@@ -57,22 +56,5 @@ fn connections_dropped_in_the_middle_of_a_run_lose_and_double_nothing() {
         ),
         "the run after the fault",
     );
-    let received = received_ids(&server.received());
-    let mut times: BTreeMap<&str, usize> = BTreeMap::new();
-    for id in &received {
-        *times.entry(id.as_str()).or_default() += 1;
-    }
-    let distinct: BTreeSet<String> = times.keys().map(|k| (*k).to_owned()).collect();
-    assert_eq!(distinct, expected, "nothing lost, nothing extra");
-    let repeated = times.values().filter(|n| **n > 1).count();
-    assert!(
-        times.values().all(|n| *n <= 2) && repeated <= 9 * POOL + 3,
-        "{repeated} repeated"
-    );
-    let stats = stats(&db);
-    assert_eq!(
-        (stats["sent_in_period"].as_u64(), stats["pending"].as_u64()),
-        (Some(expected.len() as u64), Some(0)),
-        "{stats}"
-    );
+    assert_delivered_once(&db, &server.received(), &expected, 9 * POOL + 3);
 }

@@ -2,7 +2,7 @@
 //! (a clean environment, only the variables given), a database of either engine, a
 //! generated school, the plan it says is due, and the Message-IDs a server received.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -293,4 +293,37 @@ pub(crate) fn stats(db: &Db) -> serde_json::Value {
         "stats",
     );
     serde_json::from_str(&out).unwrap()
+}
+
+/// Checks the end state every scenario promises: the server received each key of
+/// `expected` and nothing else, none more than twice and at most `repeats_at_most` of them
+/// twice (what a crash may repeat; 0 where nothing crashed), and the log says sent for each
+/// and holds nothing pending.
+pub(crate) fn assert_delivered_once(
+    db: &Db,
+    received: &[Received],
+    expected: &BTreeSet<String>,
+    repeats_at_most: usize,
+) {
+    let received = received_ids(received);
+    let mut times: BTreeMap<&str, usize> = BTreeMap::new();
+    for id in &received {
+        *times.entry(id.as_str()).or_default() += 1;
+    }
+    let distinct: BTreeSet<String> = times.keys().map(|k| (*k).to_owned()).collect();
+    assert_eq!(&distinct, expected, "{}: delivered ≠ due", db.name);
+    let repeated: Vec<_> = times.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        repeated.iter().all(|(_, n)| **n == 2) && repeated.len() <= repeats_at_most,
+        "{}: {} delivered twice (at most {repeats_at_most} may be): {repeated:?}",
+        db.name,
+        repeated.len()
+    );
+    let stats = stats(db);
+    assert_eq!(
+        (stats["sent_in_period"].as_u64(), stats["pending"].as_u64()),
+        (Some(expected.len() as u64), Some(0)),
+        "{}: the log says sent for each: {stats}",
+        db.name
+    );
 }
