@@ -15,6 +15,11 @@ pub(crate) const BATCH: usize = 1000;
 /// a few milliseconds of the write lock each on SQLite.
 const WEEKLY_STEP: usize = 5_000;
 
+/// The part of `rules::automatic_ineligibility` that the inactivity and weekly kinds share,
+/// over a `students` row: an active account and an active subscription. Written exactly as
+/// the predicate of the partial index `students_periodic`, so that SQLite uses the index.
+const PERIODIC_ELIGIBLE: &str = "account_active AND subscription_active";
+
 /// The opt-out part of `rules::weekly_is_eligible` over a `students` row: neither the
 /// platform's opt-outs nor those recorded by unsubscribe links (both comma-separated
 /// lists) name the digest or everything.
@@ -93,7 +98,7 @@ macro_rules! backend {
 
             use super::{
                 BATCH, CLAIM_COLUMNS, HISTORY_COLUMNS, SESSION_COLUMNS, STUDENT_COLUMNS,
-                WEEKLY_NOT_OPTED_OUT, WEEKLY_STEP,
+                PERIODIC_ELIGIBLE, WEEKLY_NOT_OPTED_OUT, WEEKLY_STEP,
             };
             use crate::convert::{self, micros};
             use crate::{ImportProgress, ImportReport, QueryPlan, SqlError};
@@ -299,7 +304,9 @@ macro_rules! backend {
             fn activity_sql(prefix: &str, columns: &str, zone: &'static str, dates: &ActivityDates, leave_out_recorded: bool) -> QueryBuilder<$Db> {
                 let mut q = QueryBuilder::new(format!("{prefix}SELECT {columns} FROM students WHERE zone = "));
                 q.push_bind(zone);
-                q.push(" AND account_active AND subscription_active AND (reference_day IN (");
+                q.push(" AND ");
+                q.push(PERIODIC_ELIGIBLE);
+                q.push(" AND (reference_day IN (");
                 let exact: Vec<i64> = dates.exact.iter().map(|d| convert::day(*d)).collect();
                 push_ids(&mut q, &exact);
                 if let Some(repeat) = dates.repeat {
@@ -329,7 +336,8 @@ macro_rules! backend {
                     "{prefix}SELECT {columns} FROM students WHERE zone = "
                 ));
                 q.push_bind(zone);
-                q.push(" AND account_active AND subscription_active");
+                q.push(" AND ");
+                q.push(PERIODIC_ELIGIBLE);
                 if let Some(date) = single {
                     q.push(" AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.student_id = students.id \
                             AND r.kind = 'weekly' AND r.slot_date = ");
@@ -932,7 +940,9 @@ macro_rules! backend {
                     q.push_bind(micros(now));
                     // Judged again on the rows as they are now: a student may have been
                     // deactivated or opted out since the ids were read.
-                    q.push(" FROM students WHERE account_active AND subscription_active AND ");
+                    q.push(" FROM students WHERE ");
+                    q.push(PERIODIC_ELIGIBLE);
+                    q.push(" AND ");
                     q.push(WEEKLY_NOT_OPTED_OUT);
                     // A range of the zone's index rather than a list of ids: the students
                     // of the range who are not candidates are inactive, opted out or

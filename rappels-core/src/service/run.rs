@@ -316,9 +316,10 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
         // which are fewer and more pressing: an eve reminder before its session.
         let weekly_in_store = store.records_weekly();
         let (parts, mut incoming) = PlanParts::channel(1);
-        let parts = match weekly_in_store {
-            true => parts.without_weekly(),
-            false => parts,
+        let parts = if weekly_in_store {
+            parts.without_weekly()
+        } else {
+            parts
         };
         let window = &window;
         let read = store.plan_parts(window, settings, PART_SIZE, parts);
