@@ -318,8 +318,7 @@ fn inactivity_verdicts<D: Directory>(
     let Some(reference) = rules::inactivity_reference_date(student, zone) else {
         return vec![Verdict::NotDue(Reason::NoActivityRecorded)];
     };
-    let hits =
-        |date: NaiveDate| rules::inactivity_ladder_hits((date - reference).num_days(), settings);
+    let hits = |date: NaiveDate| rules::inactivity_hits_on(reference, date, settings);
     let window = ZoneWindow::new(zone, at, settings);
     let dated = dated_verdicts(
         PeriodicKind::Inactivity,

@@ -367,7 +367,7 @@ pub fn due_reminders<D: Directory>(
             continue;
         };
         for s in &window.zone(zone, settings).inactivity {
-            if rules::inactivity_ladder_hits((s.date - reference).num_days(), settings) {
+            if rules::inactivity_hits_on(reference, s.date, settings) {
                 let key = ReminderKey::Periodic {
                     student: student.id,
                     kind: PeriodicKind::Inactivity,

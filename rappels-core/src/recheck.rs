@@ -117,9 +117,8 @@ pub fn cancellation(
             slot_date,
             ..
         } => {
-            let hits = rules::inactivity_reference_date(student, zone).is_some_and(|since| {
-                rules::inactivity_ladder_hits((slot_date - since).num_days(), settings)
-            });
+            let hits = rules::inactivity_reference_date(student, zone)
+                .is_some_and(|since| rules::inactivity_hits_on(since, slot_date, settings));
             (!hits).then_some(Cancellation::ActiveAgain)
         }
         ReminderKey::Periodic {

@@ -136,6 +136,12 @@ pub fn inactivity_reference_date(student: &Student, zone: Zone) -> Option<NaiveD
     student.inactivity_reference().map(|t| local_date(t, zone))
 }
 
+/// Whether the inactivity ladder hits local date `date` for a student inactive since the
+/// local date `reference` ([`inactivity_reference_date`]).
+pub fn inactivity_hits_on(reference: NaiveDate, date: NaiveDate, settings: &Settings) -> bool {
+    inactivity_ladder_hits((date - reference).num_days(), settings)
+}
+
 /// The inactivity ladder: is a reminder due after `days` days of inactivity? Yes on the
 /// listed days, and every `inactivity_repeat_days` after the last of them.
 pub fn inactivity_ladder_hits(days: i64, settings: &Settings) -> bool {
