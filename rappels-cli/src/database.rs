@@ -7,7 +7,7 @@ use clap::Args;
 use rappels_core::clock::Clock;
 use rappels_core::service::Reminders;
 use rappels_core::settings::Settings;
-use rappels_sqlx::{SqlError, SqlStore, redact_url};
+use rappels_sqlx::{DatabaseUrl, SqlError, SqlStore};
 
 use crate::config::{self, Config, Values, env_var};
 use crate::failure::Failure;
@@ -35,15 +35,16 @@ impl DatabaseArgs {
     /// The variables are read here rather than with clap's `env` so that a URL holding a
     /// password is never shown by `--help`, several places can be tried in order, and a URL
     /// from the environment does not trip `plan`'s "`--database-url` requires `--db`".
-    pub(crate) fn url(&self, config: &Config) -> Result<String, Failure> {
-        if let Some(url) = &self.database_url {
-            return Ok(url.clone());
-        }
-        Ok(match config.get(crate::variables::DATABASE_URL)? {
-            Some(url) => url.text,
-            None => env_var(GENERIC_URL_VARIABLE)?
-                .map_or_else(|| DEFAULT_URL.to_owned(), |url| url.text),
-        })
+    pub(crate) fn url(&self, config: &Config) -> Result<DatabaseUrl, Failure> {
+        let text = match &self.database_url {
+            Some(url) => url.clone(),
+            None => match config.get(crate::variables::DATABASE_URL)? {
+                Some(url) => url.text,
+                None => env_var(GENERIC_URL_VARIABLE)?
+                    .map_or_else(|| DEFAULT_URL.to_owned(), |url| url.text),
+            },
+        };
+        DatabaseUrl::parse(&text).map_err(sql_failure)
     }
 }
 
@@ -58,16 +59,16 @@ pub(crate) fn block_on<T>(work: impl Future<Output = Result<T, Failure>>) -> Res
 }
 
 /// Opens the database at `url`, creating a SQLite file if there is none.
-pub(crate) async fn connect(url: &str) -> Result<SqlStore, Failure> {
+pub(crate) async fn connect(url: &DatabaseUrl) -> Result<SqlStore, Failure> {
     let store = SqlStore::connect(url).await.map_err(sql_failure)?;
-    tracing::debug!(url = %redact_url(url), backend = ?store.backend(), "connected");
+    tracing::debug!(%url, backend = ?store.backend(), "connected");
     Ok(store)
 }
 
 /// Opens an existing database at `url`, for commands that only read.
-pub(crate) async fn connect_existing(url: &str) -> Result<SqlStore, Failure> {
+pub(crate) async fn connect_existing(url: &DatabaseUrl) -> Result<SqlStore, Failure> {
     let store = SqlStore::connect_existing(url).await.map_err(sql_failure)?;
-    tracing::debug!(url = %redact_url(url), backend = ?store.backend(), "connected");
+    tracing::debug!(%url, backend = ?store.backend(), "connected");
     Ok(store)
 }
 
@@ -140,9 +141,9 @@ pub(crate) async fn read_only_engine<C: Clock>(
 }
 
 /// A failure of the engine reading the reminder log of the database at `url`.
-pub(crate) fn log_failure(error: rappels_core::service::ServiceError, url: &str) -> Failure {
-    crate::failure::service_failure(
-        error,
-        format_args!("cannot read the reminder log of {}", redact_url(url)),
-    )
+pub(crate) fn log_failure(
+    error: rappels_core::service::ServiceError,
+    url: &DatabaseUrl,
+) -> Failure {
+    crate::failure::service_failure(error, format_args!("cannot read the reminder log of {url}"))
 }

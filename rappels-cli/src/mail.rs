@@ -384,11 +384,11 @@ pub(crate) fn service_config(
 /// Logs (at debug level) the configuration a sending command runs with; never the password.
 pub(crate) fn log_configuration(
     mail: &MailConfig,
-    url: &str,
+    url: &rappels_sqlx::DatabaseUrl,
     config: &rappels_core::service::ServiceConfig,
 ) {
     tracing::debug!(
-        url = %rappels_sqlx::redact_url(url),
+        %url,
         mailer = %mail.destination(),
         from = %mail.from,
         site_url = %mail.site_url,

@@ -182,6 +182,62 @@ pub fn is_weekly_date(date: NaiveDate, settings: &Settings) -> bool {
     chrono::Datelike::weekday(&date) == settings.weekly_day.chrono()
 }
 
+/// The days a weekly digest of `slot_date` reports on, as local dates of the student's
+/// zone: the week it closes (the 7 days ending on the slot date: sessions completed or
+/// missed) and the week after (the 7 days after it: the goals).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DigestWeek {
+    /// The first day of the week the digest closes: 6 days before the slot date.
+    pub first_day: NaiveDate,
+    /// The slot date.
+    pub last_day: NaiveDate,
+    /// The day after the slot date.
+    pub next_first_day: NaiveDate,
+    /// The last day of the week after: 7 days after the slot date.
+    pub next_last_day: NaiveDate,
+}
+
+impl DigestWeek {
+    /// Days before the slot date that the week it closes starts.
+    const DAYS_BEFORE: i64 = 6;
+    /// Days after the slot date that the week after ends.
+    const DAYS_AFTER: i64 = 7;
+
+    /// The digest week of `slot_date`.
+    pub fn of(slot_date: NaiveDate) -> DigestWeek {
+        let day = |offset: i64| slot_date + TimeDelta::days(offset);
+        DigestWeek {
+            first_day: day(-Self::DAYS_BEFORE),
+            last_day: slot_date,
+            next_first_day: day(1),
+            next_last_day: day(Self::DAYS_AFTER),
+        }
+    }
+
+    /// The session starts the digest reads in `zone`: from the local midnight of its first
+    /// day to the local midnight after its next week's last day.
+    pub fn span(&self, zone: Zone) -> (DateTime<Utc>, DateTime<Utc>) {
+        let midnight = TimeOfDay::new(0, 0).expect("00:00 is a valid time");
+        (
+            slot_at(self.first_day, midnight, zone),
+            slot_at(self.next_last_day + TimeDelta::days(1), midnight, zone),
+        )
+    }
+}
+
+/// A span of session starts, the same in every zone, that holds the [`DigestWeek::span`]
+/// of every digest due at `at`: what a store reads for them without knowing each one's
+/// zone and slot. A digest is due from its slot (on its slot date) to the end of its grace
+/// (at most a day), so its slot date's local midnight is at most 2 days and an hour (a
+/// daylight-saving day) before `at`; its week reaches `DAYS_BEFORE` days before that, and
+/// `DAYS_AFTER + 1` days after, an hour either side for a change of offset. One day more
+/// on each side is margin; `digest_spans_hold_every_digest_week` checks the bound.
+pub fn digest_span(at: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let before = TimeDelta::days(DigestWeek::DAYS_BEFORE + 3);
+    let after = TimeDelta::days(DigestWeek::DAYS_AFTER + 2);
+    (at - before, at + after)
+}
+
 /// Why a manual request is refused, in the order RULES.md checks them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -409,6 +465,66 @@ mod tests {
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
     }
+    /// The span a store reads for the digests due at an instant holds the week of every
+    /// digest due then, in the zones with the widest offsets (+14 h, −11 h), a half-hour
+    /// daylight-saving change (Lord Howe) and the usual ones, for slots at the first and
+    /// last minutes of the day, every day of 2026 (its transitions included), at the start
+    /// and the end of the longest grace; and its margin beyond the farthest week is the one
+    /// day `digest_span` says, so a span narrower by more than that day fails here.
+    #[test]
+    fn digest_spans_hold_every_digest_week() {
+        let zones = [
+            "Pacific/Kiritimati",
+            "Pacific/Pago_Pago",
+            "Australia/Lord_Howe",
+            "Europe/Paris",
+            "America/New_York",
+        ];
+        let longest_grace = TimeDelta::days(1);
+        let (mut farthest_before, mut farthest_after) = (TimeDelta::zero(), TimeDelta::zero());
+        for zone in zones.map(|z| Zone::parse(z).unwrap()) {
+            let mut slot = d("2026-01-01");
+            while slot < d("2027-01-01") {
+                let (first, end) = DigestWeek::of(slot).span(zone);
+                for time in [hm("00:00"), hm("23:59")] {
+                    let due = slot_at(slot, time, zone);
+                    for at in [due, due + longest_grace] {
+                        farthest_before = farthest_before.max(at - first);
+                        farthest_after = farthest_after.max(end - at);
+                    }
+                }
+                slot += TimeDelta::days(1);
+            }
+        }
+        let at = t("2026-11-29T19:00:00Z");
+        let (from, until) = digest_span(at);
+        let (before, after) = (at - from, until - at);
+        assert!(farthest_before <= before && farthest_after <= after);
+        let one_day = TimeDelta::days(1);
+        assert!(
+            before - farthest_before <= one_day,
+            "{farthest_before} of {before}"
+        );
+        assert!(
+            after - farthest_after <= one_day,
+            "{farthest_after} of {after}"
+        );
+    }
+
+    #[test]
+    fn a_digest_week_is_the_seven_days_to_its_slot_and_the_seven_after() {
+        let week = DigestWeek::of(d("2026-11-29"));
+        assert_eq!(week.first_day, d("2026-11-23"));
+        assert_eq!(week.last_day, d("2026-11-29"));
+        assert_eq!(week.next_first_day, d("2026-11-30"));
+        assert_eq!(week.next_last_day, d("2026-12-06"));
+        let paris = Zone::parse("Europe/Paris").unwrap();
+        assert_eq!(
+            week.span(paris),
+            (t("2026-11-22T23:00:00Z"), t("2026-12-06T23:00:00Z"))
+        );
+    }
+
     fn hm(s: &str) -> TimeOfDay {
         TimeOfDay::parse(s).unwrap()
     }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::{
     IdIndex, ManualId, ManualRequest, Parent, ParentId, ReminderKey, Session, SessionId, Student,
@@ -332,12 +332,6 @@ impl Snapshot {
             .position(sessions, id.get(), |s| s.id.get())
             .map(|i| &sessions[i])
     }
-
-    /// A span of session starts that covers the week before and the week after any digest
-    /// due at `at` (digests are due at most a day after their slot).
-    pub fn digest_span(at: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
-        (at - TimeDelta::days(9), at + TimeDelta::days(9))
-    }
 }
 
 impl Directory for Snapshot {
@@ -430,7 +424,7 @@ mod tests {
                 assert_eq!(sequential.plan(at), parallel.plan(at), "at {at}");
             }
             for student in &school.students {
-                let (from, until) = Snapshot::digest_span(instants()[2]);
+                let (from, until) = rules::digest_span(instants()[2]);
                 assert_eq!(
                     sequential.sessions_of(student.id, from, until),
                     parallel.sessions_of(student.id, from, until)
@@ -446,7 +440,7 @@ mod tests {
                 let snapshot = Snapshot::new(scenario.clone());
                 for student in &scenario.students {
                     assert_eq!(snapshot.student(student.id), Some(student));
-                    let (from, until) = Snapshot::digest_span(instants()[2]);
+                    let (from, until) = rules::digest_span(instants()[2]);
                     let mut expected: Vec<&Session> = scenario
                         .sessions
                         .iter()

@@ -25,7 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("scale.db").display()));
     let base = parse_instant("2026-11-26T00:00:00Z")?;
     let scenario = synthetic_platform(n, base);
-    let store = SqlStore::connect(&url).await?;
+    let store = SqlStore::connect(&url.parse()?).await?;
     store.migrate().await?;
     let started = Instant::now();
     let report = store.import(&scenario, base, &|_| {}).await?;

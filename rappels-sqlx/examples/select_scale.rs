@@ -103,7 +103,7 @@ enum Place {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let (url, place) = database(&args).await?;
-    let store = SqlStore::connect(&url).await?;
+    let store = SqlStore::connect(&url.parse()?).await?;
     store.migrate().await?;
     // From the store, not the flag: --database may name either engine.
     let backend = match store.backend() {

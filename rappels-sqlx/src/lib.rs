@@ -21,13 +21,16 @@
 
 #![deny(missing_docs)]
 
-mod backend;
 mod bulk;
 mod convert;
+mod database_url;
+mod engine;
 mod redact;
+mod sql;
 
-pub use backend::check_storable;
+pub use database_url::DatabaseUrl;
 pub use redact::{holds_secret, redact_url};
+pub use sql::check_storable;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -47,7 +50,10 @@ use rappels_core::settings::Settings;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
+
+use crate::engine::Engine;
+use crate::sql::Sql;
 
 /// A failure of the SQL store. Each message already includes the driver's words, so the
 /// driver's error is kept as data, not as a `source()` that would print it twice.
@@ -274,8 +280,8 @@ pub enum SqlStore {
 macro_rules! dispatch {
     ($self:ident, $f:ident ( $($arg:expr),* )) => {
         match $self {
-            SqlStore::Sqlite(pool) => backend::sqlite::$f(pool $(, $arg)*).await,
-            SqlStore::Postgres(pool) => backend::postgres::$f(pool $(, $arg)*).await,
+            SqlStore::Sqlite(pool) => Sql::<Sqlite>::$f(pool $(, $arg)*).await,
+            SqlStore::Postgres(pool) => Sql::<Postgres>::$f(pool $(, $arg)*).await,
         }
     };
 }
@@ -283,23 +289,23 @@ macro_rules! dispatch {
 impl SqlStore {
     /// Opens the database named by `url`: `sqlite://path/to/rappels.db` (created if missing,
     /// in WAL mode with a busy timeout) or `postgres://user@host/db`.
-    pub async fn connect(url: &str) -> Result<SqlStore, SqlError> {
+    pub async fn connect(url: &DatabaseUrl) -> Result<SqlStore, SqlError> {
         Self::open(url, true).await
     }
 
     /// Opens an existing database only: a mistyped SQLite path is an error rather than a
     /// new empty file (for commands that only read).
-    pub async fn connect_existing(url: &str) -> Result<SqlStore, SqlError> {
+    pub async fn connect_existing(url: &DatabaseUrl) -> Result<SqlStore, SqlError> {
         Self::open(url, false).await
     }
 
-    async fn open(url: &str, create: bool) -> Result<SqlStore, SqlError> {
+    async fn open(url: &DatabaseUrl, create: bool) -> Result<SqlStore, SqlError> {
         let failed = |cause| SqlError::Connect {
-            url: redact_url(url),
+            url: url.to_string(),
             cause,
         };
-        if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)
+        if url.backend() == Backend::Sqlite {
+            let options = SqliteConnectOptions::from_str(url.expose())
                 .map_err(failed)?
                 .create_if_missing(create)
                 .journal_mode(SqliteJournalMode::Wal)
@@ -332,8 +338,8 @@ impl SqlStore {
                 .await
                 .map_err(failed)?;
             Ok(SqlStore::Sqlite(pool))
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let options = PgConnectOptions::from_str(url).map_err(failed)?;
+        } else {
+            let options = PgConnectOptions::from_str(url.expose()).map_err(failed)?;
             // One direct attempt first: a pool would retry until its timeout and then report
             // only "timed out", hiding "connection refused" or "password authentication failed".
             PgConnection::connect_with(&options)
@@ -349,8 +355,6 @@ impl SqlStore {
                 .await
                 .map_err(failed)?;
             Ok(SqlStore::Postgres(pool))
-        } else {
-            Err(SqlError::UnsupportedUrl(redact_url(url)))
         }
     }
 
@@ -373,7 +377,10 @@ impl SqlStore {
             SqlStore::Sqlite(pool) => migration_lock(pool).await?,
             SqlStore::Postgres(_) => None,
         };
-        dispatch!(self, migrate())
+        match self {
+            SqlStore::Sqlite(pool) => Sqlite::migrate(pool).await,
+            SqlStore::Postgres(pool) => Postgres::migrate(pool).await,
+        }
     }
 
     /// The stored settings: those of the last import or of the last `save_settings`,

@@ -18,7 +18,7 @@ use rappels_core::domain::format_instant;
 use rappels_core::message::Templates;
 use rappels_core::ports::ReminderLog;
 use rappels_core::service::{RunOptions, Sender, ServiceConfig};
-use rappels_sqlx::{SqlStore, redact_url};
+use rappels_sqlx::SqlStore;
 
 use crate::args::parse_at;
 use crate::config::Config;
@@ -120,7 +120,7 @@ pub(crate) fn run(args: DaemonArgs, file: &Config) -> Result<(), Failure> {
             templates,
             config,
             file: file.clone(),
-            url: redact_url(&url),
+            url: url.to_string(),
         };
         let result = match (shutdown, args.once_at) {
             (Some(shutdown), _) => {

@@ -22,6 +22,7 @@ use rappels_core::scenario::Scenario;
 use rappels_core::service::{RunOptions, RunReport, Sender, ServiceConfig};
 use rappels_core::unsubscribe::{UnsubscribeConfig, UnsubscribeSecret};
 use rappels_smtp::{FileMailer, eml_file_name, parse_sender};
+use rappels_sqlx::DatabaseUrl;
 
 use crate::database;
 use crate::failure::Failure;
@@ -194,7 +195,8 @@ pub(crate) fn run(args: DemoArgs, show_engine_log: bool) -> Result<(), Failure> 
     let url = sqlite_url(&dir.join(DATABASE_FILE))?;
     prepare_dir(&dir)?;
     let outbox = dir.join(OUTBOX);
-    let work = || database::block_on(send_the_week(&url, &school, &outbox));
+    let database_url = DatabaseUrl::parse(&url).map_err(database::sql_failure)?;
+    let work = || database::block_on(send_the_week(&database_url, &school, &outbox));
     let results = if show_engine_log {
         work()
     } else {
@@ -206,7 +208,7 @@ pub(crate) fn run(args: DemoArgs, show_engine_log: bool) -> Result<(), Failure> 
 
 /// Imports the school into a fresh database and runs the sending at each demo instant.
 async fn send_the_week(
-    url: &str,
+    url: &DatabaseUrl,
     school: &Scenario,
     outbox: &Path,
 ) -> Result<Vec<RunResult>, Failure> {

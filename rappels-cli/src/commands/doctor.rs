@@ -17,7 +17,7 @@ use rappels_core::message::{MessageConfig, Templates};
 use rappels_core::ports::{Platform, ReminderLog};
 use rappels_core::settings::Settings;
 use rappels_smtp::{SmtpMailer, TlsMode};
-use rappels_sqlx::{Backend, SqlStore, redact_url};
+use rappels_sqlx::{Backend, DatabaseUrl, SqlStore};
 
 use crate::config::{Config, Values};
 use crate::database::{self, DatabaseArgs};
@@ -233,11 +233,11 @@ fn unsubscribe_check(config: &Config, mail: Option<&MailConfig>) -> Check {
 /// Reachable (without creating a SQLite file), migrated (the tables exist: reading the
 /// settings and the reminder log would say "no such table" otherwise), and imported.
 async fn database_check(
-    url: &str,
+    url: &DatabaseUrl,
     report: &mut Report,
 ) -> Result<Option<(SqlStore, Settings)>, Failure> {
     const NAME: &str = "database";
-    let shown = redact_url(url);
+    let shown = url.to_string();
     let store = match database::connect_existing(url).await {
         Ok(store) => store,
         Err(failure) => {

@@ -9,7 +9,7 @@ use rappels_core::explain::{Explanation, Verdict};
 use rappels_core::ports::{Platform, StoreError};
 use rappels_core::service::{Reminders, ServiceError};
 use rappels_core::settings::Settings;
-use rappels_sqlx::{SqlStore, redact_url};
+use rappels_sqlx::{DatabaseUrl, SqlStore};
 use serde::Serialize;
 
 use crate::args::parse_at;
@@ -88,14 +88,11 @@ async fn explain_on(
     config: &Config,
     id: StudentId,
     at: DateTime<Utc>,
-    url: &str,
+    url: &DatabaseUrl,
 ) -> Result<(Student, Settings, Vec<Explanation>), Failure> {
     let settings = database::settings_in_force(store, config).await?;
     let failed = |error: ServiceError| {
-        crate::failure::service_failure(
-            error,
-            format_args!("explaining student {id} on {}", redact_url(url)),
-        )
+        crate::failure::service_failure(error, format_args!("explaining student {id} on {url}"))
     };
     // The header needs the student's name and zone, which the explanations do not carry:
     // an empty session range keeps this read to the student's own records.

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use rappels_core::clock::{Clock, SystemClock};
-use rappels_sqlx::{ImportProgress, ImportReport, SqlError, redact_url};
+use rappels_sqlx::{ImportProgress, ImportReport, SqlError};
 
 use crate::commands::plan::load_scenario;
 use crate::config::Config;
@@ -51,7 +51,7 @@ pub(crate) fn run(args: ImportArgs, config: &Config, quiet: bool) -> Result<(), 
     })?;
     warn_undeliverable(&scenario, &args.file);
     let url = args.database.url(config)?;
-    let shown = redact_url(&url);
+    let shown = url.to_string();
     let started = std::time::Instant::now();
     let bar =
         crate::output::progress_bar(quiet, "importing {wide_bar} {pos}/{len} records ({eta})");

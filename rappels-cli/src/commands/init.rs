@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use rappels_core::settings::Settings;
-use rappels_sqlx::redact_url;
+use rappels_sqlx::DatabaseUrl;
 
 use crate::config::{self, Config, DEFAULT_CONFIG};
 use crate::database::{self, DatabaseArgs};
@@ -88,7 +88,8 @@ pub(crate) fn run(args: InitArgs, config_path: Option<&Path>) -> Result<(), Fail
         (None, Some(from_environment)) => from_environment.text,
         _ => crate::urls::relative_sqlite_url(folder, &written_url),
     };
-    let shown = redact_url(&url);
+    let url = DatabaseUrl::parse(&url).map_err(database::sql_failure)?;
+    let shown = url.to_string();
     let settings = environment.settings().apply(&Settings::default())?;
     let kept = database::block_on(async {
         let store = database::connect(&url).await?;

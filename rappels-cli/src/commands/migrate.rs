@@ -1,7 +1,6 @@
 //! `rappels migrate`: create or upgrade the database schema.
 
 use clap::Args;
-use rappels_sqlx::redact_url;
 
 use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
@@ -32,7 +31,7 @@ pub(crate) fn run(args: MigrateArgs, config: &Config) -> Result<(), Failure> {
         store.close().await;
         result
     })?;
-    let shown = redact_url(&url);
+    let shown = url.to_string();
     tracing::info!(url = %shown, "migrations applied");
     crate::output::emit(&format!("migrated {shown}: schema up to date\n"))?;
     Ok(())

@@ -14,7 +14,7 @@ use rappels_core::scenario::{ReadError, Scenario, ScenarioError};
 use rappels_core::service::Reminders;
 use rappels_core::settings::Settings;
 use rappels_core::snapshot::Snapshot;
-use rappels_sqlx::redact_url;
+use rappels_sqlx::DatabaseUrl;
 
 use crate::args::parse_at;
 use crate::config::Config;
@@ -192,7 +192,7 @@ fn plan_scenario(
 /// The same plan from the database: the service asks the store for the window's candidates
 /// and decides them with the same rules as the snapshot, so both print the same thing.
 fn plan_database(
-    url: &str,
+    url: &DatabaseUrl,
     config: &Config,
     at: DateTime<Utc>,
     format: PlanFormat,
@@ -210,12 +210,7 @@ fn plan_database(
             let (plan, subjects) = engine
                 .plan_with_subjects(at, &templates, &MessageConfig::default())
                 .await
-                .map_err(|e| {
-                    Failure::Failed(anyhow::anyhow!(
-                        "planning from {} failed: {e}",
-                        redact_url(url)
-                    ))
-                })?;
+                .map_err(|e| Failure::Failed(anyhow::anyhow!("planning from {url} failed: {e}")))?;
             log_planned(&plan, started);
             Ok::<_, Failure>((plan, subjects))
         }

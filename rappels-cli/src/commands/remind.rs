@@ -10,7 +10,7 @@ use rappels_core::ports::Mailer;
 use rappels_core::service::{
     Reminders, RunOptions, RunReport, Sender, ServiceConfig, ServiceError,
 };
-use rappels_sqlx::{SqlStore, redact_url};
+use rappels_sqlx::{DatabaseUrl, SqlStore};
 
 use crate::args::{CommandClock, parse_at, parse_parent, parse_student};
 use crate::config::Config;
@@ -113,7 +113,7 @@ async fn remind_on(
     args: &RemindArgs,
     clock: CommandClock,
     send: Option<SendConfig>,
-    url: &str,
+    url: &DatabaseUrl,
 ) -> Result<(), Failure> {
     database::settings_in_force(store, config).await?;
     let engine = Reminders::new(store.clone(), clock);
@@ -123,7 +123,7 @@ async fn remind_on(
         .map_err(|error| {
             crate::failure::service_failure(
                 error,
-                format_args!("recording the manual reminder on {}", redact_url(url)),
+                format_args!("recording the manual reminder on {url}"),
             )
         })?;
     let accepted = accepted_line(id, args.parent, args.student);
@@ -142,9 +142,8 @@ async fn remind_on(
         .await
         .map_err(|error| {
             Failure::Failed(anyhow::anyhow!(
-                "manual reminder {id} is recorded, but sending it now on {} failed: {error}; \
-                 it goes out with the next run",
-                redact_url(url)
+                "manual reminder {id} is recorded, but sending it now on {url} failed: {error}; \
+                 it goes out with the next run"
             ))
         })?;
     crate::output::emit(&crate::commands::run::summary_line(&report))

@@ -11,7 +11,7 @@ use rappels_core::domain::{Kind, format_instant};
 use rappels_core::message::Templates;
 use rappels_core::ports::Mailer;
 use rappels_core::service::{RunOptions, RunReport, Sender, ServiceConfig, ServiceError};
-use rappels_sqlx::{SqlStore, redact_url};
+use rappels_sqlx::SqlStore;
 use serde::Serialize;
 
 use crate::args::parse_at;
@@ -144,10 +144,9 @@ pub(crate) fn run(args: RunArgs, file: &Config, quiet: bool) -> Result<(), Failu
         store.close().await;
         result.map_err(|error| match error {
             RunError::Failure(failure) => failure,
-            RunError::Service(error) => Failure::Failed(anyhow::anyhow!(
-                "the run on {} failed: {error}",
-                redact_url(&url)
-            )),
+            RunError::Service(error) => {
+                Failure::Failed(anyhow::anyhow!("the run on {url} failed: {error}"))
+            }
         })
     });
     bar.finish_and_clear();

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use rappels_core::domain::{Session, format_instant};
 use rappels_core::service::Reminders;
-use rappels_sqlx::{SqlStore, redact_url};
+use rappels_sqlx::{DatabaseUrl, SqlStore};
 
 use crate::args::CommandClock;
 use crate::args::parse_at;
@@ -68,7 +68,7 @@ async fn schedule_on(
     config: &Config,
     clock: CommandClock,
     days: u32,
-    url: &str,
+    url: &DatabaseUrl,
 ) -> Result<Vec<Session>, Failure> {
     database::settings_in_force(store, config).await?;
     Reminders::new(store.clone(), clock)
@@ -76,8 +76,7 @@ async fn schedule_on(
         .await
         .map_err(|error| {
             Failure::Failed(anyhow::anyhow!(
-                "scheduling sessions on {} failed: {error}",
-                redact_url(url)
+                "scheduling sessions on {url} failed: {error}"
             ))
         })
 }

@@ -3,7 +3,6 @@
 
 use clap::{Args, Subcommand};
 use rappels_core::settings::Settings;
-use rappels_sqlx::redact_url;
 
 use crate::config::{self, Config};
 use crate::database::{self, DatabaseArgs};
@@ -66,7 +65,7 @@ fn show(database: &DatabaseArgs, config: &Config) -> Result<(), Failure> {
     })?;
     let wanted = config.settings().apply(&stored)?;
     let changes = config::settings_changes(&stored, &wanted);
-    let mut out = format!("# settings of {}\n", redact_url(&url));
+    let mut out = format!("# settings of {url}\n");
     out.push_str(&as_lines(&stored));
     if changes.is_empty() {
         out.push_str("# the configuration agrees\n");
@@ -81,7 +80,7 @@ fn show(database: &DatabaseArgs, config: &Config) -> Result<(), Failure> {
 
 fn apply(database: &DatabaseArgs, config: &Config) -> Result<(), Failure> {
     let url = database.url(config)?;
-    let shown = redact_url(&url);
+    let shown = url.to_string();
     let changes = database::block_on(async {
         let store = database::connect_existing(&url).await?;
         let result = async {

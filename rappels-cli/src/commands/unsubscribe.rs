@@ -5,7 +5,6 @@ use clap::Args;
 use rappels_core::clock::SystemClock;
 use rappels_core::ports::StoreError;
 use rappels_core::service::{Reminders, ServiceError};
-use rappels_sqlx::redact_url;
 
 use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
@@ -58,10 +57,9 @@ pub(crate) fn run(args: UnsubscribeArgs, config: &Config) -> Result<(), Failure>
                     ServiceError::Store(StoreError::NotFound { what, id }) => Failure::invalid(
                         format_args!("the token names {what} {id}, who is not in the database"),
                     ),
-                    other => crate::failure::service_failure(
-                        other,
-                        format_args!("unsubscribe on {}", redact_url(&url)),
-                    ),
+                    other => {
+                        crate::failure::service_failure(other, format_args!("unsubscribe on {url}"))
+                    }
                 })
         }
         .await;

@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 use handlebars::template::{HelperTemplate, Parameter, TemplateElement};
 use handlebars::{
@@ -695,10 +695,10 @@ impl Templates {
         })
     }
 
-    /// The digest's week is the 7 local days ending on the slot date; the sessions listed as
-    /// goals are the scheduled ones from the digest's slot to the end of the 7 days after it.
-    /// That includes a session later on the digest's own day, which would otherwise appear
-    /// nowhere (it is neither done nor missed). Only the fields `want` names are built.
+    /// The digest's week is `rules::DigestWeek`; the sessions listed as goals are the
+    /// scheduled ones from the digest's slot to the end of the week after. That includes a
+    /// session later on the digest's own day, which would otherwise appear nowhere (it is
+    /// neither done nor missed). Only the fields `want` names are built.
     fn week_data<'s>(
         &self,
         due: &DueReminder,
@@ -707,15 +707,13 @@ impl Templates {
         data: &MessageData<'_>,
         want: WeekWants,
     ) -> Result<WeekData<'s>, MessageError> {
-        let day = |offset: i64| due.slot_date + TimeDelta::days(offset);
-        let first_day = day(-6);
+        let week = rules::DigestWeek::of(due.slot_date);
         let (mut completed, mut missed, mut goals) = (Vec::new(), Vec::new(), Vec::new());
         let lists = [want.completed, want.missed, want.goals];
         let counts = [want.completed_count, want.missed_count, want.goals_count];
         if lists.iter().chain(&counts).any(|&read| read) {
-            let week_start = local.midnight(first_day);
-            let week_end = local.midnight(day(1));
-            let next_end = local.midnight(day(8));
+            let (week_start, next_end) = week.span(local.zone);
+            let week_end = local.midnight(week.next_first_day);
             let mut sessions = source.sessions_between(due.student, week_start, next_end);
             sessions.sort_by_key(|s| (s.starts_at, s.id));
             for session in sessions {
@@ -739,10 +737,10 @@ impl Templates {
                 .map(Some)
         };
         Ok(WeekData {
-            first_day: want.first_day.then(|| local.day(first_day)),
-            last_day: want.last_day.then(|| local.day(due.slot_date)),
-            next_first_day: want.next_first_day.then(|| local.day(day(1))),
-            next_last_day: want.next_last_day.then(|| local.day(day(7))),
+            first_day: want.first_day.then(|| local.day(week.first_day)),
+            last_day: want.last_day.then(|| local.day(week.last_day)),
+            next_first_day: want.next_first_day.then(|| local.day(week.next_first_day)),
+            next_last_day: want.next_last_day.then(|| local.day(week.next_last_day)),
             completed_count: want.completed_count.then_some(completed.len()),
             missed_count: want.missed_count.then_some(missed.len()),
             goals_count: want.goals_count.then_some(goals.len()),

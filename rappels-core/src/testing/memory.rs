@@ -14,6 +14,7 @@ use crate::ports::{
     Claim, Envelope, History, Lease, LogEntry, NewReminder, Outcome, PlanInput, PlanParts,
     Platform, ReminderLog, ReminderStatus, Stats, StoreError,
 };
+use crate::rules;
 use crate::scenario::Scenario;
 use crate::settings::Settings;
 use crate::snapshot::Snapshot;
@@ -151,7 +152,7 @@ fn message_input(snapshot: &Snapshot, reminders: &[NewReminder]) -> PlanInput {
             input.manual.insert(request.id, request.clone());
         }
         if key.kind() == crate::domain::Kind::Weekly {
-            let (from, until) = Snapshot::digest_span(reminder.due_at);
+            let (from, until) = rules::digest_span(reminder.due_at);
             let span = spans.entry(student.id).or_insert((from, until));
             *span = (span.0.min(from), span.1.max(until));
         }
@@ -250,7 +251,7 @@ impl Platform for MemoryStore {
                 input.parents.insert(parent.id, parent.clone());
             }
         }
-        let (from, until) = Snapshot::digest_span(window.at);
+        let (from, until) = rules::digest_span(window.at);
         for &id in &input.weekly {
             let sessions = snapshot
                 .sessions_of(id, from, until)

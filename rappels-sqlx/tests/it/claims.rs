@@ -113,7 +113,9 @@ const WORKER_OWNER: &str = "RAPPELS_CLAIM_WORKER_OWNER";
 async fn claim_worker() {
     match (std::env::var(WORKER_URL), std::env::var(WORKER_OWNER)) {
         (Ok(url), Ok(owner)) => {
-            let store = SqlStore::connect(&url).await.unwrap();
+            let store = SqlStore::connect(&url.parse().expect("a database URL"))
+                .await
+                .unwrap();
             let ids = drain(&store, &owner).await;
             println!(
                 "\nCLAIMED {}",

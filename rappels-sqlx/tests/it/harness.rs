@@ -23,7 +23,7 @@ pub(crate) struct TestDb {
 impl TestDb {
     /// Another store on the same database (its own pool, so its own connections).
     pub(crate) async fn connect_again(&self) -> SqlStore {
-        SqlStore::connect(&self.url)
+        SqlStore::connect(&self.url.parse().expect("a database URL"))
             .await
             .expect("reconnect to the test database")
     }
@@ -57,7 +57,9 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 pub(crate) async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().expect("temporary folder");
     let url = format!("sqlite://{}", dir.path().join("rappels.db").display());
-    let store = SqlStore::connect(&url).await.expect("open SQLite");
+    let store = SqlStore::connect(&url.parse().expect("a database URL"))
+        .await
+        .expect("open SQLite");
     store.migrate().await.expect("migrate SQLite");
     TestDb {
         store,
@@ -101,7 +103,7 @@ pub(crate) async fn postgres() -> Option<TestDb> {
         .rsplit_once('/')
         .map_or(server.as_str(), |(base, _)| base);
     let url = format!("{base}/{db}");
-    let store = SqlStore::connect(&url)
+    let store = SqlStore::connect(&url.parse().expect("a database URL"))
         .await
         .expect("open the test database");
     store.migrate().await.expect("migrate PostgreSQL");

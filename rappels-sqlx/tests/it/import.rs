@@ -173,7 +173,7 @@ async fn concurrent_migrations_of_a_new_sqlite_file_all_succeed() {
                 let (url, barrier) = (url.clone(), barrier.clone());
                 tokio::spawn(async move {
                     barrier.wait().await;
-                    let store = rappels_sqlx::SqlStore::connect(&url).await?;
+                    let store = rappels_sqlx::SqlStore::connect(&url.parse()?).await?;
                     let migrated = store.migrate().await;
                     store.close().await;
                     migrated

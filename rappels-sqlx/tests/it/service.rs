@@ -155,7 +155,7 @@ async fn a_run_sends_each_due_reminder_once() {
 
 async fn engine_on(url: &str, now: &str) -> Sender<SqlStore, RecordingMailer, FixedClock> {
     engine(
-        SqlStore::connect(url).await.unwrap(),
+        SqlStore::connect(&url.parse().unwrap()).await.unwrap(),
         MailerMode::Accept,
         now,
     )

@@ -1,0 +1,294 @@
+//! The reminder log: recording due reminders, the claim protocol and the outcomes.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rappels_core::ports::{Claim, Lease, NewReminder, Outcome, Recorded, WeeklyDue};
+use sqlx::{ColumnIndex, Decode, Encode, Executor, Pool, QueryBuilder, Row, Type};
+
+use super::{CLAIM_COLUMNS, PERIODIC_ELIGIBLE, Sql, WEEKLY_NOT_OPTED_OUT, WEEKLY_STEP};
+use crate::SqlError;
+use crate::convert::{self, micros};
+use crate::engine::Engine;
+
+impl<DB> Sql<DB>
+where
+    DB: Engine,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'n> &'n str: ColumnIndex<DB::Row>,
+{
+    pub(crate) async fn record_due(
+        pool: &Pool<DB>,
+        reminders: &[NewReminder],
+        now: DateTime<Utc>,
+    ) -> Result<usize, SqlError> {
+        let mut tx = pool.begin().await?;
+        let mut added = 0u64;
+        for chunk in reminders.chunks(DB::BULK_ROWS) {
+            added += DB::bulk_due(&mut tx, chunk, now).await?;
+        }
+        tx.commit().await?;
+        Ok(added as usize)
+    }
+
+    /// `ReminderLog::record_weekly`: reads the ids of the students due (one indexed
+    /// query), then inserts their digests from the students table itself, a range
+    /// of `WEEKLY_STEP` of those ids a transaction, so that no student row crosses
+    /// the driver and senders can start after the first step.
+    pub(crate) async fn record_weekly(
+        pool: &Pool<DB>,
+        due: &WeeklyDue,
+        now: DateTime<Utc>,
+        progress: &(dyn Fn(Recorded) -> bool + Sync),
+    ) -> Result<(), SqlError> {
+        let zone = due.zone.name();
+        let mut ids =
+            Self::candidate_ids(pool, Self::weekly_due_sql("", "id", zone, due.slot_date)).await?;
+        ids.sort_unstable();
+        let key_suffix = format!(":{}", due.slot_date);
+        for chunk in ids.chunks(WEEKLY_STEP) {
+            let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+                continue;
+            };
+            let mut q = QueryBuilder::<DB>::new(
+                "INSERT INTO reminders (reminder_key, kind, student_id, slot_date, due_at, \
+                 expires_at, status, attempts, next_attempt_at, created_at) \
+                 SELECT 'weekly:' || CAST(id AS TEXT) || ",
+            );
+            q.push_bind(key_suffix.as_str());
+            q.push(", 'weekly', id, ");
+            q.push_bind(convert::day(due.slot_date));
+            q.push(", ");
+            q.push_bind(micros(due.due_at));
+            q.push(", ");
+            q.push_bind(micros(due.expires_at));
+            q.push(", 'pending', 0, ");
+            q.push_bind(micros(now));
+            q.push(", ");
+            q.push_bind(micros(now));
+            // Judged again on the rows as they are now: a student may have been
+            // deactivated or opted out since the ids were read.
+            q.push(" FROM students WHERE ");
+            q.push(PERIODIC_ELIGIBLE);
+            q.push(" AND ");
+            q.push(WEEKLY_NOT_OPTED_OUT);
+            // A range of the zone's index rather than a list of ids: the students
+            // of the range who are not candidates are inactive, opted out or
+            // recorded, which the conditions and the unique key leave out.
+            q.push(" AND zone = ");
+            q.push_bind(zone);
+            q.push(" AND id >= ");
+            q.push_bind(*first);
+            q.push(" AND id <= ");
+            q.push_bind(*last);
+            q.push(" ON CONFLICT (reminder_key) DO NOTHING");
+            let mut tx = pool.begin().await?;
+            let added = DB::rows_affected(&q.build().execute(&mut *tx).await?);
+            tx.commit().await?;
+            let carry_on = progress(Recorded {
+                planned: chunk.len(),
+                recorded: usize::try_from(added).unwrap_or(usize::MAX),
+            });
+            if !carry_on {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Claims pending reminders whose attempt time has come, and reminders whose lease
+    /// ended, in one statement. On PostgreSQL the subquery's `FOR UPDATE SKIP LOCKED`
+    /// gives concurrent claimers disjoint rows without waiting. On SQLite a write
+    /// statement takes the database's write lock before it reads (it is, in effect,
+    /// an immediate transaction), so claimers run one after the other, waiting on the
+    /// busy timeout, and each sees the rows the previous one left.
+    pub(crate) async fn claim(
+        pool: &Pool<DB>,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> Result<Vec<Claim>, SqlError> {
+        let until = now + lease;
+        // Two statements, each walking its own index in order (reminders_leases,
+        // reminders_pending) and stopping at the limit: with one statement over
+        // "pending or lease ended" ordered by due date, every claim sorted the whole
+        // backlog, and a Sunday of 600,000 pending reminders took seconds a batch.
+        // Leases that ended come first: those reminders have waited longest.
+        let mut rows = Vec::new();
+        for (state, column) in [("sending", "lease_until"), ("pending", "next_attempt_at")] {
+            let left = limit.saturating_sub(rows.len());
+            if left == 0 {
+                break;
+            }
+            rows.extend(
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE reminders SET status = 'sending', lease_owner = $1, lease_until = $2 \
+                     WHERE id IN (SELECT id FROM reminders \
+                        WHERE status = '{state}' AND {column} <= $3 \
+                        ORDER BY {column} LIMIT $4{}) \
+                     RETURNING {CLAIM_COLUMNS}",
+                    DB::CLAIM_LOCK
+                )))
+                .bind(owner)
+                .bind(micros(until))
+                .bind(micros(now))
+                .bind(i64::try_from(left).unwrap_or(i64::MAX))
+                .fetch_all(pool)
+                .await?,
+            );
+        }
+        let mut claims = rows
+            .iter()
+            .map(|row| {
+                Ok(Claim {
+                    id: row.try_get("id")?,
+                    reminder: Self::new_reminder(row)?,
+                    attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+                    lease: Lease {
+                        owner: owner.to_owned(),
+                        until,
+                    },
+                    envelope: None,
+                })
+            })
+            .collect::<Result<Vec<_>, SqlError>>()?;
+        claims.sort_by_key(|c| (c.reminder.due_at, c.id));
+        Ok(claims)
+    }
+
+    /// Records an outcome if the lease is still held; false when it was lost.
+    pub(crate) async fn complete(
+        pool: &Pool<DB>,
+        claim: &Claim,
+        outcome: &Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<bool, SqlError> {
+        let mut conn = pool.acquire().await?;
+        Self::complete_in(&mut *conn, claim, outcome, now).await
+    }
+
+    pub(super) async fn complete_in(
+        conn: &mut DB::Connection,
+        claim: &Claim,
+        outcome: &Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<bool, SqlError> {
+        let (state, attempted, next, error, message_id, sent_at) = match outcome {
+            Outcome::Sent { message_id, at } => (
+                "sent",
+                1i64,
+                None,
+                None,
+                Some(message_id.clone()),
+                Some(micros(*at)),
+            ),
+            Outcome::Retry {
+                next_attempt_at,
+                error,
+            } => (
+                "pending",
+                1,
+                Some(micros(*next_attempt_at)),
+                Some(error.clone()),
+                None,
+                None,
+            ),
+            Outcome::Failed { error } => ("failed", 1, None, Some(error.clone()), None, None),
+            Outcome::Expired => ("expired", 0, None, None, None, None),
+            Outcome::Cancelled { reason } => {
+                ("cancelled", 0, None, Some(reason.clone()), None, None)
+            }
+        };
+        // The message the attempt was made with, kept for history (none when it
+        // could not be built, or for an expired reminder).
+        let envelope = claim.envelope.as_deref();
+        let done = sqlx::query(
+            "UPDATE reminders SET status = $1, attempts = attempts + $2, \
+             next_attempt_at = COALESCE($3, next_attempt_at), last_error = COALESCE($4, last_error), \
+             message_id = COALESCE($5, message_id), sent_at = COALESCE($6, sent_at), \
+             lease_owner = NULL, lease_until = NULL, \
+             subject = COALESCE($10, subject), text_body = COALESCE($11, text_body), \
+             html_body = COALESCE($12, html_body), to_address = COALESCE($13, to_address), \
+             to_name = COALESCE($14, to_name), locale = COALESCE($15, locale) \
+             WHERE id = $7 AND status = 'sending' AND lease_owner = $8 AND lease_until > $9",
+        )
+        .bind(state)
+        .bind(attempted)
+        .bind(next)
+        .bind(error)
+        .bind(message_id)
+        .bind(sent_at)
+        .bind(claim.id)
+        .bind(claim.lease.owner.as_str())
+        .bind(micros(now))
+        .bind(envelope.map(|e| e.message.subject.as_str()))
+        .bind(envelope.map(|e| e.message.text.as_str()))
+        .bind(envelope.map(|e| e.message.html.as_str()))
+        .bind(envelope.map(|e| e.to.to_string()))
+        .bind(envelope.map(|e| e.to_name.as_str()))
+        .bind(envelope.map(|e| e.locale.code()))
+        .execute(&mut *conn)
+        .await?;
+        Ok(DB::rows_affected(&done) == 1)
+    }
+
+    /// Records outcomes in one transaction; for each, whether its lease was held.
+    pub(crate) async fn complete_many(
+        pool: &Pool<DB>,
+        outcomes: &[(Claim, Outcome)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<bool>, SqlError> {
+        let mut tx = pool.begin().await?;
+        let mut held = Vec::with_capacity(outcomes.len());
+        for (claim, outcome) in outcomes {
+            held.push(Self::complete_in(&mut *tx, claim, outcome, now).await?);
+        }
+        tx.commit().await?;
+        Ok(held)
+    }
+
+    /// Gives claims back: pending again, the attempt not counted, where the lease is
+    /// still held.
+    pub(crate) async fn release(
+        pool: &Pool<DB>,
+        claims: &[Claim],
+        now: DateTime<Utc>,
+    ) -> Result<(), SqlError> {
+        let mut tx = pool.begin().await?;
+        for claim in claims {
+            sqlx::query(
+                "UPDATE reminders SET status = 'pending', lease_owner = NULL, lease_until = NULL \
+                 WHERE id = $1 AND status = 'sending' AND lease_owner = $2 AND lease_until > $3",
+            )
+            .bind(claim.id)
+            .bind(claim.lease.owner.as_str())
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn next_attempt_at(
+        pool: &Pool<DB>,
+    ) -> Result<Option<DateTime<Utc>>, SqlError> {
+        let pending: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM reminders WHERE status = 'pending'",
+        )
+        .fetch_one(pool)
+        .await?;
+        let leases: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(lease_until) FROM reminders WHERE status = 'sending'")
+                .fetch_one(pool)
+                .await?;
+        convert::opt_instant(pending.into_iter().chain(leases).min(), "reminders")
+    }
+}
