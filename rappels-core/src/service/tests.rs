@@ -281,72 +281,17 @@ async fn a_runner_whose_lease_ended_cannot_record_an_outcome() {
     store.complete(b_claim, &sent, later).await.unwrap();
 }
 
+/// The service contract every store keeps, on the in-memory store (rappels-sqlx runs it
+/// on SQLite and PostgreSQL).
 #[tokio::test]
-async fn history_follows_permissions_and_stats_count_the_log() {
-    let engine = engine(MailerMode::Accept, "2026-11-26T18:45:00Z");
-    engine.run(&RunOptions::default()).await.unwrap();
-    let awa = StudentId::new(1).unwrap();
-    let lucas = StudentId::new(2).unwrap();
-    let own = engine
-        .reminders()
-        .history(&Actor::Student(awa), None, 50)
-        .await
-        .unwrap();
-    assert_eq!(own.len(), 3);
-    assert!(own.iter().all(|e| e.student == awa));
-    assert!(
-        own.windows(2).all(|w| w[0].due_at >= w[1].due_at),
-        "newest first"
-    );
-    assert!(matches!(
-        engine
-            .reminders()
-            .history(&Actor::Student(awa), Some(lucas), 50)
-            .await,
-        Err(ServiceError::Denied(_))
-    ));
-    let mariam = Actor::Parent {
-        id: crate::domain::ParentId::new(10).unwrap(),
-        children: vec![awa],
-    };
-    assert_eq!(
-        engine
-            .reminders()
-            .history(&mariam, None, 50)
-            .await
-            .unwrap()
-            .len(),
-        3
-    );
-    assert!(
-        engine
-            .reminders()
-            .history(&mariam, Some(lucas), 50)
-            .await
-            .is_err()
-    );
-    let admin = Actor::Admin { superuser: false };
-    assert_eq!(
-        engine
-            .reminders()
-            .history(&admin, None, 50)
-            .await
-            .unwrap()
-            .len(),
-        4
-    );
+async fn the_memory_store_keeps_the_service_contract() {
+    crate::testing::service_contract::service_contract(async |scenario| MemoryStore::new(scenario))
+        .await;
+}
 
-    let stats = engine.reminders().stats(7).await.unwrap();
-    assert_eq!(
-        (
-            stats.sent_today,
-            stats.sent_in_period,
-            stats.pending,
-            stats.failed
-        ),
-        (4, 4, 0, 0)
-    );
-    assert_eq!(stats.sent_by_kind.get(&Kind::SessionEve), Some(&2));
+#[tokio::test]
+async fn stats_count_from_the_local_midnight() {
+    let engine = engine(MailerMode::Accept, "2026-11-26T18:45:00Z");
     // Paris: the local day of 2026-11-26T18:45Z started at 23:00Z the day before.
     let (today, week) = stats_bounds(
         t("2026-11-26T18:45:00Z"),

@@ -4,6 +4,7 @@
 
 pub mod contract;
 mod memory;
+pub mod service_contract;
 
 use std::sync::Mutex;
 
