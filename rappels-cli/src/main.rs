@@ -71,6 +71,9 @@ enum Command {
     /// Load a scenario file into the database, all or nothing.
     #[command(long_about = commands::import::LONG_ABOUT, after_help = commands::import::EXAMPLES)]
     Import(commands::import::ImportArgs),
+    /// Apply the platform's changes as they happen (JSON Lines: records, deletions, activity).
+    #[command(long_about = commands::ingest::LONG_ABOUT, after_help = commands::ingest::EXAMPLES)]
+    Ingest(commands::ingest::IngestArgs),
     /// Plan, record and send the reminders that are due (run it from cron).
     #[command(long_about = commands::run::LONG_ABOUT, after_help = commands::run::after_help())]
     Run(commands::run::RunArgs),
@@ -163,6 +166,9 @@ fn main() -> ExitCode {
         Command::Settings(args) => configured().and_then(|c| commands::settings::run(args, &c)),
         Command::Import(args) => {
             configured().and_then(|c| commands::import::run(args, &c, cli.quiet))
+        }
+        Command::Ingest(args) => {
+            configured().and_then(|c| commands::ingest::run(args, &c, cli.quiet))
         }
         Command::Run(args) => configured().and_then(|c| commands::run::run(args, &c, cli.quiet)),
         Command::Remind(args) => configured().and_then(|c| commands::remind::run(args, &c)),

@@ -38,6 +38,7 @@
 
 #![deny(missing_docs)]
 
+pub mod changes;
 pub mod clock;
 pub mod domain;
 pub mod explain;

@@ -31,7 +31,7 @@ pub(crate) fn derived(student: &Student, default_zone: Zone) -> (Zone, Option<i6
 
 /// Each parent's children, deduplicated, as (parent, child, position): positions grow in
 /// the order of the children, which is all `position` is read for.
-fn links(parents: &[Parent]) -> Vec<(i64, i64, i64)> {
+pub(crate) fn links(parents: &[Parent]) -> Vec<(i64, i64, i64)> {
     let mut links: Vec<(i64, i64, i64)> = Vec::new();
     for p in parents {
         let mut seen = std::collections::HashSet::new();
@@ -42,22 +42,65 @@ fn links(parents: &[Parent]) -> Vec<(i64, i64, i64)> {
     links
 }
 
-const STUDENTS_UPSERT: &str = " ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, \
-     last_name = excluded.last_name, email = excluded.email, timezone = excluded.timezone, \
-     zone = excluded.zone, locale = excluded.locale, account_active = excluded.account_active, \
-     subscription_active = excluded.subscription_active, created_at = excluded.created_at, \
-     last_activity_at = excluded.last_activity_at, reference_day = excluded.reference_day, \
-     opt_out = excluded.opt_out";
-const PARENTS_UPSERT: &str = " ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, \
-     last_name = excluded.last_name, email = excluded.email";
-const SESSIONS_UPSERT: &str = " ON CONFLICT (id) DO UPDATE SET student_id = excluded.student_id, subject = excluded.subject, \
-     objective = excluded.objective, starts_at = excluded.starts_at, \
-     duration_minutes = excluded.duration_minutes, status = excluded.status";
-const STUDY_PLANS_UPSERT: &str = " ON CONFLICT (id) DO UPDATE SET student_id = excluded.student_id, weekday = excluded.weekday, \
-     time = excluded.time, subject = excluded.subject, objective = excluded.objective, \
-     duration_minutes = excluded.duration_minutes";
-const MANUAL_UPSERT: &str = " ON CONFLICT (id) DO UPDATE SET parent_id = excluded.parent_id, student_id = excluded.student_id, \
-     title = excluded.title, message = excluded.message, requested_at = excluded.requested_at";
+/// The columns an import replaces in an existing row, per table.
+const STUDENT_SET: [&str; 12] = [
+    "first_name",
+    "last_name",
+    "email",
+    "timezone",
+    "zone",
+    "locale",
+    "account_active",
+    "subscription_active",
+    "created_at",
+    "last_activity_at",
+    "reference_day",
+    "opt_out",
+];
+const PARENT_SET: [&str; 3] = ["first_name", "last_name", "email"];
+const SESSION_SET: [&str; 6] = [
+    "student_id",
+    "subject",
+    "objective",
+    "starts_at",
+    "duration_minutes",
+    "status",
+];
+const STUDY_PLAN_SET: [&str; 6] = [
+    "student_id",
+    "weekday",
+    "time",
+    "subject",
+    "objective",
+    "duration_minutes",
+];
+const MANUAL_SET: [&str; 5] = [
+    "parent_id",
+    "student_id",
+    "title",
+    "message",
+    "requested_at",
+];
+
+/// ` ON CONFLICT (id) DO UPDATE SET …` replacing `columns` (and `also`) of an existing row,
+/// only where one of `columns` differs (`differs`: the engine's null-safe "not equal" for
+/// row values): a row already as the file says is not rewritten, so the statement's
+/// count of changed rows is the records added or changed, which an import reports.
+fn upsert(table: &str, columns: &[&str], also: &[&str], differs: &str) -> String {
+    let set: Vec<String> = columns
+        .iter()
+        .chain(also)
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    let stored: Vec<String> = columns.iter().map(|c| format!("{table}.{c}")).collect();
+    let given: Vec<String> = columns.iter().map(|c| format!("excluded.{c}")).collect();
+    format!(
+        " ON CONFLICT (id) DO UPDATE SET {} WHERE ({}) {differs} ({})",
+        set.join(", "),
+        stored.join(", "),
+        given.join(", ")
+    )
+}
 
 pub(crate) mod sqlite {
     //! Multi-row `VALUES`, under SQLite's 32,766 bound parameters for the widest table.
@@ -69,11 +112,14 @@ pub(crate) mod sqlite {
     /// Records per statement.
     pub(crate) const ROWS: usize = 1000;
 
+    /// Row values differ (null-safe).
+    const DIFFERS: &str = "IS NOT";
+
     pub(crate) async fn students(
         conn: &mut SqliteConnection,
         chunk: &[Student],
         default_zone: Zone,
-    ) -> Result<(), SqlError> {
+    ) -> Result<u64, SqlError> {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO students (id, first_name, last_name, email, timezone, zone, locale, \
              account_active, subscription_active, created_at, last_activity_at, reference_day, opt_out) ",
@@ -94,16 +140,15 @@ pub(crate) mod sqlite {
                 .push_bind(reference_day)
                 .push_bind(convert::opt_out_text(&s.opt_out));
         });
-        q.push(STUDENTS_UPSERT);
-        q.build().execute(&mut *conn).await?;
-        Ok(())
+        q.push(upsert("students", &STUDENT_SET, &[], DIFFERS));
+        Ok(q.build().execute(&mut *conn).await?.rows_affected())
     }
 
     /// Upserts the parents and replaces their children.
     pub(crate) async fn parents(
         conn: &mut SqliteConnection,
         chunk: &[Parent],
-    ) -> Result<(), SqlError> {
+    ) -> Result<u64, SqlError> {
         let mut q =
             QueryBuilder::<Sqlite>::new("INSERT INTO parents (id, first_name, last_name, email) ");
         q.push_values(chunk, |mut b, p| {
@@ -112,8 +157,8 @@ pub(crate) mod sqlite {
                 .push_bind(p.last_name.clone())
                 .push_bind(p.email.to_string());
         });
-        q.push(PARENTS_UPSERT);
-        q.build().execute(&mut *conn).await?;
+        q.push(upsert("parents", &PARENT_SET, &[], DIFFERS));
+        let written = q.build().execute(&mut *conn).await?.rows_affected();
         let mut q = QueryBuilder::<Sqlite>::new("DELETE FROM parent_children WHERE parent_id IN (");
         let mut list = q.separated(", ");
         for p in chunk {
@@ -130,7 +175,7 @@ pub(crate) mod sqlite {
             });
             q.build().execute(&mut *conn).await?;
         }
-        Ok(())
+        Ok(written)
     }
 
     /// Upserts sessions, each with its student's zone when `zones` knows the student (the
@@ -141,7 +186,7 @@ pub(crate) mod sqlite {
         conn: &mut SqliteConnection,
         chunk: &[Session],
         zones: &HashMap<StudentId, &'static str>,
-    ) -> Result<(), SqlError> {
+    ) -> Result<u64, SqlError> {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO sessions (id, student_id, subject, objective, starts_at, duration_minutes, status, zone) ",
         );
@@ -155,16 +200,14 @@ pub(crate) mod sqlite {
                 .push_bind(s.status.as_str())
                 .push_bind(zones.get(&s.student_id).copied().unwrap_or_default());
         });
-        q.push(SESSIONS_UPSERT);
-        q.push(", zone = excluded.zone");
-        q.build().execute(&mut *conn).await?;
-        Ok(())
+        q.push(upsert("sessions", &SESSION_SET, &["zone"], DIFFERS));
+        Ok(q.build().execute(&mut *conn).await?.rows_affected())
     }
 
     pub(crate) async fn study_plans(
         conn: &mut SqliteConnection,
         chunk: &[StudyPlan],
-    ) -> Result<(), SqlError> {
+    ) -> Result<u64, SqlError> {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO study_plans (id, student_id, weekday, time, subject, objective, duration_minutes) ",
         );
@@ -177,15 +220,14 @@ pub(crate) mod sqlite {
                 .push_bind(p.objective.clone())
                 .push_bind(i64::from(p.duration_minutes));
         });
-        q.push(STUDY_PLANS_UPSERT);
-        q.build().execute(&mut *conn).await?;
-        Ok(())
+        q.push(upsert("study_plans", &STUDY_PLAN_SET, &[], DIFFERS));
+        Ok(q.build().execute(&mut *conn).await?.rows_affected())
     }
 
     pub(crate) async fn manual(
         conn: &mut SqliteConnection,
         chunk: &[ManualRequest],
-    ) -> Result<(), SqlError> {
+    ) -> Result<u64, SqlError> {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO manual_requests (id, parent_id, student_id, title, message, requested_at) ",
         );
@@ -197,9 +239,8 @@ pub(crate) mod sqlite {
                 .push_bind(m.message.clone())
                 .push_bind(micros(m.requested_at));
         });
-        q.push(MANUAL_UPSERT);
-        q.build().execute(&mut *conn).await?;
-        Ok(())
+        q.push(upsert("manual_requests", &MANUAL_SET, &[], DIFFERS));
+        Ok(q.build().execute(&mut *conn).await?.rows_affected())
     }
 
     /// Records `sent` keys as already sent; returns how many were new.
@@ -255,6 +296,42 @@ pub(crate) mod sqlite {
         q.push(" ON CONFLICT (reminder_key) DO NOTHING");
         Ok(q.build().execute(&mut *conn).await?.rows_affected())
     }
+
+    /// Ids into a temporary table, `IDS` a statement.
+    pub(crate) async fn ids(
+        conn: &mut SqliteConnection,
+        table: &str,
+        ids: &[i64],
+    ) -> Result<(), SqlError> {
+        const IDS: usize = 10_000;
+        for chunk in ids.chunks(IDS) {
+            let mut q = QueryBuilder::<Sqlite>::new(format!("INSERT INTO {table} (id) "));
+            q.push_values(chunk, |mut b, id| {
+                b.push_bind(*id);
+            });
+            q.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    /// Parent–child links into a temporary table.
+    pub(crate) async fn link_pairs(
+        conn: &mut SqliteConnection,
+        table: &str,
+        links: &[(i64, i64)],
+    ) -> Result<(), SqlError> {
+        const LINKS: usize = 10_000;
+        for chunk in links.chunks(LINKS) {
+            let mut q = QueryBuilder::<Sqlite>::new(format!(
+                "INSERT INTO {table} (parent_id, student_id) "
+            ));
+            q.push_values(chunk, |mut b, (parent, child)| {
+                b.push_bind(*parent).push_bind(*child);
+            });
+            q.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
 }
 
 pub(crate) mod postgres {
@@ -267,11 +344,14 @@ pub(crate) mod postgres {
     /// Records per statement: the arrays of a batch stay a few megabytes.
     pub(crate) const ROWS: usize = 10_000;
 
+    /// Row values differ (null-safe).
+    const DIFFERS: &str = "IS DISTINCT FROM";
+
     pub(crate) async fn students(
         conn: &mut PgConnection,
         chunk: &[Student],
         default_zone: Zone,
-    ) -> Result<(), SqlError> {
+    ) -> Result<u64, SqlError> {
         let n = chunk.len();
         let mut id = Vec::with_capacity(n);
         let mut first_name = Vec::with_capacity(n);
@@ -307,9 +387,10 @@ pub(crate) mod postgres {
              account_active, subscription_active, created_at, last_activity_at, reference_day, opt_out) \
              SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], \
              $6::text[], $7::text[], $8::boolean[], $9::boolean[], $10::bigint[], $11::bigint[], \
-             $12::bigint[], $13::text[]){STUDENTS_UPSERT}"
+             $12::bigint[], $13::text[]){}",
+            upsert("students", &STUDENT_SET, &[], DIFFERS)
         );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
+        let written = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .bind(first_name)
             .bind(last_name)
@@ -324,27 +405,33 @@ pub(crate) mod postgres {
             .bind(reference_day)
             .bind(opt_out)
             .execute(&mut *conn)
-            .await?;
-        Ok(())
+            .await?
+            .rows_affected();
+        Ok(written)
     }
 
     /// Upserts the parents and replaces their children.
-    pub(crate) async fn parents(conn: &mut PgConnection, chunk: &[Parent]) -> Result<(), SqlError> {
+    pub(crate) async fn parents(
+        conn: &mut PgConnection,
+        chunk: &[Parent],
+    ) -> Result<u64, SqlError> {
         let id: Vec<i64> = chunk.iter().map(|p| p.id.get()).collect();
         let first_name: Vec<&str> = chunk.iter().map(|p| p.first_name.as_str()).collect();
         let last_name: Vec<&str> = chunk.iter().map(|p| p.last_name.as_str()).collect();
         let email: Vec<String> = chunk.iter().map(|p| p.email.to_string()).collect();
         let sql = format!(
             "INSERT INTO parents (id, first_name, last_name, email) \
-             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[]){PARENTS_UPSERT}"
+             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[]){}",
+            upsert("parents", &PARENT_SET, &[], DIFFERS)
         );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
+        let written = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&id)
             .bind(first_name)
             .bind(last_name)
             .bind(email)
             .execute(&mut *conn)
-            .await?;
+            .await?
+            .rows_affected();
         sqlx::query("DELETE FROM parent_children WHERE parent_id = ANY($1)")
             .bind(&id)
             .execute(&mut *conn)
@@ -362,7 +449,7 @@ pub(crate) mod postgres {
         .bind(position)
         .execute(&mut *conn)
         .await?;
-        Ok(())
+        Ok(written)
     }
 
     /// Upserts sessions; the trigger of migration 0004 gives each its student's zone.
@@ -370,13 +457,14 @@ pub(crate) mod postgres {
         conn: &mut PgConnection,
         chunk: &[Session],
         _zones: &HashMap<StudentId, &'static str>,
-    ) -> Result<(), SqlError> {
+    ) -> Result<u64, SqlError> {
         let sql = format!(
             "INSERT INTO sessions (id, student_id, subject, objective, starts_at, duration_minutes, status) \
              SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], \
-             $6::bigint[], $7::text[]){SESSIONS_UPSERT}"
+             $6::bigint[], $7::text[]){}",
+            upsert("sessions", &SESSION_SET, &[], DIFFERS)
         );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
+        let written = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(chunk.iter().map(|s| s.id.get()).collect::<Vec<_>>())
             .bind(chunk.iter().map(|s| s.student_id.get()).collect::<Vec<_>>())
             .bind(chunk.iter().map(|s| s.subject.as_str()).collect::<Vec<_>>())
@@ -400,20 +488,22 @@ pub(crate) mod postgres {
             )
             .bind(chunk.iter().map(|s| s.status.as_str()).collect::<Vec<_>>())
             .execute(&mut *conn)
-            .await?;
-        Ok(())
+            .await?
+            .rows_affected();
+        Ok(written)
     }
 
     pub(crate) async fn study_plans(
         conn: &mut PgConnection,
         chunk: &[StudyPlan],
-    ) -> Result<(), SqlError> {
+    ) -> Result<u64, SqlError> {
         let sql = format!(
             "INSERT INTO study_plans (id, student_id, weekday, time, subject, objective, duration_minutes) \
              SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], \
-             $6::text[], $7::bigint[]){STUDY_PLANS_UPSERT}"
+             $6::text[], $7::bigint[]){}",
+            upsert("study_plans", &STUDY_PLAN_SET, &[], DIFFERS)
         );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
+        let written = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(chunk.iter().map(|p| p.id.get()).collect::<Vec<_>>())
             .bind(chunk.iter().map(|p| p.student_id.get()).collect::<Vec<_>>())
             .bind(chunk.iter().map(|p| p.weekday.name()).collect::<Vec<_>>())
@@ -432,20 +522,22 @@ pub(crate) mod postgres {
                     .collect::<Vec<_>>(),
             )
             .execute(&mut *conn)
-            .await?;
-        Ok(())
+            .await?
+            .rows_affected();
+        Ok(written)
     }
 
     pub(crate) async fn manual(
         conn: &mut PgConnection,
         chunk: &[ManualRequest],
-    ) -> Result<(), SqlError> {
+    ) -> Result<u64, SqlError> {
         let sql = format!(
             "INSERT INTO manual_requests (id, parent_id, student_id, title, message, requested_at) \
              SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], \
-             $6::bigint[]){MANUAL_UPSERT}"
+             $6::bigint[]){}",
+            upsert("manual_requests", &MANUAL_SET, &[], DIFFERS)
         );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
+        let written = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(chunk.iter().map(|m| m.id.get()).collect::<Vec<_>>())
             .bind(chunk.iter().map(|m| m.parent_id.get()).collect::<Vec<_>>())
             .bind(chunk.iter().map(|m| m.student_id.get()).collect::<Vec<_>>())
@@ -458,8 +550,9 @@ pub(crate) mod postgres {
                     .collect::<Vec<_>>(),
             )
             .execute(&mut *conn)
-            .await?;
-        Ok(())
+            .await?
+            .rows_affected();
+        Ok(written)
     }
 
     /// Records `sent` keys as already sent; returns how many were new.
@@ -522,5 +615,38 @@ pub(crate) mod postgres {
         .execute(&mut *conn)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    /// Ids into a temporary table, as one array.
+    pub(crate) async fn ids(
+        conn: &mut PgConnection,
+        table: &str,
+        ids: &[i64],
+    ) -> Result<(), SqlError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO {table} (id) SELECT * FROM UNNEST($1::bigint[])"
+        )))
+        .bind(ids)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Parent–child links into a temporary table, as two arrays.
+    pub(crate) async fn link_pairs(
+        conn: &mut PgConnection,
+        table: &str,
+        links: &[(i64, i64)],
+    ) -> Result<(), SqlError> {
+        let parents: Vec<i64> = links.iter().map(|l| l.0).collect();
+        let children: Vec<i64> = links.iter().map(|l| l.1).collect();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO {table} (parent_id, student_id) SELECT * FROM UNNEST($1::bigint[], $2::bigint[])"
+        )))
+        .bind(parents)
+        .bind(children)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
     }
 }

@@ -49,6 +49,12 @@ pub(crate) trait Engine:
     const MANUAL_LOCK: &'static [&'static str];
     /// Records per bulk statement of the import.
     const BULK_ROWS: usize;
+    /// How the import's temporary tables of ids are made: their id type, and what ends
+    /// the `CREATE TEMPORARY TABLE` (PostgreSQL drops them at the end of the transaction;
+    /// SQLite keeps them for the connection, and the import drops them itself).
+    const TEMP_ID_TYPE: &'static str;
+    /// See `TEMP_ID_TYPE`.
+    const TEMP_END: &'static str;
 
     /// The rows a statement changed.
     fn rows_affected(result: &Self::QueryResult) -> u64;
@@ -62,39 +68,52 @@ pub(crate) trait Engine:
         query: Query<'a, Self, Self::Arguments>,
     ) -> impl Future<Output = Result<Vec<String>, SqlError>> + Send + 'a;
 
-    /// Upserts students (their zone and reference day derived with `default_zone`).
+    /// Upserts students (their zone and reference day derived with `default_zone`). Each
+    /// bulk upsert returns the rows it added or changed (a row already so is left alone).
     fn bulk_students(
         conn: &mut Self::Connection,
         chunk: &[Student],
         default_zone: Zone,
-    ) -> impl Future<Output = Result<(), SqlError>> + Send;
+    ) -> impl Future<Output = Result<u64, SqlError>> + Send;
     /// Upserts parents and replaces their children.
     fn bulk_parents(
         conn: &mut Self::Connection,
         chunk: &[Parent],
-    ) -> impl Future<Output = Result<(), SqlError>> + Send;
+    ) -> impl Future<Output = Result<u64, SqlError>> + Send;
     /// Upserts sessions, each stored with its student's zone.
     fn bulk_sessions(
         conn: &mut Self::Connection,
         chunk: &[Session],
         zones: &HashMap<StudentId, &'static str>,
-    ) -> impl Future<Output = Result<(), SqlError>> + Send;
+    ) -> impl Future<Output = Result<u64, SqlError>> + Send;
     /// Upserts study plans.
     fn bulk_study_plans(
         conn: &mut Self::Connection,
         chunk: &[StudyPlan],
-    ) -> impl Future<Output = Result<(), SqlError>> + Send;
+    ) -> impl Future<Output = Result<u64, SqlError>> + Send;
     /// Upserts manual requests.
     fn bulk_manual(
         conn: &mut Self::Connection,
         chunk: &[ManualRequest],
-    ) -> impl Future<Output = Result<(), SqlError>> + Send;
+    ) -> impl Future<Output = Result<u64, SqlError>> + Send;
     /// Records keys as already sent; returns how many were new.
     fn bulk_sent(
         conn: &mut Self::Connection,
         chunk: &[ReminderKey],
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<u64, SqlError>> + Send;
+    /// Adds `ids` to the temporary table `table` (one column, `id`).
+    fn insert_ids(
+        conn: &mut Self::Connection,
+        table: &str,
+        ids: &[i64],
+    ) -> impl Future<Output = Result<(), SqlError>> + Send;
+    /// Adds parent–child `links` to the temporary table `table` (`parent_id`, `student_id`).
+    fn insert_links(
+        conn: &mut Self::Connection,
+        table: &str,
+        links: &[(i64, i64)],
+    ) -> impl Future<Output = Result<(), SqlError>> + Send;
     /// Records due reminders as pending unless their key is in the log; returns how many
     /// were new.
     fn bulk_due(
@@ -115,6 +134,9 @@ impl Engine for Sqlite {
     const MANUAL_BEGIN: &'static str = "BEGIN IMMEDIATE";
     const MANUAL_LOCK: &'static [&'static str] = &[];
     const BULK_ROWS: usize = bulk::sqlite::ROWS;
+
+    const TEMP_ID_TYPE: &'static str = "INTEGER";
+    const TEMP_END: &'static str = "";
 
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
@@ -148,29 +170,29 @@ impl Engine for Sqlite {
         conn: &mut Self::Connection,
         chunk: &[Student],
         default_zone: Zone,
-    ) -> Result<(), SqlError> {
+    ) -> Result<u64, SqlError> {
         bulk::sqlite::students(conn, chunk, default_zone).await
     }
-    async fn bulk_parents(conn: &mut Self::Connection, chunk: &[Parent]) -> Result<(), SqlError> {
+    async fn bulk_parents(conn: &mut Self::Connection, chunk: &[Parent]) -> Result<u64, SqlError> {
         bulk::sqlite::parents(conn, chunk).await
     }
     async fn bulk_sessions(
         conn: &mut Self::Connection,
         chunk: &[Session],
         zones: &HashMap<StudentId, &'static str>,
-    ) -> Result<(), SqlError> {
+    ) -> Result<u64, SqlError> {
         bulk::sqlite::sessions(conn, chunk, zones).await
     }
     async fn bulk_study_plans(
         conn: &mut Self::Connection,
         chunk: &[StudyPlan],
-    ) -> Result<(), SqlError> {
+    ) -> Result<u64, SqlError> {
         bulk::sqlite::study_plans(conn, chunk).await
     }
     async fn bulk_manual(
         conn: &mut Self::Connection,
         chunk: &[ManualRequest],
-    ) -> Result<(), SqlError> {
+    ) -> Result<u64, SqlError> {
         bulk::sqlite::manual(conn, chunk).await
     }
     async fn bulk_sent(
@@ -179,6 +201,20 @@ impl Engine for Sqlite {
         now: DateTime<Utc>,
     ) -> Result<u64, SqlError> {
         bulk::sqlite::sent(conn, chunk, now).await
+    }
+    async fn insert_ids(
+        conn: &mut Self::Connection,
+        table: &str,
+        ids: &[i64],
+    ) -> Result<(), SqlError> {
+        bulk::sqlite::ids(conn, table, ids).await
+    }
+    async fn insert_links(
+        conn: &mut Self::Connection,
+        table: &str,
+        links: &[(i64, i64)],
+    ) -> Result<(), SqlError> {
+        bulk::sqlite::link_pairs(conn, table, links).await
     }
     async fn bulk_due(
         conn: &mut Self::Connection,
@@ -212,6 +248,9 @@ impl Engine for Postgres {
         &["SELECT pg_advisory_xact_lock(hashtextextended('rappels.manual_requests', 0))"];
     const BULK_ROWS: usize = bulk::postgres::ROWS;
 
+    const TEMP_ID_TYPE: &'static str = "BIGINT";
+    const TEMP_END: &'static str = " ON COMMIT DROP";
+
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
     }
@@ -239,29 +278,29 @@ impl Engine for Postgres {
         conn: &mut Self::Connection,
         chunk: &[Student],
         default_zone: Zone,
-    ) -> Result<(), SqlError> {
+    ) -> Result<u64, SqlError> {
         bulk::postgres::students(conn, chunk, default_zone).await
     }
-    async fn bulk_parents(conn: &mut Self::Connection, chunk: &[Parent]) -> Result<(), SqlError> {
+    async fn bulk_parents(conn: &mut Self::Connection, chunk: &[Parent]) -> Result<u64, SqlError> {
         bulk::postgres::parents(conn, chunk).await
     }
     async fn bulk_sessions(
         conn: &mut Self::Connection,
         chunk: &[Session],
         zones: &HashMap<StudentId, &'static str>,
-    ) -> Result<(), SqlError> {
+    ) -> Result<u64, SqlError> {
         bulk::postgres::sessions(conn, chunk, zones).await
     }
     async fn bulk_study_plans(
         conn: &mut Self::Connection,
         chunk: &[StudyPlan],
-    ) -> Result<(), SqlError> {
+    ) -> Result<u64, SqlError> {
         bulk::postgres::study_plans(conn, chunk).await
     }
     async fn bulk_manual(
         conn: &mut Self::Connection,
         chunk: &[ManualRequest],
-    ) -> Result<(), SqlError> {
+    ) -> Result<u64, SqlError> {
         bulk::postgres::manual(conn, chunk).await
     }
     async fn bulk_sent(
@@ -270,6 +309,20 @@ impl Engine for Postgres {
         now: DateTime<Utc>,
     ) -> Result<u64, SqlError> {
         bulk::postgres::sent(conn, chunk, now).await
+    }
+    async fn insert_ids(
+        conn: &mut Self::Connection,
+        table: &str,
+        ids: &[i64],
+    ) -> Result<(), SqlError> {
+        bulk::postgres::ids(conn, table, ids).await
+    }
+    async fn insert_links(
+        conn: &mut Self::Connection,
+        table: &str,
+        links: &[(i64, i64)],
+    ) -> Result<(), SqlError> {
+        bulk::postgres::link_pairs(conn, table, links).await
     }
     async fn bulk_due(
         conn: &mut Self::Connection,

@@ -30,7 +30,7 @@ mod sql;
 
 pub use database_url::DatabaseUrl;
 pub use redact::{holds_secret, redact_url};
-pub use sql::check_storable;
+pub use sql::{check_change_storable, check_storable};
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -200,21 +200,75 @@ pub enum Backend {
     Postgres,
 }
 
-/// What an import wrote, per table.
+/// What an import wrote: the records of the file per table, and what that changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ImportReport {
-    /// Students inserted or updated.
+    /// Students in the file.
     pub students: usize,
-    /// Parents inserted or updated.
+    /// Parents in the file.
     pub parents: usize,
-    /// Sessions inserted or updated.
+    /// Sessions in the file.
     pub sessions: usize,
-    /// Study plans inserted or updated.
+    /// Study plans in the file.
     pub study_plans: usize,
-    /// Manual requests inserted or updated.
+    /// Manual requests in the file.
     pub manual: usize,
     /// `sent` keys newly recorded in the log.
     pub sent: usize,
+    /// What the import added, changed and removed, per kind of record.
+    pub changes: ImportChanges,
+}
+
+/// How an import treats the records the database holds and the file does not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ImportMode {
+    /// Adds and updates the file's records; keeps every other record (the file may be a
+    /// part of the school).
+    #[default]
+    Merge,
+    /// The file is the whole school: students, parents, parent–child links, sessions and
+    /// study plans it does not hold are removed, in the same transaction. Manual requests
+    /// (which parents also make through rappels) and the reminder log (history) stay.
+    Full,
+}
+
+/// What an import does besides writing the file's records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Merge or full.
+    pub mode: ImportMode,
+    /// Count what the import would change, and write nothing.
+    pub dry_run: bool,
+}
+
+/// Records of one kind an import added, changed (a stored record the file says otherwise)
+/// and removed (full mode).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Records the database did not hold.
+    pub added: usize,
+    /// Records it held otherwise.
+    pub changed: usize,
+    /// Records it held and the file does not (full mode; for links, also the children a
+    /// parent of the file no longer has).
+    pub removed: usize,
+}
+
+/// [`Changes`] per kind of record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportChanges {
+    /// Students.
+    pub students: Changes,
+    /// Parents.
+    pub parents: Changes,
+    /// Parent–child links.
+    pub links: Changes,
+    /// Sessions.
+    pub sessions: Changes,
+    /// Study plans.
+    pub study_plans: Changes,
+    /// Manual requests (never removed).
+    pub manual: Changes,
 }
 
 /// Progress of an import, reported after each batch.
@@ -435,18 +489,48 @@ impl SqlStore {
         dispatch!(self, save_settings(settings))
     }
 
-    /// Imports a validated scenario in one transaction: every record is upserted by id (so
-    /// importing twice changes nothing), `sent` keys are recorded as already sent, the
-    /// scenario's settings are stored as `save_settings` stores them, and on any error
-    /// nothing is written. `progress` is called after each batch.
+    /// Imports a validated scenario in one transaction, in merge mode: every record is
+    /// upserted by id (so importing twice changes nothing), `sent` keys are recorded as
+    /// already sent, the scenario's settings are stored as `save_settings` stores them, and
+    /// on any error nothing is written. `progress` is called after each batch.
     pub async fn import(
         &self,
         scenario: &Scenario,
         now: DateTime<Utc>,
         progress: &(dyn Fn(ImportProgress) + Sync),
     ) -> Result<ImportReport, SqlError> {
+        self.import_with(scenario, now, ImportOptions::default(), progress)
+            .await
+    }
+
+    /// [`SqlStore::import`] with a mode (merge, or full: what the file does not hold
+    /// leaves the plan) and, with `dry_run`, nothing written: the report says what the
+    /// import would add, change and remove.
+    pub async fn import_with(
+        &self,
+        scenario: &Scenario,
+        now: DateTime<Utc>,
+        options: ImportOptions,
+        progress: &(dyn Fn(ImportProgress) + Sync),
+    ) -> Result<ImportReport, SqlError> {
         check_storable(scenario)?;
-        dispatch!(self, import(scenario, now, progress))
+        dispatch!(self, import(scenario, now, options, progress))
+    }
+
+    /// Applies the platform's changes (`rappels_core::changes`, each with its line number)
+    /// in one transaction: on an error of the database nothing is written. A change that
+    /// names a record not stored (a session of an unknown student, a deletion of what is
+    /// gone) writes nothing and is listed in the report; applying the same changes again
+    /// writes nothing new. What changed reaches the next run: reminders recorded for data
+    /// that no longer wants them are cancelled when they are about to be sent.
+    pub async fn apply_changes(
+        &self,
+        changes: &[(usize, rappels_core::changes::Change)],
+    ) -> Result<rappels_core::changes::ApplyReport, SqlError> {
+        for (line, change) in changes {
+            check_change_storable(*line, change)?;
+        }
+        dispatch!(self, apply_changes(changes))
     }
 
     /// How the database runs every query of planning at `window` — those of

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use rappels_core::clock::{Clock, SystemClock};
-use rappels_sqlx::{ImportProgress, ImportReport, SqlError};
+use rappels_sqlx::{Changes, ImportMode, ImportOptions, ImportProgress, ImportReport, SqlError};
 
 use crate::commands::plan::load_scenario;
 use crate::config::Config;
@@ -18,13 +18,26 @@ migrating it first.
 
 The whole file is validated before anything is written, and written in one transaction: an \
 invalid record is named and nothing changes. Records are upserted by id: importing the same file \
-twice changes nothing, a newer export updates the records it holds, and records it does not hold \
-are kept. `sent` keys are recorded as already sent, so those reminders are never sent again.";
+twice changes nothing, and a newer export updates the records it holds. `sent` keys are recorded \
+as already sent, so those reminders are never sent again.
+
+What the database holds and the file does not depends on --mode:
+  merge (the default)  kept: the file may be a part of the school (one class, a delta);
+  full                 removed, in the same transaction: students, parents, parent-child links, \
+sessions and study plans the file does not hold leave the plan. Manual requests and the \
+history of reminders stay; reminders already recorded for what was removed are cancelled \
+when they are about to be sent.
+
+Merge is the default because it can only add: a truncated or filtered export imported as \
+full would remove the rest of the school. Run a full import with --dry-run first: it says \
+what would be added, changed and removed, and writes nothing.";
 
 pub(crate) const EXAMPLES: &str = "\
 Examples:
   rappels import school.json
   rappels import school.json --database-url postgres://rappels@db.internal/rappels
+  rappels import --mode full --dry-run export.json    # what a full sync would change
+  rappels import --mode full export.json              # the export is the whole school
   rappels plan --db --at 2026-11-26T18:45:00Z      # then see what is due";
 
 #[derive(Debug, Args)]
@@ -32,8 +45,40 @@ pub(crate) struct ImportArgs {
     /// Scenario file (JSON, the format of RULES.md).
     #[arg(value_name = "FILE")]
     file: PathBuf,
+    /// merge: keep what the file does not hold; full: the file is the whole school, and
+    /// what it does not hold is removed.
+    #[arg(long, value_enum, default_value_t = Mode::Merge)]
+    mode: Mode,
+    /// Say what the import would add, change and remove, and write nothing.
+    #[arg(long)]
+    dry_run: bool,
     #[command(flatten)]
     database: DatabaseArgs,
+}
+
+/// `--mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Mode {
+    /// Keep the records the file does not hold.
+    Merge,
+    /// Remove the records the file does not hold.
+    Full,
+}
+
+impl Mode {
+    fn import_mode(self) -> ImportMode {
+        match self {
+            Mode::Merge => ImportMode::Merge,
+            Mode::Full => ImportMode::Full,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Merge => "merge",
+            Mode::Full => "full",
+        }
+    }
 }
 
 pub(crate) fn run(args: ImportArgs, config: &Config, quiet: bool) -> Result<(), Failure> {
@@ -73,7 +118,13 @@ pub(crate) fn run(args: ImportArgs, config: &Config, quiet: bool) -> Result<(), 
                 bar.set_length(p.total as u64);
                 bar.set_position(p.done as u64);
             };
-            store.import(&scenario, SystemClock.now(), &update).await
+            let options = ImportOptions {
+                mode: args.mode.import_mode(),
+                dry_run: args.dry_run,
+            };
+            store
+                .import_with(&scenario, SystemClock.now(), options, &update)
+                .await
         }
         .await;
         store.close().await;
@@ -88,43 +139,80 @@ pub(crate) fn run(args: ImportArgs, config: &Config, quiet: bool) -> Result<(), 
     });
     bar.finish_and_clear();
     let report = result?;
+    let c = &report.changes;
     tracing::info!(
         file = %args.file.display(),
         url = %shown,
+        mode = args.mode.name(),
+        dry_run = args.dry_run,
         students = report.students,
+        students_added = c.students.added,
+        students_changed = c.students.changed,
+        students_removed = c.students.removed,
         parents = report.parents,
+        links_added = c.links.added,
+        links_removed = c.links.removed,
         sessions = report.sessions,
+        sessions_added = c.sessions.added,
+        sessions_changed = c.sessions.changed,
+        sessions_removed = c.sessions.removed,
         study_plans = report.study_plans,
         manual = report.manual,
         sent = scenario.sent.len(),
         sent_new = report.sent,
         elapsed_ms = started.elapsed().as_millis() as u64,
-        "imported"
+        "{}",
+        if args.dry_run { "import checked (dry run)" } else { "imported" }
     );
-    crate::output::emit(&format!(
-        "{}\n",
-        summary(&report, scenario.sent.len(), &shown)
+    crate::output::emit(&summary(
+        &report,
+        scenario.sent.len(),
+        &args.file.display().to_string(),
+        &shown,
+        args.mode,
+        args.dry_run,
     ))?;
     Ok(())
 }
 
-/// `imported 5 students, 3 parents, … into URL`. `sent_keys` counts the file's keys; the
-/// report counts those newly recorded (none on a second import of the same file).
-fn summary(report: &ImportReport, sent_keys: usize, url: &str) -> String {
-    format!(
-        "imported {}, {}, {}, {}, {}, {} ({} new) into {url}",
-        count(report.students, "student", "students"),
-        count(report.parents, "parent", "parents"),
-        count(report.sessions, "session", "sessions"),
-        count(report.study_plans, "study plan", "study plans"),
-        count(report.manual, "manual request", "manual requests"),
-        count(sent_keys, "sent key", "sent keys"),
-        report.sent,
-    )
-}
-
-fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+/// What an import did, or would do: a line per kind of record.
+fn summary(
+    report: &ImportReport,
+    sent_keys: usize,
+    file: &str,
+    url: &str,
+    mode: Mode,
+    dry_run: bool,
+) -> String {
+    let c = &report.changes;
+    let mut out = if dry_run {
+        format!(
+            "dry run, nothing written: importing {file} into {url} ({} mode) would change\n",
+            mode.name()
+        )
+    } else {
+        format!("imported {file} into {url} ({} mode)\n", mode.name())
+    };
+    let rows: [(&str, Option<usize>, &Changes); 6] = [
+        ("students", Some(report.students), &c.students),
+        ("parents", Some(report.parents), &c.parents),
+        ("links", None, &c.links),
+        ("sessions", Some(report.sessions), &c.sessions),
+        ("study plans", Some(report.study_plans), &c.study_plans),
+        ("manual requests", Some(report.manual), &c.manual),
+    ];
+    for (kind, in_file, changes) in rows {
+        let in_file = in_file.map_or_else(String::new, |n| format!(" ({n} in the file)"));
+        out.push_str(&format!(
+            "  {kind:<16} {} added, {} changed, {} removed{in_file}\n",
+            changes.added, changes.changed, changes.removed
+        ));
+    }
+    out.push_str(&format!(
+        "  {:<16} {} ({} new)\n",
+        "sent keys", sent_keys, report.sent
+    ));
+    out
 }
 
 /// Warns of each address RULES.md accepts but the mailer will refuse (`a"b<c>@example.org`):
@@ -158,19 +246,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_summary_counts_in_words() {
-        let report = ImportReport {
+    fn the_summary_has_a_line_per_kind() {
+        let mut report = ImportReport {
             students: 5,
             parents: 3,
             sessions: 6,
             study_plans: 1,
             manual: 3,
             sent: 0,
+            ..ImportReport::default()
         };
+        report.changes.students = Changes {
+            added: 1,
+            changed: 2,
+            removed: 3,
+        };
+        report.changes.links.removed = 4;
+        let text = summary(
+            &report,
+            2,
+            "school.json",
+            "sqlite://rappels.db",
+            Mode::Full,
+            true,
+        );
         assert_eq!(
-            summary(&report, 2, "sqlite://rappels.db"),
-            "imported 5 students, 3 parents, 6 sessions, 1 study plan, 3 manual requests, \
-             2 sent keys (0 new) into sqlite://rappels.db"
+            text,
+            "dry run, nothing written: importing school.json into sqlite://rappels.db (full mode) would change\n\
+             \x20 students         1 added, 2 changed, 3 removed (5 in the file)\n\
+             \x20 parents          0 added, 0 changed, 0 removed (3 in the file)\n\
+             \x20 links            0 added, 0 changed, 4 removed\n\
+             \x20 sessions         0 added, 0 changed, 0 removed (6 in the file)\n\
+             \x20 study plans      0 added, 0 changed, 0 removed (1 in the file)\n\
+             \x20 manual requests  0 added, 0 changed, 0 removed (3 in the file)\n\
+             \x20 sent keys        2 (0 new)\n"
         );
     }
 }

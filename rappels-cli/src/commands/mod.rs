@@ -8,6 +8,7 @@ pub(crate) mod explain;
 pub(crate) mod gen_scenario;
 pub(crate) mod history;
 pub(crate) mod import;
+pub(crate) mod ingest;
 pub(crate) mod init;
 pub(crate) mod migrate;
 pub(crate) mod plan;

@@ -213,7 +213,7 @@ fn the_history_table_is_for_people() {
 /// listed. The reminders the scenario lists as already sent (imported `sent` keys) are in
 /// neither.
 fn before_any_run_everything_is_zero(db: &TestDb) {
-    assert!(import(db, &fixture("school_history.json")).contains("3 sent keys"));
+    assert!(import(db, &fixture("school_history.json")).contains("sent keys        3 (3 new)"));
     assert!(history(db, &["--as", "admin"]).is_empty());
     let text = succeeded(on(db, &["history", "--as", "student:1"]), "history");
     assert_eq!(

@@ -13,7 +13,7 @@ use rappels_smtp::testing::{Answer, TestServer};
 const PASSWORD: &str = "hunter2-secret";
 
 /// SMTP without TLS to 127.0.0.1:`port`.
-fn smtp(port: u16) -> Vec<(&'static str, String)> {
+pub(crate) fn smtp(port: u16) -> Vec<(&'static str, String)> {
     vec![
         ("RAPPELS_MAILER", "smtp".to_owned()),
         ("RAPPELS_SMTP_HOST", "127.0.0.1".to_owned()),
@@ -28,7 +28,7 @@ fn closed_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-fn rappels_with(args: &[&str], env: &[(&str, String)]) -> Output {
+pub(crate) fn rappels_with(args: &[&str], env: &[(&str, String)]) -> Output {
     let mut cmd = cli();
     cmd.args(args);
     for (name, value) in env {

@@ -30,6 +30,7 @@ mod plan;
 mod remind;
 mod run;
 mod support;
+mod sync;
 
 use std::path::PathBuf;
 

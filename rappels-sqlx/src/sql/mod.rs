@@ -10,12 +10,14 @@
 //! - `log` — recording due reminders, the claim protocol and outcomes;
 //! - `history` — a scope's history and the statistics;
 //! - `platform` — parents, explanation, manual requests, study plans, unsubscribes;
-//! - `import` — a scenario, in one transaction.
+//! - `import` — a scenario, in one transaction;
+//! - `changes` — the platform's changes as they come (`rappels ingest`).
 //!
 //! Every `impl` block states the same bounds (see [`Sql`]): Rust implies a trait's
 //! supertraits at each use, but not the bounds it places on other types, such as
 //! `i64: Encode<DB>`, so they cannot be said once on `Engine`.
 
+mod changes;
 mod explain;
 mod history;
 mod import;
@@ -28,6 +30,7 @@ mod settings;
 
 use std::marker::PhantomData;
 
+use rappels_core::changes::Change;
 use rappels_core::scenario::Scenario;
 
 use crate::SqlError;
@@ -80,6 +83,30 @@ pub fn check_storable(scenario: &Scenario) -> Result<(), SqlError> {
         }
     }
     Ok(())
+}
+
+/// Refuses a change (line `line` of a feed) holding an instant the database cannot store
+/// exactly, as [`check_storable`] does for a scenario.
+pub fn check_change_storable(line: usize, change: &Change) -> Result<(), SqlError> {
+    let instants: Vec<(&str, Option<chrono::DateTime<chrono::Utc>>)> = match change {
+        Change::Student(s) => vec![
+            ("student.created_at", s.created_at),
+            ("student.last_activity_at", s.last_activity_at),
+        ],
+        Change::Session(s) => vec![("session.starts_at", Some(s.starts_at))],
+        Change::Activity(a) => vec![("activity.at", Some(a.at))],
+        _ => Vec::new(),
+    };
+    match instants
+        .into_iter()
+        .find(|(_, t)| t.is_some_and(|t| !convert::storable(t)))
+    {
+        Some((field, _)) => Err(SqlError::Unstorable {
+            path: format!("line {line}: {field}"),
+            message: "fractions of a second finer than a microsecond cannot be stored".to_owned(),
+        }),
+        None => Ok(()),
+    }
 }
 
 const STUDENT_COLUMNS: &str = "id, first_name, last_name, email, timezone, locale, account_active, \

@@ -1,0 +1,265 @@
+//! The platform's changes, applied as they come (`SqlStore::apply_changes`): each line's
+//! record written, linked, deleted or touched, in the caller's one transaction.
+
+use rappels_core::changes::{Activity, Applied, ApplyReport, Change, Deletion, Link};
+use rappels_core::domain::{Parent, Session, StudentId, StudyPlan, Zone};
+use rappels_core::rules;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, Pool, Type};
+
+use super::Sql;
+use crate::SqlError;
+use crate::convert::{self, micros};
+use crate::engine::Engine;
+
+impl<DB> Sql<DB>
+where
+    DB: Engine,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'n> &'n str: ColumnIndex<DB::Row>,
+{
+    /// Applies `changes` (each with its line number) in one transaction: all of them, or
+    /// nothing on an error of the database. A change naming a record that is not stored
+    /// is reported in the result and writes nothing.
+    pub(crate) async fn apply_changes(
+        pool: &Pool<DB>,
+        changes: &[(usize, Change)],
+    ) -> Result<ApplyReport, SqlError> {
+        // Read before the transaction: the SQLite pool holds one connection.
+        let settings = Self::load_settings(pool)
+            .await?
+            .ok_or(SqlError::NoSettings)?;
+        let mut tx = pool.begin().await?;
+        let mut report = ApplyReport::default();
+        for (line, change) in changes {
+            let applied = Self::apply(&mut tx, change, settings.timezone).await?;
+            report.add(*line, applied);
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    async fn apply(
+        conn: &mut DB::Connection,
+        change: &Change,
+        default_zone: Zone,
+    ) -> Result<Applied, SqlError> {
+        Ok(match change {
+            Change::Student(student) => {
+                let written =
+                    DB::bulk_students(conn, std::slice::from_ref(student), default_zone).await?;
+                written_if(written > 0)
+            }
+            Change::Parent(parent) => Self::put_parent(conn, parent).await?,
+            Change::Session(session) => Self::put_session(conn, session).await?,
+            Change::StudyPlan(plan) => Self::put_study_plan(conn, plan).await?,
+            Change::Link(link) => Self::link(conn, *link).await?,
+            Change::Unlink(link) => Self::unlink(conn, *link).await?,
+            Change::Delete(deletion) => Self::delete(conn, *deletion).await?,
+            Change::Activity(activity) => Self::activity(conn, *activity).await?,
+        })
+    }
+
+    /// The zone of student `id`, or `None` when it is not stored.
+    async fn stored_zone(
+        conn: &mut DB::Connection,
+        id: StudentId,
+    ) -> Result<Option<Zone>, SqlError> {
+        let zone: Option<String> = sqlx::query_scalar("SELECT zone FROM students WHERE id = $1")
+            .bind(id.get())
+            .fetch_optional(&mut *conn)
+            .await?;
+        zone.map(|z| Zone::parse(&z).map_err(|e| super::corrupt(format!("student {id}"), e)))
+            .transpose()
+    }
+
+    async fn exists(conn: &mut DB::Connection, table: &str, id: i64) -> Result<bool, SqlError> {
+        let found: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM {table} WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    async fn put_parent(conn: &mut DB::Connection, parent: &Parent) -> Result<Applied, SqlError> {
+        for child in &parent.children {
+            if !Self::exists(conn, "students", child.get()).await? {
+                return Ok(Applied::Unknown(format!(
+                    "parent {}: no student {child}",
+                    parent.id
+                )));
+            }
+        }
+        let children: Vec<i64> = sqlx::query_scalar(
+            "SELECT student_id FROM parent_children WHERE parent_id = $1 ORDER BY position",
+        )
+        .bind(parent.id.get())
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut wanted: Vec<i64> = Vec::new();
+        for child in &parent.children {
+            if !wanted.contains(&child.get()) {
+                wanted.push(child.get());
+            }
+        }
+        let written = DB::bulk_parents(conn, std::slice::from_ref(parent)).await?;
+        Ok(written_if(written > 0 || children != wanted))
+    }
+
+    async fn put_session(
+        conn: &mut DB::Connection,
+        session: &Session,
+    ) -> Result<Applied, SqlError> {
+        if !Self::exists(conn, "students", session.student_id.get()).await? {
+            return Ok(Applied::Unknown(format!(
+                "session {}: no student {}",
+                session.id, session.student_id
+            )));
+        }
+        // The triggers of migration 0004 give the session its student's zone.
+        let written =
+            DB::bulk_sessions(conn, std::slice::from_ref(session), &Default::default()).await?;
+        Ok(written_if(written > 0))
+    }
+
+    async fn put_study_plan(
+        conn: &mut DB::Connection,
+        plan: &StudyPlan,
+    ) -> Result<Applied, SqlError> {
+        if !Self::exists(conn, "students", plan.student_id.get()).await? {
+            return Ok(Applied::Unknown(format!(
+                "study plan {}: no student {}",
+                plan.id, plan.student_id
+            )));
+        }
+        let written = DB::bulk_study_plans(conn, std::slice::from_ref(plan)).await?;
+        Ok(written_if(written > 0))
+    }
+
+    async fn link(conn: &mut DB::Connection, link: Link) -> Result<Applied, SqlError> {
+        if let Some(unknown) = Self::unknown_link_end(conn, link).await? {
+            return Ok(Applied::Unknown(unknown));
+        }
+        // After the parent's other children: `position` only orders them.
+        let added = sqlx::query(
+            "INSERT INTO parent_children (parent_id, student_id, position) \
+             SELECT $1, $2, COALESCE(MAX(position), -1) + 1 FROM parent_children WHERE parent_id = $1 \
+             ON CONFLICT (parent_id, student_id) DO NOTHING",
+        )
+        .bind(link.parent_id.get())
+        .bind(link.student_id.get())
+        .execute(&mut *conn)
+        .await?;
+        Ok(written_if(DB::rows_affected(&added) > 0))
+    }
+
+    async fn unlink(conn: &mut DB::Connection, link: Link) -> Result<Applied, SqlError> {
+        if let Some(unknown) = Self::unknown_link_end(conn, link).await? {
+            return Ok(Applied::Unknown(unknown));
+        }
+        let removed =
+            sqlx::query("DELETE FROM parent_children WHERE parent_id = $1 AND student_id = $2")
+                .bind(link.parent_id.get())
+                .bind(link.student_id.get())
+                .execute(&mut *conn)
+                .await?;
+        Ok(written_if(DB::rows_affected(&removed) > 0))
+    }
+
+    /// Which end of `link` is not stored, if one is not.
+    async fn unknown_link_end(
+        conn: &mut DB::Connection,
+        link: Link,
+    ) -> Result<Option<String>, SqlError> {
+        if !Self::exists(conn, "parents", link.parent_id.get()).await? {
+            return Ok(Some(format!("no parent {}", link.parent_id)));
+        }
+        if !Self::exists(conn, "students", link.student_id.get()).await? {
+            return Ok(Some(format!("no student {}", link.student_id)));
+        }
+        Ok(None)
+    }
+
+    /// Deletes a record and what hangs on it (a student's sessions, study plans and links;
+    /// a parent's links). Manual requests and the reminder log stay: they are history, and
+    /// what they name being gone is what cancels their reminders at send time.
+    async fn delete(conn: &mut DB::Connection, deletion: Deletion) -> Result<Applied, SqlError> {
+        let (table, id, dependants): (&str, i64, &[&str]) = match deletion {
+            Deletion::Student(id) => (
+                "students",
+                id.get(),
+                &[
+                    "DELETE FROM parent_children WHERE student_id = $1",
+                    "DELETE FROM sessions WHERE student_id = $1",
+                    "DELETE FROM study_plans WHERE student_id = $1",
+                ],
+            ),
+            Deletion::Parent(id) => (
+                "parents",
+                id.get(),
+                &["DELETE FROM parent_children WHERE parent_id = $1"],
+            ),
+            Deletion::Session(id) => ("sessions", id.get(), &[]),
+            Deletion::StudyPlan(id) => ("study_plans", id.get(), &[]),
+        };
+        for statement in dependants {
+            sqlx::query(*statement).bind(id).execute(&mut *conn).await?;
+        }
+        let deleted = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE id = $1"
+        )))
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+        Ok(if DB::rows_affected(&deleted) > 0 {
+            Applied::Written
+        } else {
+            Applied::Unknown(format!("no {} {id}", singular(table)))
+        })
+    }
+
+    /// Moves the student's last activity to `at` if it is later than the stored one, with
+    /// the local day inactivity is counted from (`rules::inactivity_reference_date`).
+    async fn activity(conn: &mut DB::Connection, activity: Activity) -> Result<Applied, SqlError> {
+        let id = activity.student_id;
+        let Some(zone) = Self::stored_zone(conn, id).await? else {
+            return Ok(Applied::Unknown(format!("no student {id}")));
+        };
+        let moved = sqlx::query(
+            "UPDATE students SET last_activity_at = $1, reference_day = $2 \
+             WHERE id = $3 AND (last_activity_at IS NULL OR last_activity_at < $1)",
+        )
+        .bind(micros(activity.at))
+        .bind(convert::day(rules::local_date(activity.at, zone)))
+        .bind(id.get())
+        .execute(&mut *conn)
+        .await?;
+        Ok(written_if(DB::rows_affected(&moved) > 0))
+    }
+}
+
+fn written_if(written: bool) -> Applied {
+    if written {
+        Applied::Written
+    } else {
+        Applied::Unchanged
+    }
+}
+
+fn singular(table: &str) -> &str {
+    match table {
+        "students" => "student",
+        "parents" => "parent",
+        "sessions" => "session",
+        _ => "study plan",
+    }
+}
