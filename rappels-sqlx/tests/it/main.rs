@@ -1,6 +1,7 @@
 //! Integration tests of the SQL stores: one suite, run against a fresh SQLite file and,
 //! when `RAPPELS_TEST_POSTGRES` names a server, a fresh PostgreSQL database per test.
 
+mod changes;
 mod claims;
 mod contract;
 mod explain;
