@@ -134,7 +134,11 @@ where
                         .push_unseparated(" AS BIGINT)");
                 }
             });
-            q.push(") AS v WHERE students.id = v.column1");
+            // The list of ids as well: without it SQLite's planner may scan the students
+            // (a million rows) against the values rather than look each one up by id.
+            q.push(") AS v WHERE students.id = v.column1 AND students.id IN (");
+            let moved_ids: Vec<i64> = moved.iter().map(|(id, _, _)| *id).collect();
+            Self::push_ids(&mut q, &moved_ids);
             q.build().execute(&mut *conn).await?;
         }
         Ok(())
