@@ -10,11 +10,14 @@
 #      example: import, plan --db, planning + recording, EXPLAIN of every planner query);
 #   4. planning from a file (rappels plan --scenario) against Python's json.load of the same
 #      file, and the peak memory of plan --scenario and run over a 1,000,000-student school;
-#   5. the criterion benches (planning indexed and naive, rendering, MIME building).
+#   5. staying in step at 1,000,000 students (rappels-sqlx's sync_scale example): full
+#      imports over a database that holds the school, and activity events as
+#      `rappels ingest` applies them, on SQLite and PostgreSQL;
+#   6. the criterion benches (planning indexed and naive, rendering, MIME building).
 #
 # Usage: benches/run.sh            (from a fresh clone, with ../shared beside it)
 # Env:   BENCH_DIR=dir             where data and logs go (default target/bench-run)
-#        BENCH_SKIP="django pg"    sections to skip: django, smtp, select, pg, file, criterion
+#        BENCH_SKIP="django pg"    sections to skip: django, smtp, select, pg, file, sync, criterion
 #        RAPPELS_TEST_POSTGRES     the PostgreSQL server (default postgres://postgres@127.0.0.1:5432/test)
 #
 # Installs what is missing (postfix for smtp-sink/smtp-source, Django in a virtualenv) and
@@ -65,7 +68,7 @@ fi
 
 say "build (release)"
 cargo build --release -q -p rappels-cli
-cargo build --release -q -p rappels-sqlx --example select_scale
+cargo build --release -q -p rappels-sqlx --example select_scale --example sync_scale
 RAPPELS=$ROOT/target/release/rappels
 
 # An SMTP sink on a loopback port; `sink_count PORT` reads how many messages it took.
@@ -217,8 +220,21 @@ if ! skip file; then
   rm -rf "$BENCH_DIR/outbox_1m"
 fi
 
+if ! skip sync; then
+  say "5. staying in step at 1,000,000 students: SQLite"
+  "$ROOT/target/release/examples/sync_scale" --students 1000000 --backend sqlite \
+    2>&1 | tee "$BENCH_DIR/sync_sqlite.out"
+  grep '^FIGURE' "$BENCH_DIR/sync_sqlite.out" >>"$FIGURES" || true
+  if ! skip pg; then
+    say "5. staying in step at 1,000,000 students: PostgreSQL"
+    "$ROOT/target/release/examples/sync_scale" --students 1000000 --backend postgres \
+      2>&1 | tee "$BENCH_DIR/sync_postgres.out"
+    grep '^FIGURE' "$BENCH_DIR/sync_postgres.out" >>"$FIGURES" || true
+  fi
+fi
+
 if ! skip criterion; then
-  say "5. criterion benches"
+  say "6. criterion benches"
   cargo bench -q -p rappels-benches 2>&1 | tee "$BENCH_DIR/criterion.out" | grep -E '^[a-z_0-9]+/|time:|thrpt:| due$' || true
 fi
 
