@@ -4,6 +4,7 @@
 mod changes;
 mod claims;
 mod contract;
+mod dst;
 mod explain;
 mod harness;
 mod import;
