@@ -23,6 +23,8 @@
 //! followed by the plan's lines, and a closing `explain-summary`. Figures, not assertions:
 //! timings belong in benchmarks, never in tests.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
@@ -96,7 +98,7 @@ struct Args {
 enum Place {
     Given,
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin: String },
+    Postgres,
 }
 
 #[tokio::main]
@@ -317,14 +319,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     store.close().await;
-    if let Place::Postgres { admin } = place {
-        let admin = sqlx::PgPool::connect(&admin).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {POSTGRES_DB} WITH (FORCE)"
-        )))
-        .execute(&admin)
-        .await?;
-        admin.close().await;
+    if let Place::Postgres = place {
+        common::drop_postgres(POSTGRES_DB).await?;
     }
     Ok(())
 }
@@ -340,27 +336,7 @@ async fn database(args: &Args) -> Result<(String, Place), Box<dyn std::error::Er
             let url = format!("sqlite://{}", dir.path().join("scale.db").display());
             Ok((url, Place::Sqlite(dir)))
         }
-        BackendArg::Postgres => {
-            let server = std::env::var("RAPPELS_TEST_POSTGRES")
-                .map_err(|_| "--backend postgres needs RAPPELS_TEST_POSTGRES=postgres://…")?;
-            let admin = sqlx::PgPool::connect(&server).await?;
-            for sql in [
-                format!("DROP DATABASE IF EXISTS {POSTGRES_DB} WITH (FORCE)"),
-                format!("CREATE DATABASE {POSTGRES_DB}"),
-            ] {
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .execute(&admin)
-                    .await?;
-            }
-            admin.close().await;
-            let base = server
-                .rsplit_once('/')
-                .map_or(server.as_str(), |(base, _)| base);
-            Ok((
-                format!("{base}/{POSTGRES_DB}"),
-                Place::Postgres { admin: server },
-            ))
-        }
+        BackendArg::Postgres => Ok((common::fresh_postgres(POSTGRES_DB).await?, Place::Postgres)),
     }
 }
 

@@ -7,6 +7,8 @@
 //! (`--backend postgres` needs RAPPELS_TEST_POSTGRES). Prints `FIGURE name value` lines.
 //! Figures, not assertions: timings belong in benchmarks, never in tests.
 
+mod common;
+
 use std::time::Instant;
 
 use chrono::TimeDelta;
@@ -53,7 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             format!("sqlite://{}", dir.path().join("sync.db").display()),
             "sqlite",
         ),
-        BackendArg::Postgres => (fresh_postgres().await?, "postgres"),
+        BackendArg::Postgres => (common::fresh_postgres(POSTGRES_DB).await?, "postgres"),
     };
     let store = SqlStore::connect(&url.parse()?).await?;
     store.migrate().await?;
@@ -130,7 +132,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     store.close().await;
     if matches!(args.backend, BackendArg::Postgres) {
-        drop_postgres().await?;
+        common::drop_postgres(POSTGRES_DB).await?;
     }
     Ok(())
 }
@@ -162,40 +164,5 @@ async fn timed(
         c.sessions.changed,
         c.sessions.removed,
     );
-    Ok(())
-}
-
-fn server() -> Result<String, Box<dyn std::error::Error>> {
-    Ok(std::env::var("RAPPELS_TEST_POSTGRES")
-        .map_err(|_| "--backend postgres needs RAPPELS_TEST_POSTGRES=postgres://…")?)
-}
-
-/// A fresh database on the server of RAPPELS_TEST_POSTGRES.
-async fn fresh_postgres() -> Result<String, Box<dyn std::error::Error>> {
-    let server = server()?;
-    let admin = sqlx::PgPool::connect(&server).await?;
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {POSTGRES_DB} WITH (FORCE)"),
-        format!("CREATE DATABASE {POSTGRES_DB}"),
-    ] {
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&admin)
-            .await?;
-    }
-    admin.close().await;
-    let base = server
-        .rsplit_once('/')
-        .map_or(server.as_str(), |(base, _)| base);
-    Ok(format!("{base}/{POSTGRES_DB}"))
-}
-
-async fn drop_postgres() -> Result<(), Box<dyn std::error::Error>> {
-    let admin = sqlx::PgPool::connect(&server()?).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {POSTGRES_DB} WITH (FORCE)"
-    )))
-    .execute(&admin)
-    .await?;
-    admin.close().await;
     Ok(())
 }
