@@ -138,3 +138,53 @@ fn a_refused_reminder_fails_once_and_is_never_retried() {
     assert_eq!(received, new, "a refused reminder was retried");
     assert_eq!(stats(&db)["failed"].as_u64(), Some(n));
 }
+
+/// An outage longer than the reminders' moment: the server is down from Sunday evening to
+/// Monday night. When it is back, what passed is `expired` (counted in `stats`), never sent
+/// late: the digests (due for 24 hours) and the eve reminders of sessions that have started.
+/// A manual request (due for 7 days) still goes out, once, with what is due now.
+#[test]
+fn reminders_whose_moment_passed_during_an_outage_expire_and_are_never_sent_late() {
+    let db = Db::sqlite();
+    let _school = school(&db, 70);
+    let first = due(&db, SUNDAY);
+    let (code, _, _) = run_at(&db, closed_port(), SUNDAY);
+    assert_eq!((code, pending(&db)), (Some(1), first.len() as u64));
+    let kind = |key: &str| key.split('.').next().unwrap_or_default().to_owned();
+    let (still_due, passed): (BTreeSet<String>, BTreeSet<String>) =
+        first.iter().cloned().partition(|key| kind(key) == "manual");
+    assert!(
+        passed.iter().any(|k| kind(k) == "weekly")
+            && passed.iter().any(|k| kind(k) == "session_eve"),
+        "the outage should hold digests and eve reminders: {passed:?}"
+    );
+
+    // Back on Monday at 23:00 in Paris (22:00Z), 27 hours later: every Monday session of
+    // the zones whose eve reminder was due on Sunday at 19:00Z has started.
+    let back = "2026-11-30T22:00:00Z";
+    let newly_due = due(&db, back);
+    let server = TestServer::start(Answer::Accept);
+    let (code, summary, _) = run_at(&db, server.port, back);
+    assert_eq!(code, Some(0), "{summary}");
+    let received = received_ids(&server.received());
+    let distinct: BTreeSet<String> = received.iter().cloned().collect();
+    assert_eq!(distinct.len(), received.len(), "a reminder went out twice");
+    assert!(
+        distinct.is_disjoint(&passed),
+        "sent late: {:?}",
+        distinct.intersection(&passed).collect::<Vec<_>>()
+    );
+    let expected: BTreeSet<String> = still_due.union(&newly_due).cloned().collect();
+    assert_eq!(distinct, expected);
+    let stats = stats(&db);
+    assert_eq!(
+        (stats["expired"].as_u64(), stats["pending"].as_u64()),
+        (Some(passed.len() as u64), Some(0)),
+        "{stats}"
+    );
+    assert_eq!(
+        summary["expired"].as_u64(),
+        Some(passed.len() as u64),
+        "{summary}"
+    );
+}
