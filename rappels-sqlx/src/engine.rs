@@ -55,6 +55,9 @@ pub(crate) trait Engine:
     const TEMP_ID_TYPE: &'static str;
     /// See `TEMP_ID_TYPE`.
     const TEMP_END: &'static str;
+    /// The schema of temporary tables: naming it keeps a `DROP TABLE IF EXISTS` of the
+    /// import's own tables from ever reaching a table of the same name in the database.
+    const TEMP_SCHEMA: &'static str;
 
     /// The rows a statement changed.
     fn rows_affected(result: &Self::QueryResult) -> u64;
@@ -137,6 +140,7 @@ impl Engine for Sqlite {
 
     const TEMP_ID_TYPE: &'static str = "INTEGER";
     const TEMP_END: &'static str = "";
+    const TEMP_SCHEMA: &'static str = "temp";
 
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
@@ -250,6 +254,7 @@ impl Engine for Postgres {
 
     const TEMP_ID_TYPE: &'static str = "BIGINT";
     const TEMP_END: &'static str = " ON COMMIT DROP";
+    const TEMP_SCHEMA: &'static str = "pg_temp";
 
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()

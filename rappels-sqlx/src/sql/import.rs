@@ -72,7 +72,7 @@ where
                 &format!(
                     "SELECT COUNT(*) FROM {} k WHERE NOT EXISTS \
                      (SELECT 1 FROM {table} t WHERE t.id = k.id)",
-                    kept(table)
+                    kept::<DB>(table)
                 ),
             )
             .await?;
@@ -170,18 +170,18 @@ where
         for (table, list) in lists {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "CREATE TEMPORARY TABLE {} (id {} PRIMARY KEY){}",
-                kept(table),
+                kept::<DB>(table),
                 DB::TEMP_ID_TYPE,
                 DB::TEMP_END
             )))
             .execute(&mut *conn)
             .await?;
-            DB::insert_ids(conn, &kept(table), &list).await?;
+            DB::insert_ids(conn, &kept::<DB>(table), &list).await?;
         }
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "CREATE TEMPORARY TABLE {} (parent_id {id} NOT NULL, student_id {id} NOT NULL, \
              PRIMARY KEY (parent_id, student_id)){}",
-            kept("parent_children"),
+            kept::<DB>("parent_children"),
             DB::TEMP_END,
             id = DB::TEMP_ID_TYPE,
         )))
@@ -191,7 +191,7 @@ where
             .into_iter()
             .map(|(parent, child, _)| (parent, child))
             .collect();
-        DB::insert_links(conn, &kept("parent_children"), &links).await?;
+        DB::insert_links(conn, &kept::<DB>("parent_children"), &links).await?;
         Ok(())
     }
 
@@ -201,7 +201,7 @@ where
         for table in KEPT_TABLES {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DROP TABLE IF EXISTS {}",
-                kept(table)
+                kept::<DB>(table)
             )))
             .execute(&mut *conn)
             .await?;
@@ -220,7 +220,7 @@ where
     /// only the children the file gives them (both modes; in full mode `remove_the_rest`
     /// adds the links of the parents the file no longer holds).
     async fn link_changes(conn: &mut DB::Connection) -> Result<Changes, SqlError> {
-        let kept_links = kept("parent_children");
+        let kept_links = kept::<DB>("parent_children");
         let added = Self::count(
             conn,
             &format!(
@@ -235,7 +235,7 @@ where
                 "SELECT COUNT(*) FROM parent_children pc \
                  WHERE pc.parent_id IN (SELECT id FROM {}) AND NOT EXISTS (SELECT 1 FROM {kept_links} k \
                  WHERE k.parent_id = pc.parent_id AND k.student_id = pc.student_id)",
-                kept("parents")
+                kept::<DB>("parents")
             ),
         )
         .await?;
@@ -257,7 +257,7 @@ where
         let links = sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM parent_children WHERE NOT EXISTS (SELECT 1 FROM {} k \
              WHERE k.parent_id = parent_children.parent_id AND k.student_id = parent_children.student_id)",
-            kept("parent_children")
+            kept::<DB>("parent_children")
         )))
         .execute(&mut *conn)
         .await?;
@@ -270,7 +270,7 @@ where
         ] {
             let removed = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DELETE FROM {table} WHERE NOT EXISTS (SELECT 1 FROM {} k WHERE k.id = {table}.id)",
-                kept(table)
+                kept::<DB>(table)
             )))
             .execute(&mut *conn)
             .await?;
@@ -290,9 +290,9 @@ const KEPT_TABLES: [&str; 6] = [
     "parent_children",
 ];
 
-/// The temporary table of the file's ids of `table`.
-fn kept(table: &str) -> String {
-    format!("import_{table}")
+/// The temporary table of the file's ids of `table`, schema-qualified.
+fn kept<DB: Engine>(table: &str) -> String {
+    format!("{}.import_{table}", DB::TEMP_SCHEMA)
 }
 
 /// Of the rows an upsert wrote, those that were there before (the rest it added).

@@ -3,7 +3,7 @@
 use rappels_core::domain::Session;
 use rappels_core::domain::{SessionId, StudentId, parse_instant};
 use rappels_core::scenario::Scenario;
-use rappels_sqlx::SqlError;
+use rappels_sqlx::{SqlError, SqlStore};
 
 use crate::harness::{backends, dump, import};
 use crate::parity::dense_scenario;
@@ -185,5 +185,52 @@ async fn concurrent_migrations_of_a_new_sqlite_file_all_succeed() {
                 panic!("trial {trial}: {e}");
             }
         }
+    }
+}
+
+/// The import's temporary tables are its own: a table of the platform that happens to bear
+/// one of their names (`import_students`) survives a full import and its dry run.
+#[tokio::test]
+async fn a_table_named_like_the_imports_temporary_ones_survives() {
+    use rappels_sqlx::{ImportMode, ImportOptions};
+    for db in backends().await {
+        let execute = async |sql: &'static str| match &db.store {
+            SqlStore::Sqlite(pool) => {
+                sqlx::query(sql).execute(pool).await.unwrap();
+            }
+            SqlStore::Postgres(pool) => {
+                sqlx::query(sql).execute(pool).await.unwrap();
+            }
+        };
+        execute("CREATE TABLE import_students (id BIGINT)").await;
+        execute("INSERT INTO import_students (id) VALUES (42)").await;
+        let scenario = Scenario::from_json(SCHOOL).unwrap();
+        for dry_run in [true, false] {
+            let options = ImportOptions {
+                mode: ImportMode::Full,
+                dry_run,
+            };
+            db.store
+                .import_with(
+                    &scenario,
+                    parse_instant("2026-11-26T00:00:00Z").unwrap(),
+                    options,
+                    &|_| {},
+                )
+                .await
+                .unwrap();
+        }
+        let kept: i64 = match &db.store {
+            SqlStore::Sqlite(pool) => sqlx::query_scalar("SELECT id FROM import_students")
+                .fetch_one(pool)
+                .await
+                .unwrap(),
+            SqlStore::Postgres(pool) => sqlx::query_scalar("SELECT id FROM import_students")
+                .fetch_one(pool)
+                .await
+                .unwrap(),
+        };
+        assert_eq!(kept, 42, "{}", db.name);
+        db.finish().await;
     }
 }
