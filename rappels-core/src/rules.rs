@@ -133,7 +133,15 @@ pub fn session_is_eligible(session: &Session, student: &Student) -> bool {
 /// The local date inactivity is counted from: that of the last activity, else of the
 /// account's creation; `None` when neither is known (never due).
 pub fn inactivity_reference_date(student: &Student, zone: Zone) -> Option<NaiveDate> {
-    student.inactivity_reference().map(|t| local_date(t, zone))
+    student
+        .inactivity_reference()
+        .map(|t| inactivity_reference_date_of(t, zone))
+}
+
+/// [`inactivity_reference_date`] of a student whose last activity (else creation) is
+/// `since`: what a store keeps when only that instant moved (an activity event).
+pub fn inactivity_reference_date_of(since: DateTime<Utc>, zone: Zone) -> NaiveDate {
+    local_date(since, zone)
 }
 
 /// Whether the inactivity ladder hits local date `date` for a student inactive since the

@@ -528,7 +528,13 @@ impl SqlStore {
         changes: &[(usize, rappels_core::changes::Change)],
     ) -> Result<rappels_core::changes::ApplyReport, SqlError> {
         for (line, change) in changes {
-            check_change_storable(*line, change)?;
+            check_change_storable(change).map_err(|e| match e {
+                SqlError::Unstorable { path, message } => SqlError::Unstorable {
+                    path: format!("line {line}: {path}"),
+                    message,
+                },
+                other => other,
+            })?;
         }
         dispatch!(self, apply_changes(changes))
     }

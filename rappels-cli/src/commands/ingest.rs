@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use rappels_core::changes::{ApplyReport, Change, ChangeError, parse_line};
-use rappels_sqlx::{SqlStore, check_change_storable};
+use rappels_sqlx::{SqlError, SqlStore, check_change_storable};
 
 use crate::config::Config;
 use crate::database::{self, DatabaseArgs};
@@ -227,12 +227,17 @@ impl<R: BufRead> Lines<R> {
                 })
                 .and_then(|text| parse_line(text, line))
                 .and_then(|change| match change {
-                    Some(change) => match check_change_storable(line, &change) {
+                    Some(change) => match check_change_storable(&change) {
                         Ok(()) => Ok(Some(change)),
-                        Err(e) => Err(ChangeError {
+                        Err(SqlError::Unstorable { path, message }) => Err(ChangeError {
+                            line,
+                            path,
+                            message,
+                        }),
+                        Err(other) => Err(ChangeError {
                             line,
                             path: String::new(),
-                            message: e.to_string().replacen(&format!("line {line}: "), "", 1),
+                            message: other.to_string(),
                         }),
                     },
                     None => Ok(None),
@@ -265,6 +270,20 @@ mod tests {
         assert_eq!(second.good[0].0, 4);
         assert!(lines.next_part(2).unwrap().is_none());
         assert_eq!(lines.read, 4);
+    }
+
+    #[test]
+    fn an_instant_finer_than_a_microsecond_is_a_bad_line_naming_its_field() {
+        let feed = r#"{"activity": {"student_id": 1, "at": "2026-11-26T17:00:00.0000001Z"}}"#;
+        let part = Lines::new(feed.as_bytes(), "feed")
+            .next_part(10)
+            .unwrap()
+            .unwrap();
+        assert!(part.good.is_empty());
+        assert_eq!(
+            part.bad[0].to_string(),
+            "line 1: activity.at: fractions of a second finer than a microsecond cannot be stored"
+        );
     }
 
     #[test]

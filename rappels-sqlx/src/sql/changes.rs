@@ -1,8 +1,8 @@
 //! The platform's changes, applied as they come (`SqlStore::apply_changes`): each line's
 //! record written, linked, deleted or touched, in the caller's one transaction.
 
-use rappels_core::changes::{Activity, Applied, ApplyReport, Change, Deletion, Link};
-use rappels_core::domain::{Parent, Session, StudentId, StudyPlan, Zone};
+use rappels_core::changes::{Applied, ApplyReport, Change, Deletion, Link};
+use rappels_core::domain::{Parent, Session, StudyPlan, Zone};
 use rappels_core::rules;
 use std::collections::HashMap;
 
@@ -42,20 +42,19 @@ where
         let mut tx = pool.begin().await?;
         let mut report = ApplyReport::default();
         let mut rest = changes;
-        while let Some(((line, change), after)) = rest.split_first() {
+        while let Some((first, after)) = rest.split_first() {
             // A run of activities (most of a feed: every login) is applied together.
             let run = rest
                 .iter()
                 .take_while(|(_, c)| matches!(c, Change::Activity(_)))
                 .count();
-            if run > 1 {
+            if run > 0 {
                 let (activities, after) = rest.split_at(run);
                 Self::activities(&mut tx, activities, &mut report).await?;
                 rest = after;
                 continue;
             }
-            let applied = Self::apply(&mut tx, change, settings.timezone).await?;
-            report.add(*line, applied);
+            Self::apply(&mut tx, first, settings.timezone, &mut report).await?;
             rest = after;
         }
         tx.commit().await?;
@@ -116,7 +115,7 @@ where
                 .iter()
                 .filter_map(|(id, (zone, _, latest))| {
                     latest.map(|at| {
-                        let day = convert::day(rules::local_date(at, *zone));
+                        let day = convert::day(rules::inactivity_reference_date_of(at, *zone));
                         (*id, micros(at), day)
                     })
                 })
@@ -144,12 +143,16 @@ where
         Ok(())
     }
 
+    /// Applies one change and adds what it did to `report` (an activity goes through
+    /// `activities`, as a run of one).
     async fn apply(
         conn: &mut DB::Connection,
-        change: &Change,
+        entry: &(usize, Change),
         default_zone: Zone,
-    ) -> Result<Applied, SqlError> {
-        Ok(match change {
+        report: &mut ApplyReport,
+    ) -> Result<(), SqlError> {
+        let (line, change) = entry;
+        let applied = match change {
             Change::Student(student) => {
                 let written =
                     DB::bulk_students(conn, std::slice::from_ref(student), default_zone).await?;
@@ -161,21 +164,12 @@ where
             Change::Link(link) => Self::link(conn, *link).await?,
             Change::Unlink(link) => Self::unlink(conn, *link).await?,
             Change::Delete(deletion) => Self::delete(conn, *deletion).await?,
-            Change::Activity(activity) => Self::activity(conn, *activity).await?,
-        })
-    }
-
-    /// The zone of student `id`, or `None` when it is not stored.
-    async fn stored_zone(
-        conn: &mut DB::Connection,
-        id: StudentId,
-    ) -> Result<Option<Zone>, SqlError> {
-        let zone: Option<String> = sqlx::query_scalar("SELECT zone FROM students WHERE id = $1")
-            .bind(id.get())
-            .fetch_optional(&mut *conn)
-            .await?;
-        zone.map(|z| Zone::parse(&z).map_err(|e| super::corrupt(format!("student {id}"), e)))
-            .transpose()
+            Change::Activity(_) => {
+                return Self::activities(conn, std::slice::from_ref(entry), report).await;
+            }
+        };
+        report.add(*line, applied);
+        Ok(())
     }
 
     async fn exists(conn: &mut DB::Connection, table: &str, id: i64) -> Result<bool, SqlError> {
@@ -323,25 +317,6 @@ where
         } else {
             Applied::Unknown(format!("no {} {id}", singular(table)))
         })
-    }
-
-    /// Moves the student's last activity to `at` if it is later than the stored one, with
-    /// the local day inactivity is counted from (`rules::inactivity_reference_date`).
-    async fn activity(conn: &mut DB::Connection, activity: Activity) -> Result<Applied, SqlError> {
-        let id = activity.student_id;
-        let Some(zone) = Self::stored_zone(conn, id).await? else {
-            return Ok(Applied::Unknown(format!("no student {id}")));
-        };
-        let moved = sqlx::query(
-            "UPDATE students SET last_activity_at = $1, reference_day = $2 \
-             WHERE id = $3 AND (last_activity_at IS NULL OR last_activity_at < $1)",
-        )
-        .bind(micros(activity.at))
-        .bind(convert::day(rules::local_date(activity.at, zone)))
-        .bind(id.get())
-        .execute(&mut *conn)
-        .await?;
-        Ok(written_if(DB::rows_affected(&moved) > 0))
     }
 }
 

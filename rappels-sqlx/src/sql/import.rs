@@ -144,27 +144,26 @@ where
     /// The file's ids, per table, and its parent–child links, into temporary tables.
     async fn fill_kept(conn: &mut DB::Connection, scenario: &Scenario) -> Result<(), SqlError> {
         Self::drop_kept(conn).await?;
-        let ids = |list: &mut dyn Iterator<Item = i64>| list.collect::<Vec<i64>>();
         let lists: [(&str, Vec<i64>); 5] = [
             (
                 "students",
-                ids(&mut scenario.students.iter().map(|s| s.id.get())),
+                scenario.students.iter().map(|s| s.id.get()).collect(),
             ),
             (
                 "parents",
-                ids(&mut scenario.parents.iter().map(|p| p.id.get())),
+                scenario.parents.iter().map(|p| p.id.get()).collect(),
             ),
             (
                 "sessions",
-                ids(&mut scenario.sessions.iter().map(|s| s.id.get())),
+                scenario.sessions.iter().map(|s| s.id.get()).collect(),
             ),
             (
                 "study_plans",
-                ids(&mut scenario.study_plans.iter().map(|p| p.id.get())),
+                scenario.study_plans.iter().map(|p| p.id.get()).collect(),
             ),
             (
                 "manual_requests",
-                ids(&mut scenario.manual.iter().map(|m| m.id.get())),
+                scenario.manual.iter().map(|m| m.id.get()).collect(),
             ),
         ];
         for (table, list) in lists {

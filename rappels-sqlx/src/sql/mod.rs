@@ -58,10 +58,7 @@ const WEEKLY_NOT_OPTED_OUT: &str = "(',' || opt_out || ',' || unsubscribed || ',
 /// Refuses, before anything is written (or even connected to), instants the database cannot
 /// store exactly: fractions of a second finer than a microsecond.
 pub fn check_storable(scenario: &Scenario) -> Result<(), SqlError> {
-    let bad = |path: String| SqlError::Unstorable {
-        path,
-        message: "fractions of a second finer than a microsecond cannot be stored".to_owned(),
-    };
+    let bad = unstorable;
     for (i, s) in scenario.students.iter().enumerate() {
         for (field, t) in [
             ("created_at", s.created_at),
@@ -85,9 +82,17 @@ pub fn check_storable(scenario: &Scenario) -> Result<(), SqlError> {
     Ok(())
 }
 
-/// Refuses a change (line `line` of a feed) holding an instant the database cannot store
-/// exactly, as [`check_storable`] does for a scenario.
-pub fn check_change_storable(line: usize, change: &Change) -> Result<(), SqlError> {
+/// The refusal of an instant at `path` that the database cannot store exactly.
+fn unstorable(path: String) -> SqlError {
+    SqlError::Unstorable {
+        path,
+        message: "fractions of a second finer than a microsecond cannot be stored".to_owned(),
+    }
+}
+
+/// Refuses a change holding an instant the database cannot store exactly, as
+/// [`check_storable`] does for a scenario; the path names the field (`activity.at`).
+pub fn check_change_storable(change: &Change) -> Result<(), SqlError> {
     let instants: Vec<(&str, Option<chrono::DateTime<chrono::Utc>>)> = match change {
         Change::Student(s) => vec![
             ("student.created_at", s.created_at),
@@ -101,10 +106,7 @@ pub fn check_change_storable(line: usize, change: &Change) -> Result<(), SqlErro
         .into_iter()
         .find(|(_, t)| t.is_some_and(|t| !convert::storable(t)))
     {
-        Some((field, _)) => Err(SqlError::Unstorable {
-            path: format!("line {line}: {field}"),
-            message: "fractions of a second finer than a microsecond cannot be stored".to_owned(),
-        }),
+        Some((field, _)) => Err(unstorable(field.to_owned())),
         None => Ok(()),
     }
 }
