@@ -23,8 +23,9 @@ use rappels_smtp::{
 use crate::config::{Value, Values};
 use crate::failure::Failure;
 use crate::variables::{
-    DEFAULT_FROM, DEFAULT_MAILER, FROM, MAILER, PLATFORM_NAME, SECRET, SESSION_LINK, SITE_URL,
-    SMTP_HOST, SMTP_PASSWORD, SMTP_POOL_SIZE, SMTP_PORT, SMTP_TIMEOUT, SMTP_TLS, SMTP_USER,
+    DEFAULT_FROM, DEFAULT_MAILER, FROM, LEASE, MAILER, PLATFORM_NAME, SECRET, SESSION_LINK,
+    SITE_URL, SMTP_HOST, SMTP_PASSWORD, SMTP_POOL_SIZE, SMTP_PORT, SMTP_TIMEOUT, SMTP_TLS,
+    SMTP_USER,
 };
 
 /// Where the configured mailer delivers.
@@ -372,13 +373,37 @@ pub(crate) fn service_config(
             "{SECRET} is not set: reminders carry no List-Unsubscribe header (one-click unsubscribe is off)"
         );
     }
+    let lease = lease(values, mail)?;
     Ok(rappels_core::service::ServiceConfig {
         runner_id: runner_id(),
+        lease,
         message_id_domain: mail.message_id_domain(),
         messages: mail.message_config(),
         unsubscribe,
         ..rappels_core::service::ServiceConfig::default()
     })
+}
+
+/// The lease of claims (`RAPPELS_LEASE`), at least twice the SMTP timeout: a runner sends
+/// a claim only in the first half of its lease, and the other half must cover the send.
+fn lease(values: &impl Values, mail: &MailConfig) -> Result<chrono::TimeDelta, Failure> {
+    let default = rappels_core::service::ServiceConfig::default().lease;
+    let Some(raw) = values.get(LEASE)? else {
+        return Ok(default);
+    };
+    let origin = raw.origin.clone();
+    let seconds = positive(raw)?;
+    if let Transport::Smtp(smtp) = &mail.transport {
+        let timeout = smtp.timeout.as_secs();
+        if u64::from(seconds) < 2 * timeout {
+            return Err(Failure::invalid(format_args!(
+                "{origin}: a lease of {seconds} s is shorter than twice the SMTP timeout \
+                 ({timeout} s, {SMTP_TIMEOUT}): a claim is sent only in the first half of its \
+                 lease, and the other half must cover the send"
+            )));
+        }
+    }
+    Ok(chrono::TimeDelta::seconds(i64::from(seconds)))
 }
 
 /// Logs (at debug level) the configuration a sending command runs with; never the password.
@@ -485,6 +510,34 @@ mod tests {
             default.destination(),
             "smtp smtp.example.org:587 (STARTTLS)"
         );
+    }
+
+    #[test]
+    fn the_lease_is_at_least_twice_the_smtp_timeout() {
+        let lease = |pairs: &[(&'static str, &'static str)]| {
+            let values: HashMap<_, _> = pairs.iter().copied().collect();
+            let mail = MailConfig::read(&values).unwrap();
+            super::lease(&values, &mail).map_err(|f| f.to_string())
+        };
+        assert_eq!(lease(&[]).unwrap(), chrono::TimeDelta::minutes(5));
+        assert_eq!(
+            lease(&[(LEASE, "20")]).unwrap(),
+            chrono::TimeDelta::seconds(20)
+        );
+        let smtp = [(MAILER, "smtp"), (SMTP_HOST, "smtp.example.org")];
+        let err = lease(&[smtp[0], smtp[1], (LEASE, "59")]).unwrap_err();
+        assert!(
+            err.starts_with(
+                "RAPPELS_LEASE: a lease of 59 s is shorter than twice the SMTP timeout (30 s"
+            ),
+            "{err}"
+        );
+        let fits = lease(&[smtp[0], smtp[1], (SMTP_TIMEOUT, "5"), (LEASE, "10")]);
+        assert_eq!(fits.unwrap(), chrono::TimeDelta::seconds(10));
+        for bad in ["0", "-3", "soon"] {
+            let err = lease(&[(LEASE, bad)]).unwrap_err();
+            assert!(err.starts_with("RAPPELS_LEASE: "), "{err}");
+        }
     }
 
     #[test]

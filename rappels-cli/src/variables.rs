@@ -36,6 +36,8 @@ pub(crate) const SMTP_PASSWORD: &str = "RAPPELS_SMTP_PASSWORD";
 pub(crate) const SMTP_POOL_SIZE: &str = "RAPPELS_SMTP_POOL_SIZE";
 /// `RAPPELS_SMTP_TIMEOUT`: seconds allowed to connect and for each command (default 30).
 pub(crate) const SMTP_TIMEOUT: &str = "RAPPELS_SMTP_TIMEOUT";
+/// `RAPPELS_LEASE`: seconds a runner holds the reminders it claims (default 300).
+pub(crate) const LEASE: &str = "RAPPELS_LEASE";
 /// `RAPPELS_SECRET`: the HMAC key of unsubscribe tokens.
 pub(crate) const SECRET: &str = "RAPPELS_SECRET";
 
@@ -139,7 +141,7 @@ impl Variable {
 }
 
 /// Every variable rappels reads, in the order help and files list them.
-pub(crate) static VARIABLES: [Variable; 15] = [
+pub(crate) static VARIABLES: [Variable; 16] = [
     Variable::new(
         DATABASE_URL,
         "database_url",
@@ -229,6 +231,13 @@ pub(crate) static VARIABLES: [Variable; 15] = [
         "seconds to connect and for each command",
     )
     .default("30"),
+    Variable::new(
+        LEASE,
+        "lease",
+        "seconds a runner holds the reminders it claims before another may take them over; \
+         it sends a claim only in the first half, so at least twice the SMTP timeout",
+    )
+    .default("300"),
     Variable::secret(
         SECRET,
         &["secret", "unsubscribe_secret"],

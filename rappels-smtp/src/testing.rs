@@ -135,6 +135,8 @@ struct Shared {
     received: Mutex<Vec<Received>>,
     fault: Mutex<Option<Fault>>,
     connections: AtomicUsize,
+    /// Messages a `StallInData` fault held.
+    stalls: AtomicUsize,
     open: AtomicUsize,
     most_open: AtomicUsize,
     reply_batches: AtomicUsize,
@@ -225,6 +227,7 @@ impl Handler for Recorder {
                 return mailin::response::OK;
             }
             Some(Fault::StallInData(pause)) => {
+                self.shared.stalls.fetch_add(1, Ordering::SeqCst);
                 std::thread::sleep(pause);
                 self.dropped.store(true, Ordering::SeqCst);
                 return mailin::response::OK;
@@ -544,6 +547,11 @@ impl TestServer {
     /// Connections opened so far.
     pub fn connections(&self) -> usize {
         self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// Messages a [`Fault::StallInData`] held so far (counted when the stall begins).
+    pub fn stalls(&self) -> usize {
+        self.shared.stalls.load(Ordering::SeqCst)
     }
 
     /// The most connections that were open at once.

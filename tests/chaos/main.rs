@@ -7,4 +7,5 @@ mod crash;
 mod db_fault;
 mod outage;
 mod overlap;
+mod stall;
 mod support;

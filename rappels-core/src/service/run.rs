@@ -11,14 +11,16 @@
 //!
 //! Memory is bounded by the part size, the claim batch and the outcomes waiting for their
 //! transaction, whatever the number due. Every guarantee of the claim protocol holds as
-//! before: a reminder is sent only under a lease, and an outcome is recorded only while the
-//! lease is held (`complete_many` checks it per claim and reports a lost one).
+//! before: a reminder is sent only in the first half of its lease (a runner stalled past
+//! that gives its claims back instead), and an outcome is recorded only while the lease is
+//! held (`complete_many` checks it per claim and reports a lost one).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use futures::channel::mpsc;
 use futures::{FutureExt, StreamExt, future, stream};
 
@@ -480,6 +482,7 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
             if let Some(claim) = feed.buffer.pop_front() {
                 return Some(claim);
             }
+            let claimed = Instant::now();
             let claims = self
                 .store()
                 .claim(
@@ -494,15 +497,16 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
                     shared.fail(error.into());
                     return None;
                 }
-                Ok(claims) if !claims.is_empty() => match self.build_messages(claims, shared).await
-                {
-                    Ok(ready) => feed.buffer.extend(ready),
-                    Err((error, claims)) => {
-                        self.release_quietly(claims, clock).await;
-                        shared.fail(error.into());
-                        return None;
+                Ok(claims) if !claims.is_empty() => {
+                    match self.build_messages(claims, claimed, shared).await {
+                        Ok(ready) => feed.buffer.extend(ready),
+                        Err((error, claims)) => {
+                            self.release_quietly(claims, clock).await;
+                            shared.fail(error.into());
+                            return None;
+                        }
                     }
-                },
+                }
                 Ok(_) if feed.planning_done => return None,
                 Ok(_) => match feed.recorded.next().await {
                     // Several parts may have been recorded meanwhile: one claim serves all.
@@ -519,6 +523,7 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
     async fn build_messages(
         &self,
         claims: Vec<Claim>,
+        claimed: Instant,
         shared: &Shared,
     ) -> Result<Vec<Ready>, (crate::ports::StoreError, Vec<Claim>)> {
         let reminders: Vec<NewReminder> = claims.iter().map(|c| c.reminder).collect();
@@ -533,6 +538,7 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
                 {
                     return Ready {
                         claim,
+                        claimed,
                         email: Err(Unsent::Cancelled(why)),
                     };
                 }
@@ -548,7 +554,11 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
                     }
                     Err(error) => Err(Unsent::Unbuildable(error.to_string())),
                 };
-                Ready { claim, email }
+                Ready {
+                    claim,
+                    claimed,
+                    email,
+                }
             })
             .collect())
     }
@@ -559,6 +569,10 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
             return Attempt::Release;
         }
         let reminder = &ready.claim.reminder;
+        if self.lease_too_old(ready, now) {
+            tracing::warn!(key = %reminder.key, "claim held past half its lease (was the runner stalled?): given back, not sent");
+            return Attempt::Release;
+        }
         // Cancelled first: a reminder nobody wants is not "expired" either.
         let email = match &ready.email {
             Err(Unsent::Cancelled(why)) => {
@@ -594,6 +608,21 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
             }
             Err(error) => Attempt::Done(self.after_failure(&ready.claim, &error, now)),
         }
+    }
+
+    /// True when a claim must not be sent any more: half its lease is gone. A runner that
+    /// was stalled (stopped, swapped out, a machine that slept) may have lost the claim to
+    /// another runner meanwhile, and sending it would repeat the other's message; the log
+    /// would refuse the outcome, but too late. The half left is a margin for the send
+    /// itself, which is why the CLI wants the lease at least twice the SMTP timeout.
+    ///
+    /// Time is read twice: the monotonic clock since the claim, which counts the time a run
+    /// `--at` a frozen instant spent stopped too, and the run's clock against the lease's
+    /// end, which counts a machine's sleep (the monotonic clock does not).
+    fn lease_too_old(&self, ready: &Ready, now: DateTime<Utc>) -> bool {
+        let half = self.config.lease / 2;
+        let held = TimeDelta::from_std(ready.claimed.elapsed()).unwrap_or(TimeDelta::MAX);
+        held >= half || now + half > ready.claim.lease.until
     }
 
     fn email(&self, outgoing: &OutgoingReminder) -> Email {
@@ -688,6 +717,8 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
 /// A claimed reminder with the e-mail built for it, or why none was.
 struct Ready {
     claim: Claim,
+    /// When it was claimed, on the monotonic clock (see `lease_too_old`).
+    claimed: Instant,
     email: Result<Email, Unsent>,
 }
 

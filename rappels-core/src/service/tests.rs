@@ -626,3 +626,102 @@ async fn unchanged_data_sends_what_was_recorded() {
     assert!(log.iter().all(|r| r.1 == ReminderStatus::Sent), "{log:?}");
     assert_eq!((report.sent, report.cancelled, sent), (4, 0, 4));
 }
+
+/// A mailer whose first send stalls until the test lets it go; it counts every send.
+#[derive(Default)]
+struct StallingMailer {
+    sends: std::sync::atomic::AtomicUsize,
+    stalled: tokio::sync::Notify,
+    resume: tokio::sync::Notify,
+}
+
+#[async_trait::async_trait]
+impl Mailer for StallingMailer {
+    async fn send(&self, _email: &crate::ports::Email) -> Result<Delivery, MailError> {
+        if self.sends.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            self.stalled.notify_one();
+            self.resume.notified().await;
+        }
+        Ok(Delivery {
+            reply: "250 ok".into(),
+        })
+    }
+}
+
+/// A runner stalled past half its lease while another took its claims over sends none of
+/// them when it comes back (the other runner does): only the one send it had in flight
+/// goes out, and its outcome is refused by the log. Half the lease is the runner's own
+/// margin: it never starts a send the other runner may start too.
+#[tokio::test]
+async fn a_runner_stalled_past_half_its_lease_sends_none_of_its_claims() {
+    let now = t("2026-11-26T18:45:00Z");
+    let mailer = StallingMailer::default();
+    let config = ServiceConfig {
+        lease: TimeDelta::milliseconds(200),
+        ..ServiceConfig::default()
+    };
+    let engine = Sender::new(
+        MemoryStore::new(Scenario::from_json(SCHOOL).unwrap()),
+        &mailer,
+        FixedClock::new(now),
+        Templates::embedded(),
+        config,
+    );
+    let take_over = async {
+        mailer.stalled.notified().await;
+        // Runner B, a minute later by its clock: every lease of runner A has ended.
+        let taken = engine
+            .store()
+            .claim(
+                "runner-b",
+                now + TimeDelta::minutes(1),
+                TimeDelta::minutes(5),
+                10,
+            )
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        mailer.resume.notify_one();
+        taken.len()
+    };
+    let options = RunOptions::default();
+    let (report, taken) = tokio::join!(engine.run(&options), take_over);
+    let report = report.unwrap();
+    assert_eq!(taken, 4, "runner B takes the four reminders over");
+    assert_eq!(
+        mailer.sends.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "runner A sent a claim it had lost"
+    );
+    assert_eq!((report.sent, report.skipped), (0, 1), "{report:?}");
+}
+
+/// Claims held past half the lease by a slow send are given back, not lost: they are
+/// pending again at once, and the next run sends them.
+#[tokio::test]
+async fn claims_given_back_by_a_slow_runner_go_to_the_next_run() {
+    let now = t("2026-11-26T18:45:00Z");
+    let mailer = StallingMailer::default();
+    let config = ServiceConfig {
+        lease: TimeDelta::milliseconds(200),
+        ..ServiceConfig::default()
+    };
+    let engine = Sender::new(
+        MemoryStore::new(Scenario::from_json(SCHOOL).unwrap()),
+        &mailer,
+        FixedClock::new(now),
+        Templates::embedded(),
+        config,
+    );
+    let slow = async {
+        mailer.stalled.notified().await;
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        mailer.resume.notify_one();
+    };
+    let options = RunOptions::default();
+    let (first, ()) = tokio::join!(engine.run(&options), slow);
+    assert_eq!(first.unwrap().sent, 1);
+    let next = engine.run(&options).await.unwrap();
+    assert_eq!((next.recorded, next.sent), (0, 3), "{next:?}");
+    assert_eq!(mailer.sends.load(std::sync::atomic::Ordering::SeqCst), 4);
+}
