@@ -6,6 +6,22 @@ use clap::ValueEnum;
 use rappels_core::clock::{Clock, SystemClock};
 use rappels_core::domain::{ParentId, StudentId, parse_instant};
 
+/// The line that names the first argument that is not UTF-8, its position and the option
+/// before it, added to clap's message (which says only that one is not).
+pub(crate) fn not_utf8(args: impl IntoIterator<Item = std::ffi::OsString>) -> String {
+    let args: Vec<_> = args.into_iter().collect();
+    let Some(position) = args.iter().position(|arg| arg.to_str().is_none()) else {
+        return "error: an argument is not valid UTF-8".to_owned();
+    };
+    let shown = args[position].to_string_lossy();
+    match position.checked_sub(1).and_then(|p| args[p].to_str()) {
+        Some(option) if position > 1 && option.starts_with('-') => format!(
+            "error: the value of {option} (argument {position}) is not valid UTF-8: {shown:?}"
+        ),
+        _ => format!("error: argument {position} is not valid UTF-8: {shown:?}"),
+    }
+}
+
 /// Parses `--at` values for every command that takes one.
 pub(crate) fn parse_at(raw: &str) -> Result<DateTime<Utc>, String> {
     parse_instant(raw).map_err(|e| e.to_string())
@@ -77,6 +93,31 @@ pub(crate) enum ReportFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_argument_that_is_not_utf8_is_named() {
+        use std::ffi::OsString;
+        use std::os::unix::ffi::OsStringExt as _;
+        let args = |last: &[u8]| {
+            ["rappels", "plan", "--db", "--at"]
+                .map(OsString::from)
+                .into_iter()
+                .chain([OsString::from_vec(last.to_vec())])
+        };
+        assert_eq!(
+            not_utf8(args(b"2026\xff")),
+            "error: the value of --at (argument 4) is not valid UTF-8: \"2026\u{fffd}\""
+        );
+        let positional = ["rappels", "import"]
+            .map(OsString::from)
+            .into_iter()
+            .chain([OsString::from_vec(b"\x80.json".to_vec())]);
+        assert_eq!(
+            not_utf8(positional),
+            "error: argument 2 is not valid UTF-8: \"\u{fffd}.json\""
+        );
+    }
 
     #[test]
     fn the_clock_stops_at_the_given_instant() {

@@ -36,15 +36,22 @@ impl DatabaseArgs {
     /// password is never shown by `--help`, several places can be tried in order, and a URL
     /// from the environment does not trip `plan`'s "`--database-url` requires `--db`".
     pub(crate) fn url(&self, config: &Config) -> Result<DatabaseUrl, Failure> {
-        let text = match &self.database_url {
-            Some(url) => url.clone(),
+        let (text, origin) = match &self.database_url {
+            Some(url) => (url.clone(), "--database-url".to_owned()),
             None => match config.get(crate::variables::DATABASE_URL)? {
-                Some(url) => url.text,
-                None => env_var(GENERIC_URL_VARIABLE)?
-                    .map_or_else(|| DEFAULT_URL.to_owned(), |url| url.text),
+                Some(url) => (url.text, url.origin.to_string()),
+                None => match env_var(GENERIC_URL_VARIABLE)? {
+                    Some(url) => (url.text, url.origin.to_string()),
+                    None => (DEFAULT_URL.to_owned(), "the default".to_owned()),
+                },
             },
         };
-        DatabaseUrl::parse(&text).map_err(sql_failure)
+        // The message names where the URL came from: an unparsable one is not shown, as it
+        // may hold a password.
+        DatabaseUrl::parse(&text).map_err(|error| match error {
+            SqlError::UnsupportedUrl(_) => Failure::invalid(format_args!("{origin}: {error}")),
+            other => sql_failure(other),
+        })
     }
 }
 

@@ -144,7 +144,13 @@ fn init_logging(cli: &Cli) {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|error| {
+        if error.kind() == clap::error::ErrorKind::InvalidUtf8 {
+            // clap does not say which: name the argument (and the option before it).
+            eprintln!("{}", args::not_utf8(std::env::args_os()));
+        }
+        error.exit()
+    });
     init_logging(&cli);
     let config = match config::named_file(cli.config.clone()) {
         Ok(config) => config,

@@ -3,6 +3,7 @@
 //! while runners overlap and crash. Each test proves one promise of README.md's
 //! "Guarantees" section.
 
+mod bad_input;
 mod crash;
 mod db_fault;
 mod outage;

@@ -41,8 +41,8 @@ Examples:
 
 #[derive(Debug, Args)]
 pub(crate) struct GenScenarioArgs {
-    /// Number of students.
-    #[arg(long, value_name = "N")]
+    /// Number of students, at least 1.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     students: u32,
     /// Seed of the random draws: the same seed gives the same school.
     #[arg(long, value_name = "S", default_value_t = 42)]
