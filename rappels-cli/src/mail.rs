@@ -322,7 +322,7 @@ pub(crate) fn runner_id() -> String {
 
 /// The mailer the configuration chose.
 #[derive(Debug)]
-pub(crate) enum ConfiguredMailer {
+pub enum ConfiguredMailer {
     /// A mail server.
     Smtp(SmtpMailer),
     /// `.eml` files.

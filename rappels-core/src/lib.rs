@@ -42,6 +42,7 @@ pub mod changes;
 pub mod clock;
 pub mod domain;
 pub mod explain;
+pub mod login;
 pub mod message;
 pub mod permissions;
 pub mod plan;

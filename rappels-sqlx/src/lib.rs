@@ -552,6 +552,23 @@ impl SqlStore {
         dispatch!(self, explain_planner(window, settings))
     }
 
+    /// Redeems a sign-in link ([`rappels_core::login::LoginLink`]): true the first time its
+    /// nonce is seen, false ever after (until the link has expired, when no one can use it
+    /// anyway and the nonce is forgotten). Checking the link's signature and expiry is the
+    /// caller's, before this.
+    pub async fn redeem_login_link(
+        &self,
+        link: &rappels_core::login::LoginLink,
+        now: DateTime<Utc>,
+    ) -> Result<bool, SqlError> {
+        let nonce = format!("{:032x}", link.nonce);
+        let expires_at = link.expires_at.timestamp();
+        dispatch!(
+            self,
+            redeem_login_nonce(&nonce, expires_at, now.timestamp())
+        )
+    }
+
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
         match self {

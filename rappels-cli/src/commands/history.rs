@@ -123,7 +123,7 @@ pub(crate) fn run(args: HistoryArgs, config: &Config) -> Result<(), Failure> {
 /// The core's actor for `--as`; a parent comes with the children the database lists, and a
 /// parent or student the database does not know is a usage error (exit 2), not an empty
 /// history.
-async fn actor(store: &SqlStore, asked: AsActor) -> Result<Actor, Failure> {
+pub(crate) async fn actor(store: &SqlStore, asked: AsActor) -> Result<Actor, Failure> {
     match asked {
         // A student the database does not know is refused like an unknown parent, rather
         // than shown an empty history that reads as "nothing was sent to you". The window

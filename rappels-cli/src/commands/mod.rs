@@ -10,6 +10,7 @@ pub(crate) mod history;
 pub(crate) mod import;
 pub(crate) mod ingest;
 pub(crate) mod init;
+pub(crate) mod login_link;
 pub(crate) mod migrate;
 pub(crate) mod plan;
 pub(crate) mod remind;

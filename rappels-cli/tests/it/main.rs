@@ -25,6 +25,7 @@ mod db;
 mod demo;
 mod gen_scenario;
 mod history;
+mod login;
 mod mail;
 mod plan;
 mod remind;

@@ -11,7 +11,8 @@
 //! - `history` — a scope's history and the statistics;
 //! - `platform` — parents, explanation, manual requests, study plans, unsubscribes;
 //! - `import` — a scenario, in one transaction;
-//! - `changes` — the platform's changes as they come (`rappels ingest`).
+//! - `changes` — the platform's changes as they come (`rappels ingest`);
+//! - `login` — the single use of sign-in links.
 //!
 //! Every `impl` block states the same bounds (see [`Sql`]): Rust implies a trait's
 //! supertraits at each use, but not the bounds it places on other types, such as
@@ -22,6 +23,7 @@ mod explain;
 mod history;
 mod import;
 mod log;
+mod login;
 mod planning;
 mod platform;
 mod queries;

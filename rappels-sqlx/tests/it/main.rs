@@ -8,6 +8,7 @@ mod dst;
 mod explain;
 mod harness;
 mod import;
+mod login;
 mod parity;
 mod service;
 mod settings;
