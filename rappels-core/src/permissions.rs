@@ -62,9 +62,15 @@ pub enum Denied {
     /// A student or an admin tried to send a manual reminder.
     #[error("only a parent can send a manual reminder, since it goes out in the parent's name")]
     ParentsOnly,
-    /// Someone other than a superuser tried to send a test e-mail.
-    #[error("only a superuser admin can send a test e-mail")]
+    /// Someone other than a superuser tried to send a test e-mail or run the sending.
+    #[error("only a superuser admin can send a test e-mail or run the sending")]
     SuperusersOnly,
+    /// Someone other than the student tried to change a student's preferences.
+    #[error("only a student can choose which reminders they receive")]
+    NotOwnPreferences,
+    /// Someone other than an admin asked for the platform's statistics.
+    #[error("only an admin can read the statistics")]
+    AdminsOnly,
 }
 
 /// Whose reminders an actor may read: what a store filters a history query by.
@@ -148,6 +154,25 @@ pub fn can_send_test(actor: &Actor) -> Result<(), Denied> {
     }
 }
 
+/// Whether `actor` may change which reminders `student` receives: the student alone. A
+/// parent cannot opt a child out of reminders (nor back in), and neither can staff: the
+/// platform's own `opt_out` is where a school records such a decision.
+pub fn can_manage_preferences(actor: &Actor, student: StudentId) -> Result<(), Denied> {
+    match actor {
+        Actor::Student(me) if *me == student => Ok(()),
+        _ => Err(Denied::NotOwnPreferences),
+    }
+}
+
+/// Whether `actor` may read the platform's statistics (counts of every family's reminders,
+/// delivery errors, opt-outs): admins only.
+pub fn can_read_stats(actor: &Actor) -> Result<(), Denied> {
+    match actor {
+        Actor::Admin { .. } => Ok(()),
+        Actor::Student(_) | Actor::Parent { .. } => Err(Denied::AdminsOnly),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +194,26 @@ mod tests {
 
     const ADMIN: Actor = Actor::Admin { superuser: false };
     const SUPERUSER: Actor = Actor::Admin { superuser: true };
+
+    #[test]
+    fn preferences_are_the_students_and_stats_the_admins() {
+        assert_eq!(
+            can_manage_preferences(&Actor::Student(sid(1)), sid(1)),
+            Ok(())
+        );
+        for actor in [Actor::Student(sid(2)), parent_of(&[1]), ADMIN, SUPERUSER] {
+            assert_eq!(
+                can_manage_preferences(&actor, sid(1)),
+                Err(Denied::NotOwnPreferences),
+                "{actor:?}"
+            );
+        }
+        assert_eq!(can_read_stats(&ADMIN), Ok(()));
+        assert_eq!(can_read_stats(&SUPERUSER), Ok(()));
+        for actor in [Actor::Student(sid(1)), parent_of(&[1])] {
+            assert_eq!(can_read_stats(&actor), Err(Denied::AdminsOnly), "{actor:?}");
+        }
+    }
 
     #[test]
     fn a_student_reads_only_their_own_history() {

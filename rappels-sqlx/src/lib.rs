@@ -37,7 +37,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use rappels_core::domain::{Family, ManualId, Parent, ParentId, Session, StudentId, Zone};
+use rappels_core::domain::{Family, Kind, ManualId, Parent, ParentId, Session, StudentId, Zone};
 use rappels_core::permissions::HistoryScope;
 use rappels_core::plan::PlanWindow;
 use rappels_core::ports::{
@@ -54,6 +54,49 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 
 use crate::engine::Engine;
 use crate::sql::Sql;
+
+/// A reminder of the log with the message kept for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// The history line.
+    pub entry: rappels_core::ports::LogEntry,
+    /// Its kind.
+    pub kind: Kind,
+    /// The text part as sent (empty before the first attempt).
+    pub text: String,
+    /// The HTML part as sent.
+    pub html: String,
+    /// The locale it was written in.
+    pub locale: String,
+}
+
+/// A student's opt-outs, by who recorded them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Preferences {
+    /// The platform's (`opt_out` of the imports and the feed).
+    pub platform: rappels_core::domain::OptOuts,
+    /// rappels' own (unsubscribe links, the preference page).
+    pub own: rappels_core::domain::OptOuts,
+}
+
+impl Preferences {
+    /// True when the student receives `family`.
+    pub fn receives(&self, family: Family) -> bool {
+        !self.platform.excludes(family) && !self.own.excludes(family)
+    }
+}
+
+/// The figures of the analytics page.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Analytics {
+    /// Reminders sent, per local day and kind.
+    pub sent: std::collections::BTreeMap<(chrono::NaiveDate, Kind), u64>,
+    /// Delivery errors of the reminders not sent, by the server's reply, most frequent
+    /// first (at most 20).
+    pub errors: Vec<(String, u64)>,
+    /// Students who opted out, per family (session, inactivity, weekly).
+    pub opt_outs: Vec<(Family, u64)>,
+}
 
 /// A failure of the SQL store. Each message already includes the driver's words, so the
 /// driver's error is kept as data, not as a `source()` that would print it twice.
@@ -567,6 +610,46 @@ impl SqlStore {
             self,
             redeem_login_nonce(&nonce, expires_at, now.timestamp())
         )
+    }
+
+    /// The reminder recorded under `key` (as `ReminderKey`'s text), with the message the log
+    /// kept for it; `None` when there is none. Who may read it is for
+    /// [`rappels_core::permissions::history_scope`] to say, with `entry.student`.
+    pub async fn stored_message(&self, key: &str) -> Result<Option<StoredMessage>, SqlError> {
+        dispatch!(self, stored_message(key))
+    }
+
+    /// The message of the last reminder of `kind` that was sent, for a test send.
+    pub async fn latest_message(&self, kind: Kind) -> Result<Option<StoredMessage>, SqlError> {
+        dispatch!(self, latest_message(kind))
+    }
+
+    /// A student's opt-outs: the platform's (from imports and the feed) and those recorded
+    /// by rappels (unsubscribe links, the preference page); `None` for an unknown student.
+    pub async fn preferences(&self, student: StudentId) -> Result<Option<Preferences>, SqlError> {
+        dispatch!(self, preferences(student))
+    }
+
+    /// Takes `family` out of the opt-outs rappels recorded for `student` (the preference
+    /// page's "receive again"); the platform's own opt-outs stay, as the platform owns them.
+    /// `None` for an unknown student, else whether anything changed.
+    pub async fn opt_in(
+        &self,
+        student: StudentId,
+        family: Family,
+    ) -> Result<Option<bool>, SqlError> {
+        dispatch!(self, opt_in(student, family))
+    }
+
+    /// The figures of the analytics page since `since`: reminders sent per local day (days
+    /// of the zone whose UTC offset is `offset_seconds`) and kind, delivery errors grouped by
+    /// the server's reply, opt-outs by family.
+    pub async fn analytics(
+        &self,
+        since: DateTime<Utc>,
+        offset_seconds: i64,
+    ) -> Result<Analytics, SqlError> {
+        dispatch!(self, analytics(since, offset_seconds))
     }
 
     /// Closes the pool, waiting for connections to finish.

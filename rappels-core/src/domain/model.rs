@@ -288,6 +288,14 @@ pub enum Family {
 }
 
 impl Family {
+    /// Every family, in the order pages list them.
+    pub const ALL: [Family; 3] = [Family::Session, Family::Inactivity, Family::Weekly];
+
+    /// The family named `name` (`session`, `inactivity`, `weekly`).
+    pub fn parse(name: &str) -> Option<Family> {
+        Family::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+
     /// The family's name as written in `opt_out` lists and unsubscribe tokens.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -348,12 +356,41 @@ impl OptOuts {
         if self.excludes(family) {
             return false;
         }
-        self.0.push(match family {
+        self.0.push(OptOut::of(family));
+        true
+    }
+
+    /// Takes `family` out of the set (an `all` becomes the other families); returns whether
+    /// anything changed.
+    pub fn remove(&mut self, family: Family) -> bool {
+        if !self.excludes(family) {
+            return false;
+        }
+        if self.0.contains(&OptOut::All) {
+            let others = Family::ALL
+                .into_iter()
+                .filter(|f| *f != family)
+                .map(OptOut::of);
+            self.0.retain(|o| *o != OptOut::All);
+            for other in others {
+                if !self.0.contains(&other) {
+                    self.0.push(other);
+                }
+            }
+        }
+        self.0.retain(|o| *o != OptOut::of(family));
+        true
+    }
+}
+
+impl OptOut {
+    /// The entry that refuses `family`.
+    pub fn of(family: Family) -> OptOut {
+        match family {
             Family::Session => OptOut::Session,
             Family::Inactivity => OptOut::Inactivity,
             Family::Weekly => OptOut::Weekly,
-        });
-        true
+        }
     }
 }
 
@@ -645,6 +682,22 @@ mod tests {
 
     fn date(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_family_removed_from_opt_outs_is_wanted_again_and_only_it() {
+        let families = [Family::Session, Family::Inactivity, Family::Weekly];
+        for family in families {
+            let mut all = OptOuts::new(vec![OptOut::All]);
+            assert!(all.remove(family));
+            for other in families {
+                assert_eq!(all.excludes(other), other != family, "{family:?} {other:?}");
+            }
+            assert!(!all.remove(family), "removed twice");
+            let mut one = OptOuts::new(vec![OptOut::of(family), OptOut::of(family)]);
+            assert!(one.remove(family));
+            assert!(one.is_empty());
+        }
     }
 
     #[test]

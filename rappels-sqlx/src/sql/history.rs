@@ -55,21 +55,24 @@ where
             .fetch_all(pool)
             .await?
             .iter()
-            .map(|row| {
-                let reminder = Self::new_reminder(row)?;
-                let what = format!("reminder {}", reminder.key);
-                Ok(LogEntry {
-                    key: reminder.key,
-                    student: reminder.student,
-                    due_at: reminder.due_at,
-                    status: Self::status(&row.try_get::<String, _>("status")?)?,
-                    attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
-                    subject: row.try_get("subject")?,
-                    sent_at: convert::opt_instant(row.try_get("sent_at")?, &what)?,
-                    last_error: row.try_get("last_error")?,
-                })
-            })
+            .map(Self::log_entry)
             .collect()
+    }
+
+    /// A history line from a row holding [`HISTORY_COLUMNS`].
+    pub(crate) fn log_entry(row: &DB::Row) -> Result<LogEntry, SqlError> {
+        let reminder = Self::new_reminder(row)?;
+        let what = format!("reminder {}", reminder.key);
+        Ok(LogEntry {
+            key: reminder.key,
+            student: reminder.student,
+            due_at: reminder.due_at,
+            status: Self::status(&row.try_get::<String, _>("status")?)?,
+            attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+            subject: row.try_get("subject")?,
+            sent_at: convert::opt_instant(row.try_get("sent_at")?, &what)?,
+            last_error: row.try_get("last_error")?,
+        })
     }
 
     pub(crate) async fn stats(

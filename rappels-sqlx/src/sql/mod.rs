@@ -12,7 +12,8 @@
 //! - `platform` — parents, explanation, manual requests, study plans, unsubscribes;
 //! - `import` — a scenario, in one transaction;
 //! - `changes` — the platform's changes as they come (`rappels ingest`);
-//! - `login` — the single use of sign-in links.
+//! - `login` — the single use of sign-in links;
+//! - `pages` — what the web pages read beyond the ports (a message, preferences, analytics).
 //!
 //! Every `impl` block states the same bounds (see [`Sql`]): Rust implies a trait's
 //! supertraits at each use, but not the bounds it places on other types, such as
@@ -24,6 +25,7 @@ mod history;
 mod import;
 mod log;
 mod login;
+mod pages;
 mod planning;
 mod platform;
 mod queries;

@@ -9,6 +9,7 @@ mod explain;
 mod harness;
 mod import;
 mod login;
+mod pages;
 mod parity;
 mod service;
 mod settings;
