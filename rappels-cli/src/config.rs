@@ -284,7 +284,7 @@ impl Config {
         let count = sources.len();
         let templates = Templates::with_overrides(sources).map_err(|e| {
             invalid(&format_args!(
-                "{e} (in {}; the names are {{kind}}.{{fr|en}}.{{subject|text|html}}.hbs)",
+                "{e} (in {}; the names are {{kind}}.{{fr|en}}.{{subject|text|html}}.hbs and footer.{{fr|en}}.{{text|html}}.hbs)",
                 folder.text
             ))
         })?;

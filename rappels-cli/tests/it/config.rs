@@ -553,7 +553,7 @@ fn the_templates_folder_replaces_shipped_templates() {
     );
     let doctor = succeeded(install.rappels(&["doctor"], &[]), "doctor");
     assert!(
-        doctor.contains("ok   templates: 36 parse (with the overrides of"),
+        doctor.contains("ok   templates: 40 parse (with the overrides of"),
         "{doctor}"
     );
 

@@ -11,6 +11,9 @@ pub(super) struct MessageData<'a> {
     pub(super) locale: &'static str,
     pub(super) kind: &'static str,
     pub(super) session_link: &'a str,
+    /// The student's preference page, which the footer of an automatic reminder links to
+    /// (see [`preferences_url`]); `None` for the other messages.
+    pub(super) preferences_url: Option<String>,
     /// What the templates being rendered may read.
     pub(super) reads: Reads,
     pub(super) student: Option<StudentData<'a>>,
@@ -35,6 +38,9 @@ impl Serialize for MessageData<'_> {
             if read {
                 map.serialize_entry(name, value)?;
             }
+        }
+        if let Some(url) = &self.preferences_url {
+            map.serialize_entry("preferences_url", url)?;
         }
         if let Some(student) = &self.student {
             map.serialize_entry("student", student)?;
@@ -66,6 +72,7 @@ impl<'a> MessageData<'a> {
             locale: locale.code(),
             kind,
             session_link: &config.session_link,
+            preferences_url: None,
             reads: Reads::ALL,
             student: None,
             session: None,
@@ -86,6 +93,53 @@ impl<'a> MessageData<'a> {
         MessageError::Render {
             file: format!("{}.{}.*.hbs", self.kind, self.locale),
             source: Box::new(error.into()),
+        }
+    }
+}
+
+/// The student's preference page on the platform: `{site_url}/preferences?token={token}`
+/// with the signed token of the reminder's family, or `{site_url}/preferences` (where the
+/// student signs in) when the platform signs no token. `site_url` has no trailing `/`; the
+/// token is base64url and a dot, which a query string carries unescaped.
+pub(super) fn preferences_url(site_url: &str, token: Option<&str>) -> String {
+    match token {
+        Some(token) => format!("{site_url}/preferences?token={token}"),
+        None => format!("{site_url}/preferences"),
+    }
+}
+
+/// How a weekly digest closes, from what the week held: the digest is read every week by
+/// students and parents, so its last words follow the week rather than praise every week
+/// alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Closing {
+    /// More sessions were completed than missed (none missed, most often).
+    Praise,
+    /// Sessions were missed, at least as many as were completed.
+    Encouragement,
+    /// No session was completed nor missed: the week held none (or only cancelled ones).
+    Nudge,
+}
+
+impl Closing {
+    /// The closing of a week with `completed` sessions done and `missed` ones not done
+    /// (cancelled ones count as neither).
+    pub(super) fn of(completed: usize, missed: usize) -> Closing {
+        if completed > missed {
+            Closing::Praise
+        } else if missed > 0 {
+            Closing::Encouragement
+        } else {
+            Closing::Nudge
+        }
+    }
+
+    /// The value of `week.closing` in templates.
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Closing::Praise => "praise",
+            Closing::Encouragement => "encouragement",
+            Closing::Nudge => "nudge",
         }
     }
 }
@@ -164,6 +218,7 @@ data_part!(WeekData<'a>, WeekWants {
     completed_count: usize,
     missed_count: usize,
     goals_count: usize,
+    closing: &'static str,
 });
 
 data_part!(ParentData<'a>, ParentWants { first_name: &'a str });

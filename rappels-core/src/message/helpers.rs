@@ -72,6 +72,51 @@ pub(super) fn nl2br_html(text: &str) -> String {
     html
 }
 
+/// A plain-text body with `footer` after it, a blank line between them. A footer rendered
+/// blank (a platform's footer template left empty) adds nothing.
+pub(super) fn with_text_footer(mut body: String, footer: &str) -> String {
+    if footer.trim().is_empty() {
+        return body;
+    }
+    body.truncate(body.trim_end().len());
+    body.push_str("\n\n");
+    body.push_str(footer.trim_start_matches(['\r', '\n']));
+    body
+}
+
+/// An HTML body with `footer` just before its closing `</body>` tag, or at its end when it
+/// has none: where mail services insert their own footers, so that any body template, the
+/// platform's own included, shows it inside the document. The last such tag (in any case)
+/// is taken, the document's own: values are escaped in HTML bodies, so no name or subject
+/// can write one. A footer rendered blank adds nothing.
+pub(super) fn with_html_footer(mut body: String, footer: &str) -> String {
+    const CLOSING: &[u8] = b"</body";
+    if footer.trim().is_empty() {
+        return body;
+    }
+    let at = body
+        .as_bytes()
+        .windows(CLOSING.len())
+        .rposition(|tag| tag.eq_ignore_ascii_case(CLOSING));
+    match at {
+        Some(at) => {
+            // `<` is ASCII, so `at` is a character boundary.
+            let mut footer = footer.to_owned();
+            if !footer.ends_with('\n') {
+                footer.push('\n');
+            }
+            body.insert_str(at, &footer);
+        }
+        None => {
+            if !body.is_empty() && !body.ends_with('\n') {
+                body.push('\n');
+            }
+            body.push_str(footer);
+        }
+    }
+    body
+}
+
 /// Folds text into one header-safe line (subjects here, every header value of
 /// rappels-smtp): every control character (CR, LF, TAB…) and every run of white space
 /// (including Unicode line separators) becomes a single space, and the ends are trimmed. A CR or LF in a subject would let a first name or a

@@ -12,6 +12,12 @@
 //! the student's zone and language: building a message never reads a clock, so the same
 //! reminder always gives the same message, and a catch-up sent hours late reads the same as
 //! one sent on time.
+//!
+//! Every automatic reminder ends with a footer linking to the student's preference page
+//! (`footer.{fr|en}.{text|html}.hbs`). It is rendered with the reminder's data and added to
+//! the bodies here rather than written into each body template, so that a platform's own
+//! body templates, written before the footer existed or without it in mind, still show it;
+//! a platform that wants another footer replaces the footer templates.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -28,13 +34,14 @@ use handlebars::{
 use serde::Serialize;
 
 use crate::domain::{
-    DomainError, Locale, ManualId, ManualRequest, MessageText, ParentId, PeriodicKind, ReminderKey,
-    Session, SessionId, SessionStatus, Student, StudentId, TimeOfDay, Title, Zone,
+    DomainError, Kind, Locale, ManualId, ManualRequest, MessageText, ParentId, PeriodicKind,
+    ReminderKey, Session, SessionId, SessionStatus, Student, StudentId, TimeOfDay, Title, Zone,
 };
 use crate::plan::{Directory, DueReminder};
 use crate::rules;
 use crate::settings::Settings;
 use crate::snapshot::Snapshot;
+use crate::unsubscribe::{self, UnsubscribeSecret};
 
 pub use crate::site_url::{SiteUrl, SiteUrlError};
 
@@ -190,8 +197,9 @@ macro_rules! embedded {
     };
 }
 
-/// The shipped templates: every kind × locale × part, by file name. The test e-mail of the
-/// admin (`test`) is a kind of its own here.
+/// The shipped templates: every kind × locale × part, by file name, then the footer of the
+/// automatic kinds (text and HTML per locale). The test e-mail of the admin (`test`) is a
+/// kind of its own here.
 const EMBEDDED: &[(&str, &str)] = embedded![
     "session_eve.fr.subject.hbs",
     "session_eve.fr.text.hbs",
@@ -229,7 +237,15 @@ const EMBEDDED: &[(&str, &str)] = embedded![
     "test.en.subject.hbs",
     "test.en.text.hbs",
     "test.en.html.hbs",
+    "footer.fr.text.hbs",
+    "footer.fr.html.hbs",
+    "footer.en.text.hbs",
+    "footer.en.html.hbs",
 ];
+
+/// The name of the footer of automatic reminders in template file names; it has a text and
+/// an HTML part per locale, and no subject.
+const FOOTER: &str = "footer";
 
 /// The name of the admin's test e-mail in template file names.
 const TEST_KIND: &str = "test";
@@ -284,6 +300,9 @@ struct Entry {
     text: String,
     html: String,
     subject_reads: Reads,
+    /// The footer templates (text, HTML) of an automatic kind; `None` for parents' manual
+    /// reminders, which a student cannot opt out of, and for the admin's test e-mail.
+    footer: Option<(String, String)>,
 }
 
 /// The session link pattern last compiled, shared by every message rendered with the same
@@ -396,10 +415,21 @@ impl Templates {
                 })?;
         }
         for kind in KINDS {
+            let automatic = kind.parse::<Kind>().ok().and_then(Kind::family).is_some();
             for locale in Locale::ALL {
                 let name = |part: Part| {
                     format!("{kind}.{locale}.{}", part.as_str(), locale = locale.code())
                 };
+                let footer = automatic.then(|| {
+                    let footer = |part: Part| {
+                        format!(
+                            "{FOOTER}.{locale}.{}",
+                            part.as_str(),
+                            locale = locale.code()
+                        )
+                    };
+                    (footer(Part::Text), footer(Part::Html))
+                });
                 let subject = name(Part::Subject);
                 // Every kind × locale × part is embedded and overrides only replace, so the
                 // subject is always registered; a missing one would only mean reading all.
@@ -412,13 +442,16 @@ impl Templates {
                     text: name(Part::Text),
                     html: name(Part::Html),
                     subject_reads,
+                    footer,
                 });
             }
         }
         Ok(templates)
     }
 
-    /// Subject, text and HTML of one due reminder, in the student's language and zone.
+    /// Subject, text and HTML of one due reminder, in the student's language and zone. The
+    /// footer of an automatic reminder links to `{site_url}/preferences`, where the student
+    /// signs in; [`Templates::render_signed`] adds the token that opens the page directly.
     pub fn render(
         &self,
         due: &DueReminder,
@@ -426,7 +459,24 @@ impl Templates {
         settings: &Settings,
         config: &MessageConfig,
     ) -> Result<RenderedMessage, MessageError> {
-        let data = self.reminder_data(due, source, settings, config, false)?;
+        self.render_signed(due, source, settings, config, None)
+    }
+
+    /// As [`Templates::render`], with the footer of an automatic reminder linking to
+    /// `{site_url}/preferences?token={token}` when `secret` is given: `token` is the one
+    /// [`unsubscribe::sign`] makes for the student and the kind's family, the very token of
+    /// the reminder's `List-Unsubscribe` address, so the page knows whose preferences to show.
+    /// Subjects ([`Templates::subject`]) never sign one: a subject naming `preferences_url`
+    /// shows the link without a token.
+    pub fn render_signed(
+        &self,
+        due: &DueReminder,
+        source: &impl MessageSource,
+        settings: &Settings,
+        config: &MessageConfig,
+        secret: Option<&UnsubscribeSecret>,
+    ) -> Result<RenderedMessage, MessageError> {
+        let data = self.reminder_data(due, source, settings, config, secret, false)?;
         self.render_all(&data)
     }
 
@@ -439,7 +489,7 @@ impl Templates {
         settings: &Settings,
         config: &MessageConfig,
     ) -> Result<String, MessageError> {
-        let data = self.reminder_data(due, source, settings, config, true)?;
+        let data = self.reminder_data(due, source, settings, config, None, true)?;
         let context = data.context()?;
         self.render_part(&data, &context, Part::Subject)
             .map(|s| header_line(&s))
@@ -459,7 +509,7 @@ impl Templates {
         let mut rendered: HashMap<(usize, String), String> = HashMap::new();
         dues.iter()
             .map(|due| {
-                let data = self.reminder_data(due, source, settings, config, true)?;
+                let data = self.reminder_data(due, source, settings, config, None, true)?;
                 // The data holds only what the template reads, so equal texts render alike.
                 let key = serde_json::to_string(&data)
                     .map_err(|e| data.unrenderable(RenderErrorReason::SerdeError(e)))?;
@@ -487,10 +537,20 @@ impl Templates {
 
     fn render_all(&self, data: &MessageData<'_>) -> Result<RenderedMessage, MessageError> {
         let context = data.context()?;
+        let subject = header_line(&self.render_part(data, &context, Part::Subject)?);
+        let mut text = self.render_part(data, &context, Part::Text)?;
+        let mut html = self.render_part(data, &context, Part::Html)?;
+        if let Some((text_footer, html_footer)) = &self.entry(data.kind, data.locale).footer {
+            text = with_text_footer(
+                text,
+                &self.render_named(&self.plain, text_footer, &context)?,
+            );
+            html = with_html_footer(html, &self.render_named(&self.html, html_footer, &context)?);
+        }
         Ok(RenderedMessage {
-            subject: header_line(&self.render_part(data, &context, Part::Subject)?),
-            text: self.render_part(data, &context, Part::Text)?,
-            html: self.render_part(data, &context, Part::Html)?,
+            subject,
+            text,
+            html,
         })
     }
 
@@ -521,6 +581,16 @@ impl Templates {
             Part::Text => (&self.plain, &entry.text),
             Part::Html => (&self.html, &entry.html),
         };
+        self.render_named(registry, name, context)
+    }
+
+    /// Renders the template registered as `name` in `registry`.
+    fn render_named(
+        &self,
+        registry: &Handlebars<'static>,
+        name: &String,
+        context: &Context,
+    ) -> Result<String, MessageError> {
         let failed = |e: RenderError| MessageError::Render {
             file: format!("{name}.hbs"),
             source: Box::new(e),
@@ -540,6 +610,7 @@ impl Templates {
         source: &'a impl MessageSource,
         settings: &Settings,
         config: &'a MessageConfig,
+        secret: Option<&UnsubscribeSecret>,
         subject_only: bool,
     ) -> Result<MessageData<'a>, MessageError> {
         let student = source
@@ -562,6 +633,12 @@ impl Templates {
                 full_name: want.full_name.then(|| student.full_name()),
                 zone: want.zone.then(|| local.zone.name()),
             });
+        }
+        if reads.preferences_url
+            && let Some(family) = due.kind().family()
+        {
+            let token = secret.map(|secret| unsubscribe::sign(secret, student.id, family));
+            data.preferences_url = Some(preferences_url(data.site_url, token.as_deref()));
         }
         match due.key {
             ReminderKey::Session { session, .. } => {
@@ -698,7 +775,8 @@ impl Templates {
     /// The digest's week is `rules::DigestWeek`; the sessions listed as goals are the
     /// scheduled ones from the digest's slot to the end of the week after. That includes a
     /// session later on the digest's own day, which would otherwise appear nowhere (it is
-    /// neither done nor missed). Only the fields `want` names are built.
+    /// neither done nor missed). Only the fields `want` names are built; `closing` says which
+    /// closing sentence the week calls for (see [`Closing`]).
     fn week_data<'s>(
         &self,
         due: &DueReminder,
@@ -710,7 +788,12 @@ impl Templates {
         let week = rules::DigestWeek::of(due.slot_date);
         let (mut completed, mut missed, mut goals) = (Vec::new(), Vec::new(), Vec::new());
         let lists = [want.completed, want.missed, want.goals];
-        let counts = [want.completed_count, want.missed_count, want.goals_count];
+        let counts = [
+            want.completed_count,
+            want.missed_count,
+            want.goals_count,
+            want.closing,
+        ];
         if lists.iter().chain(&counts).any(|&read| read) {
             let (week_start, next_end) = week.span(local.zone);
             let week_end = local.midnight(week.next_first_day);
@@ -744,6 +827,9 @@ impl Templates {
             completed_count: want.completed_count.then_some(completed.len()),
             missed_count: want.missed_count.then_some(missed.len()),
             goals_count: want.goals_count.then_some(goals.len()),
+            closing: want
+                .closing
+                .then(|| Closing::of(completed.len(), missed.len()).as_str()),
             completed: shown(want.completed, &completed)?,
             missed: shown(want.missed, &missed)?,
             goals: shown(want.goals, &goals)?,

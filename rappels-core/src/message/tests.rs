@@ -1,7 +1,7 @@
 //! Tests of message building: templates, data, formatting and safety.
 
 use super::*;
-use crate::domain::{Kind, parse_instant};
+use crate::domain::{Family, Kind, parse_instant};
 use crate::scenario::Scenario;
 use proptest::prelude::*;
 
@@ -116,6 +116,11 @@ fn every_embedded_template_is_listed_and_parses() {
             }
         }
     }
+    for locale in Locale::ALL {
+        for part in ["text", "html"] {
+            expected.push(format!("footer.{}.{part}.hbs", locale.code()));
+        }
+    }
     assert_eq!(Templates::names(), expected);
     let templates = Templates::embedded();
     for name in Templates::names() {
@@ -149,7 +154,13 @@ fn eve_reminder_in_french_uses_the_students_zone() {
         "{}",
         m.text
     );
-    assert!(m.text.ends_with("L'équipe MyKarfour\n"), "{}", m.text);
+    assert!(
+        m.text.ends_with(
+            "L'équipe MyKarfour\n\nNe plus recevoir ces rappels :\nhttp://localhost:8000/preferences\n"
+        ),
+        "the signature, then the footer: {}",
+        m.text
+    );
     assert!(
         m.html
             .contains(r#"<a href="http://localhost:8000/sessions/100/chat""#),
@@ -184,7 +195,13 @@ fn eve_reminder_in_english_uses_the_default_zone_and_omits_an_empty_objective() 
         m.text
     );
     assert!(m.text.contains("http://localhost:8000/sessions/200/chat"));
-    assert!(m.text.ends_with("The MyKarfour team\n"));
+    assert!(
+        m.text.ends_with(
+            "The MyKarfour team\n\nManage these reminders:\nhttp://localhost:8000/preferences\n"
+        ),
+        "{}",
+        m.text
+    );
     assert!(m.html.contains(r#"<html lang="en">"#));
 }
 
@@ -426,7 +443,13 @@ fn session_link_follows_the_configured_pattern() {
         "{}",
         m.html
     );
-    assert!(m.text.ends_with("L'équipe Révisions+\n"));
+    assert!(
+        m.text.ends_with(
+            "L'équipe Révisions+\n\nNe plus recevoir ces rappels :\nhttps://www.example.org/preferences\n"
+        ),
+        "the footer follows the configured site, without its trailing slash: {}",
+        m.text
+    );
     let broken = MessageConfig {
         session_link: "{{site_url}}/{{sesion_id}}".into(),
         ..config
@@ -663,6 +686,13 @@ fn a_subject_reads_only_what_its_template_names() {
     let sub = reads("{{#if (eq session.status \"x\")}}{{/if}}");
     assert!(sub.session.is_some());
     assert!(reads("{{platform_name}} {{site_url}}").platform_name);
+    let footer = reads("{{preferences_url}}");
+    assert!(footer.preferences_url && !footer.site_url && footer.student.is_none());
+    assert!(!reads("{{site_url}}").preferences_url);
+    let closing = reads("{{#if (eq week.closing \"praise\")}}Bravo{{/if}}")
+        .week
+        .unwrap();
+    assert!(closing.closing && !closing.goals && !closing.completed_count);
     // A part named whole is read whole; what reaches data without naming it, all of it.
     let whole = reads("{{#with session}}{{time}}{{/with}}");
     assert_eq!(whole.session, Some(SessionWants::ALL));
@@ -744,6 +774,454 @@ fn subjects_are_one_line_even_with_injected_line_breaks() {
         "bodies keep the text as it is"
     );
     assert_eq!(header_line("  a \u{0}\u{7f}\u{85} b\n"), "a b");
+}
+
+/// The secret the tests sign preference links with.
+fn secret() -> UnsubscribeSecret {
+    UnsubscribeSecret::new("a test secret of the school").unwrap()
+}
+
+/// The footer's link in each language, and what precedes the link in the text part.
+fn footer_label(locale: Locale) -> (&'static str, &'static str) {
+    match locale {
+        Locale::Fr => (
+            "Ne plus recevoir ces rappels",
+            "Ne plus recevoir ces rappels :",
+        ),
+        Locale::En => ("Manage these reminders", "Manage these reminders:"),
+    }
+}
+
+#[test]
+fn every_automatic_reminder_ends_with_a_link_to_the_preference_page_and_manual_ones_do_not() {
+    let snapshot = Snapshot::new(scenario());
+    let templates = Templates::embedded();
+    let config = MessageConfig::default();
+    let secret = secret();
+    let unsubscribe = crate::unsubscribe::UnsubscribeConfig {
+        secret: secret.clone(),
+        base_url: "https://rappels.example.org".to_owned(),
+    };
+    let mut footed = HashSet::new();
+    let mut manual = HashSet::new();
+    for at in [EVE, FRIDAY_MORNING, SUNDAY_MORNING, SUNDAY_EVENING] {
+        for due in snapshot.plan(parse_instant(at).unwrap()).due {
+            let locale = snapshot.student(due.student).unwrap().locale;
+            for signed in [None, Some(&secret)] {
+                let m = templates
+                    .render_signed(&due, &snapshot, snapshot.settings(), &config, signed)
+                    .unwrap();
+                let Some(family) = due.kind().family() else {
+                    for absent in ["/preferences", "Ne plus recevoir", "Manage these reminders"] {
+                        assert!(
+                            !m.text.contains(absent),
+                            "{absent} in {}: {}",
+                            due.key,
+                            m.text
+                        );
+                        assert!(
+                            !m.html.contains(absent),
+                            "{absent} in {}: {}",
+                            due.key,
+                            m.html
+                        );
+                    }
+                    assert!(
+                        m.html.ends_with("</p>\n</div>\n</body>\n</html>\n"),
+                        "{}",
+                        m.html
+                    );
+                    manual.insert(due.key);
+                    continue;
+                };
+                let (url, href) = match signed {
+                    None => {
+                        let url = "http://localhost:8000/preferences".to_owned();
+                        (url.clone(), url)
+                    }
+                    Some(secret) => {
+                        let token = crate::unsubscribe::sign(secret, due.student, family);
+                        // The very token of the reminder's List-Unsubscribe address.
+                        assert_eq!(
+                            unsubscribe.url_for(due.kind(), due.student),
+                            Some(format!(
+                                "https://rappels.example.org/unsubscribe?token={token}"
+                            ))
+                        );
+                        assert_eq!(
+                            crate::unsubscribe::verify(secret, &token),
+                            Ok((due.student, family))
+                        );
+                        (
+                            format!("http://localhost:8000/preferences?token={token}"),
+                            // Handlebars escapes `=` in HTML, which a mail client reads back.
+                            format!("http://localhost:8000/preferences?token&#x3D;{token}"),
+                        )
+                    }
+                };
+                let (link, line) = footer_label(locale);
+                let team = match locale {
+                    Locale::Fr => "L'équipe MyKarfour",
+                    Locale::En => "The MyKarfour team",
+                };
+                assert!(
+                    m.text.ends_with(&format!("{team}\n\n{line}\n{url}\n")),
+                    "{} ({signed:?}): {}",
+                    due.key,
+                    m.text
+                );
+                assert!(
+                    m.html.ends_with(&format!(
+                        "{team}</p>\n</div>\n\
+                         <p style=\"max-width:560px;margin:16px auto 0;font-size:13px;color:#616e7c;text-align:center;\">\
+                         <a href=\"{href}\" style=\"color:#616e7c;\">{link}</a></p>\n</body>\n</html>\n"
+                    )),
+                    "{} ({signed:?}): {}",
+                    due.key,
+                    m.html
+                );
+                assert_eq!(m.text.matches(line).count(), 1, "{}", m.text);
+                assert_eq!(m.html.matches(link).count(), 1, "{}", m.html);
+                footed.insert((due.kind().as_str(), locale.code()));
+            }
+        }
+    }
+    assert_eq!(
+        footed.len(),
+        8,
+        "every automatic kind in both languages: {footed:?}"
+    );
+    assert_eq!(manual.len(), 2, "both manual reminders: {manual:?}");
+}
+
+#[test]
+fn the_preference_link_is_escaped_in_html_only() {
+    let snapshot = Snapshot::new(scenario());
+    let config = MessageConfig {
+        site_url: r#"https://example.org/a&b"<i>'/"#.to_owned(),
+        ..MessageConfig::default()
+    };
+    let secret = secret();
+    for (kind, student) in [(Kind::SessionEve, 1), (Kind::SessionEve, 2)] {
+        let due = due(&snapshot, EVE, kind, student);
+        let token = crate::unsubscribe::sign(&secret, due.student, Family::Session);
+        let m = Templates::embedded()
+            .render_signed(&due, &snapshot, snapshot.settings(), &config, Some(&secret))
+            .unwrap();
+        assert!(
+            m.text.contains(&format!(
+                "\nhttps://example.org/a&b\"<i>'/preferences?token={token}\n"
+            )),
+            "plain text is not escaped: {}",
+            m.text
+        );
+        assert!(
+            m.html.contains(&format!(
+                "<a href=\"https://example.org/a&amp;b&quot;&lt;i&gt;&#x27;/preferences?token&#x3D;{token}\" \
+                 style=\"color:#616e7c;\">"
+            )),
+            "{}",
+            m.html
+        );
+        assert!(
+            !m.html.contains("<i>") && !m.html.contains("a&b"),
+            "{}",
+            m.html
+        );
+    }
+}
+
+#[test]
+fn a_platforms_own_bodies_get_the_shipped_footer_and_its_own_footer_replaces_it() {
+    let snapshot = Snapshot::new(scenario());
+    let footer_html = |href: &str, link: &str| {
+        format!(
+            "<p style=\"max-width:560px;margin:16px auto 0;font-size:13px;color:#616e7c;text-align:center;\">\
+             <a href=\"{href}\" style=\"color:#616e7c;\">{link}</a></p>\n"
+        )
+    };
+    let overrides = |files: &[(&str, &str)]| {
+        Templates::with_overrides(
+            files
+                .iter()
+                .map(|&(file, source)| (file.to_owned(), source.to_owned())),
+        )
+        .unwrap()
+    };
+    // Bodies written without the footer in mind, one with no closing `</body>` at all.
+    let own_bodies = overrides(&[
+        (
+            "session_eve.fr.text.hbs",
+            "Bonjour {{student.first_name}} !",
+        ),
+        (
+            "session_eve.fr.html.hbs",
+            "<html><BODY><p>Bonjour {{student.first_name}}</p></BODY></html>\n",
+        ),
+        (
+            "session_eve.en.html.hbs",
+            "<p>Hello {{student.first_name}}</p>",
+        ),
+    ]);
+    let url = "http://localhost:8000/preferences";
+    let m = render_with(&own_bodies, &snapshot, EVE, Kind::SessionEve, 1);
+    assert_eq!(
+        m.text,
+        format!("Bonjour Awa !\n\nNe plus recevoir ces rappels :\n{url}\n")
+    );
+    assert_eq!(
+        m.html,
+        format!(
+            "<html><BODY><p>Bonjour Awa</p>{}</BODY></html>\n",
+            footer_html(url, "Ne plus recevoir ces rappels")
+        )
+    );
+    let m = render_with(&own_bodies, &snapshot, EVE, Kind::SessionEve, 2);
+    assert_eq!(
+        m.html,
+        format!(
+            "<p>Hello John</p>\n{}",
+            footer_html(url, "Manage these reminders")
+        )
+    );
+    assert!(
+        m.text.ends_with(
+            "The MyKarfour team\n\nManage these reminders:\nhttp://localhost:8000/preferences\n"
+        ),
+        "the shipped English body: {}",
+        m.text
+    );
+
+    // A footer of the platform's own replaces the shipped one of its language and part; one
+    // left empty adds nothing.
+    let own_footer = overrides(&[
+        (
+            "footer.fr.text.hbs",
+            "-- \nTes réglages {{de platform_name}}{{platform_name}} : {{preferences_url}}\n",
+        ),
+        ("footer.fr.html.hbs", ""),
+    ]);
+    let m = render_with(&own_footer, &snapshot, FRIDAY_MORNING, Kind::Inactivity, 1);
+    assert!(
+        m.text.ends_with(
+            "L'équipe MyKarfour\n\n-- \nTes réglages de MyKarfour : http://localhost:8000/preferences\n"
+        ),
+        "{}",
+        m.text
+    );
+    assert!(!m.html.contains("preferences"), "{}", m.html);
+    assert!(
+        m.html.ends_with("</p>\n</div>\n</body>\n</html>\n"),
+        "{}",
+        m.html
+    );
+    let m = render_with(&own_footer, &snapshot, SUNDAY_MORNING, Kind::Inactivity, 2);
+    assert!(
+        m.text
+            .ends_with("\n\nManage these reminders:\nhttp://localhost:8000/preferences\n"),
+        "{}",
+        m.text
+    );
+
+    // Strict mode holds in a footer too, and only the automatic kinds render one.
+    let misspelt = overrides(&[("footer.en.text.hbs", "{{preference_url}}")]);
+    let config = MessageConfig::default();
+    let eve = due(&snapshot, EVE, Kind::SessionEve, 2);
+    let err = misspelt
+        .render(&eve, &snapshot, snapshot.settings(), &config)
+        .unwrap_err();
+    assert!(matches!(err, MessageError::Render { .. }), "{err:?}");
+    assert_eq!(err.to_string(), "cannot render template footer.en.text.hbs");
+    let manual = due(&snapshot, EVE, Kind::Manual, 2);
+    let m = misspelt
+        .render(&manual, &snapshot, snapshot.settings(), &config)
+        .unwrap();
+    assert!(m.text.ends_with("The MyKarfour team\n"), "{}", m.text);
+}
+
+#[test]
+fn text_and_html_footers_go_after_the_body() {
+    assert_eq!(with_text_footer("a\n\n\n".into(), "f\n"), "a\n\nf\n");
+    assert_eq!(with_text_footer("a".into(), "\nf"), "a\n\nf");
+    assert_eq!(with_text_footer("a\n".into(), " \n"), "a\n");
+    assert_eq!(
+        with_html_footer("<body><p>a</p></body>\n</BODY >".into(), "<p>f</p>"),
+        "<body><p>a</p></body>\n<p>f</p>\n</BODY >",
+        "before the last closing tag, in any case"
+    );
+    assert_eq!(
+        with_html_footer("<p>a</p>".into(), "<p>f</p>\n"),
+        "<p>a</p>\n<p>f</p>\n"
+    );
+    assert_eq!(
+        with_html_footer("<p>é</p></body>".into(), "\n"),
+        "<p>é</p></body>"
+    );
+}
+
+/// The three closings of the weekly digest, in French and in English.
+fn closing_sentence(closing: Closing, locale: Locale) -> &'static str {
+    match (closing, locale) {
+        (Closing::Praise, Locale::Fr) => {
+            "Bravo pour ta semaine, continue comme ça : la régularité paie !"
+        }
+        (Closing::Encouragement, Locale::Fr) => {
+            "Tout ne s'est pas passé comme prévu cette semaine, et ce n'est pas grave : \
+             la semaine prochaine est un nouveau départ, on croit en toi !"
+        }
+        (Closing::Nudge, Locale::Fr) => {
+            "Pas de séance cette semaine ? Une petite révision la semaine prochaine suffit \
+             pour reprendre le rythme !"
+        }
+        (Closing::Praise, Locale::En) => "Well done this week, keep it up: regular work pays off!",
+        (Closing::Encouragement, Locale::En) => {
+            "Not everything went as planned this week, and that's okay: next week is a fresh \
+             start, and we believe in you!"
+        }
+        (Closing::Nudge, Locale::En) => {
+            "No sessions this week? One short study session next week is all it takes to get \
+             back on track!"
+        }
+    }
+}
+
+#[test]
+fn a_week_is_praised_when_more_sessions_were_completed_than_missed() {
+    use Closing::{Encouragement, Nudge, Praise};
+    let cases = [
+        ((0, 0), Nudge),
+        ((1, 0), Praise),
+        ((4, 0), Praise),
+        ((3, 2), Praise),
+        ((2, 2), Encouragement),
+        ((1, 3), Encouragement),
+        ((0, 1), Encouragement),
+    ];
+    for ((completed, missed), closing) in cases {
+        assert_eq!(
+            Closing::of(completed, missed),
+            closing,
+            "{completed} completed, {missed} missed"
+        );
+    }
+}
+
+#[test]
+fn the_weekly_digest_closes_on_the_week_it_reports() {
+    use Closing::{Encouragement, Nudge, Praise};
+    use SessionStatus::{Cancelled, Completed};
+    fn set(sc: &mut Scenario, id: i64, status: SessionStatus) {
+        let session = sc.sessions.iter_mut().find(|s| s.id.get() == id).unwrap();
+        session.status = status;
+    }
+    // Awa's week as the scenario has it: Français (101) completed, Mathématiques (100)
+    // missed, Anglais (102) cancelled.
+    /// A change to the scenario that shapes Awa's week.
+    type Edit = fn(&mut Scenario);
+    let weeks: [(&str, Edit, (usize, usize), Closing); 6] = [
+        ("as it is", |_| {}, (1, 1), Encouragement),
+        (
+            "nothing missed",
+            |sc| set(sc, 100, Cancelled),
+            (1, 0),
+            Praise,
+        ),
+        (
+            "more done than missed",
+            |sc| set(sc, 102, Completed),
+            (2, 1),
+            Praise,
+        ),
+        (
+            "only missed",
+            |sc| set(sc, 101, Cancelled),
+            (0, 1),
+            Encouragement,
+        ),
+        (
+            "only cancelled",
+            |sc| {
+                set(sc, 100, Cancelled);
+                set(sc, 101, Cancelled);
+            },
+            (0, 0),
+            Nudge,
+        ),
+        (
+            "no session at all",
+            |sc| sc.sessions.retain(|s| s.student_id.get() != 1),
+            (0, 0),
+            Nudge,
+        ),
+    ];
+    for (week, edit, (completed, missed), closing) in weeks {
+        for locale in Locale::ALL {
+            let mut sc = scenario();
+            edit(&mut sc);
+            sc.students[0].locale = locale;
+            let snapshot = Snapshot::new(sc);
+            let m = render(&snapshot, SUNDAY_EVENING, Kind::Weekly, 1);
+            let (done, not_done, team) = match locale {
+                Locale::Fr => (
+                    "Séances réalisées",
+                    "Séances manquées",
+                    "L'équipe MyKarfour",
+                ),
+                Locale::En => (
+                    "Completed sessions",
+                    "Missed sessions",
+                    "The MyKarfour team",
+                ),
+            };
+            let context = format!("{week} in {}", locale.code());
+            assert!(
+                m.html.contains(&format!("{done} ({completed})")),
+                "{context}: {}",
+                m.html
+            );
+            if missed > 0 {
+                assert!(
+                    m.html.contains(&format!("{not_done} ({missed})")),
+                    "{context}: {}",
+                    m.html
+                );
+            } else {
+                assert!(!m.html.contains(not_done), "{context}: {}", m.html);
+            }
+            let sentence = closing_sentence(closing, locale);
+            assert!(
+                m.text.contains(&format!("\n\n{sentence}\n{team}\n")),
+                "{context}: {}",
+                m.text
+            );
+            assert!(
+                m.html.contains(&format!("<p>{sentence}<br>{team}</p>")),
+                "{context}: {}",
+                m.html
+            );
+            for other in [Praise, Encouragement, Nudge] {
+                if other != closing {
+                    let other = closing_sentence(other, locale);
+                    assert!(!m.text.contains(other), "{context}: {}", m.text);
+                    assert!(!m.html.contains(other), "{context}: {}", m.html);
+                }
+            }
+        }
+    }
+    // A subject that names only the closing still reads the week's sessions.
+    let templates = Templates::with_overrides([(
+        "weekly.fr.subject.hbs".to_owned(),
+        "Semaine : {{week.closing}}".to_owned(),
+    )])
+    .unwrap();
+    let m = render_with(
+        &templates,
+        &Snapshot::new(scenario()),
+        SUNDAY_EVENING,
+        Kind::Weekly,
+        1,
+    );
+    assert_eq!(m.subject, "Semaine : encouragement");
 }
 
 fn hostile_text() -> impl Strategy<Value = String> {

@@ -42,7 +42,9 @@ pub struct ServiceConfig {
     pub retry: RetryPolicy,
     /// Links in messages.
     pub messages: MessageConfig,
-    /// One-click unsubscribe links on automatic reminders; `None` sends no such link.
+    /// One-click unsubscribe links on automatic reminders, whose token their footer's link to
+    /// the preference page carries too; `None` sends no such link (and the footer links to
+    /// the page without a token).
     pub unsubscribe: Option<UnsubscribeConfig>,
 }
 

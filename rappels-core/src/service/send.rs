@@ -65,7 +65,9 @@ impl<S, M: Mailer, C: Clock> Sender<S, M, C> {
     }
 
     /// The message of a recorded reminder, built from `source` as it is now: the student's
-    /// current address, name and language, the session or request as it stands.
+    /// current address, name and language, the session or request as it stands. With
+    /// unsubscribe links configured, the footer's link to the preference page carries the
+    /// token of the `List-Unsubscribe` address.
     pub fn envelope(
         &self,
         reminder: &NewReminder,
@@ -87,9 +89,13 @@ impl<S, M: Mailer, C: Clock> Sender<S, M, C> {
             to: student.email.clone(),
             to_name: student.full_name(),
             locale: student.locale,
-            message: self
-                .templates
-                .render(&due, source, settings, &self.config.messages)?,
+            message: self.templates.render_signed(
+                &due,
+                source,
+                settings,
+                &self.config.messages,
+                self.config.unsubscribe.as_ref().map(|u| &u.secret),
+            )?,
         })
     }
 

@@ -8,11 +8,14 @@
 //! - `reference`: the indexed planner equals a brute-force reading of RULES.md;
 //! - `windows`: the planner's per-zone window of due dates equals brute force in every zone;
 //! - `pipeline`: the sending pipeline's concurrency, leases and session failures;
+//! - `footer`: the footer of sent reminders links to the preference page with the token of
+//!   their `List-Unsubscribe` address;
 //! - `permissions`: a parent never reaches another family's child, a student never another
 //!   student's history;
 //! - `strategies`: the generators they share.
 
 mod explain;
+mod footer;
 mod laws;
 mod permissions;
 mod pipeline;
