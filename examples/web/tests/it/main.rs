@@ -1,0 +1,5 @@
+//! Tests of the web app: every permission rule over HTTP (`http`), and a parent's and an
+//! admin's visit in headless Chromium (`browser`).
+
+mod http;
+mod support;
