@@ -76,6 +76,33 @@ impl Lang {
     }
 }
 
+/// Keeps the language chosen with `?lang=` in a cookie, so that the next pages follow it.
+pub(crate) async fn remember_language(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let chosen = request
+        .uri()
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("lang="))
+        .and_then(Lang::parse);
+    let mut response = next.run(request).await;
+    if let Some(lang) = chosen {
+        let cookie = format!(
+            "lang={}; Path=/; Max-Age=31536000; SameSite=Lax",
+            lang.code()
+        );
+        if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+            response
+                .headers_mut()
+                .append(axum::http::header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Lang {
     type Rejection = std::convert::Infallible;
 
@@ -128,6 +155,11 @@ pub(crate) struct Words {
     pub(crate) run_now: &'static str,
     pub(crate) run_intro: &'static str,
     pub(crate) run_report: &'static str,
+    pub(crate) planned: &'static str,
+    pub(crate) recorded: &'static str,
+    pub(crate) sent: &'static str,
+    pub(crate) retried: &'static str,
+    pub(crate) requested: &'static str,
     pub(crate) stats_title: &'static str,
     pub(crate) sent_per_day: &'static str,
     pub(crate) sent_today: &'static str,
@@ -305,6 +337,11 @@ pub(crate) static FR: Words = Words {
     run_now: "Lancer l'envoi maintenant",
     run_intro: "Prépare et envoie les rappels dus maintenant, comme le fait la tâche planifiée.",
     run_report: "Compte rendu de l'envoi",
+    planned: "Dus",
+    recorded: "Enregistrés",
+    sent: "Envoyés",
+    retried: "À réessayer",
+    requested: "Rappels demandés, pas encore envoyés",
     stats_title: "Statistiques",
     sent_per_day: "Rappels envoyés par jour (30 derniers jours)",
     sent_today: "Envoyés aujourd'hui",
@@ -380,6 +417,11 @@ pub(crate) static EN: Words = Words {
     run_now: "Run the sending now",
     run_intro: "Plans and sends the reminders due now, as the scheduled task does.",
     run_report: "Report of the sending",
+    planned: "Due",
+    recorded: "Recorded",
+    sent: "Sent",
+    retried: "To retry",
+    requested: "Requested reminders, not sent yet",
     stats_title: "Statistics",
     sent_per_day: "Reminders sent per day (last 30 days)",
     sent_today: "Sent today",

@@ -144,5 +144,6 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_FORM_BODY))
         .merge(changes)
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn(i18n::remember_language))
         .with_state(state)
 }

@@ -599,10 +599,10 @@ pub(crate) async fn run_now(
     let t = lang.words();
     let mut page = blank_test_page(&visitor, &state);
     page.report = Some(vec![
-        ("planned", report.planned),
-        ("recorded", report.recorded),
-        (t.sent_today, report.sent),
-        ("retried", report.retried),
+        (t.planned, report.planned),
+        (t.recorded, report.recorded),
+        (t.sent, report.sent),
+        (t.retried, report.retried),
         (t.failed, report.failed),
         (t.expired, report.expired),
         (t.cancelled, report.cancelled),

@@ -81,6 +81,9 @@ const OUTBOX: &str = "outbox";
 
 /// Signs the demo's unsubscribe links. It is public, so it must never sign real links.
 const DEMO_SECRET: &str = "rappels demo secret, not for production";
+
+/// Where `rappels-web` listens by default, for the demo's sign-in links.
+const WEB_SITE: &str = "http://127.0.0.1:8080";
 /// The original system's development server, as in `run` without configuration.
 const SITE_URL: &str = "http://localhost:8000";
 /// The sample school signs its messages; `localhost` ends the Message-IDs, as in `run`
@@ -429,6 +432,22 @@ fn report_text(
          # your own school: a commented rappels.toml and an empty database (see the README)",
         shell_word(&outbox.display().to_string()),
         shell_word(&format!("file:{}", outbox.display())),
+    );
+    // The web pages read the same database from wherever they are started: an absolute
+    // path.
+    let absolute = std::fs::canonicalize(&database).map_or_else(
+        |_| url.clone(),
+        |path| shell_word(&format!("sqlite://{}", path.display())),
+    );
+    let _ = writeln!(
+        out,
+        "\nThe web pages of the demo school (from a checkout of rappels):\n  \
+         export RAPPELS_DATABASE_URL={absolute} RAPPELS_SECRET={} RAPPELS_SITE_URL={WEB_SITE}\n  \
+         cargo run -p rappels-web\n      \
+         # serves {WEB_SITE}; in another terminal, with the same variables:\n  \
+         rappels login-link --parent 10\n      \
+         # a sign-in link for Mariam, Awa's mother: open it (or --student 1, --admin YOUR_NAME)",
+        shell_word(DEMO_SECRET),
     );
     out
 }
