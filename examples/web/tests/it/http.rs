@@ -618,3 +618,55 @@ async fn errors_are_pages_in_the_readers_language() {
         english.body
     );
 }
+
+/// A platform's own sign-in: here, a header its proxy sets. The same pages, the same rules.
+struct PlatformHeader;
+
+#[async_trait::async_trait]
+impl rappels_web::Authenticate for PlatformHeader {
+    async fn session(
+        &self,
+        parts: &axum::http::request::Parts,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<rappels_core::login::Session> {
+        let who = parts.headers.get("x-platform-user")?.to_str().ok()?;
+        let id = who.strip_prefix("parent:")?.parse().ok()?;
+        Some(rappels_core::login::Session {
+            principal: parent(id),
+            nonce: 42,
+            expires_at: now + chrono::TimeDelta::hours(1),
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_platform_plugs_in_its_own_sign_in() {
+    let app = App::with_authentication(std::sync::Arc::new(PlatformHeader)).await;
+    let as_user = |path: &str, user: Option<&str>| {
+        let mut request = Request::get(path);
+        if let Some(user) = user {
+            request = request.header("x-platform-user", user);
+        }
+        request.body(Body::empty()).unwrap()
+    };
+    let mariam = app
+        .send(as_user("/repetiteur/rappels/enfant/1/", Some("parent:10")))
+        .await;
+    assert_eq!(mariam.status, StatusCode::OK, "{}", mariam.body);
+    assert!(mariam.body.contains("Awa Koné"));
+    let other = app
+        .send(as_user("/repetiteur/rappels/enfant/2/", Some("parent:10")))
+        .await;
+    assert_eq!(
+        other.status,
+        StatusCode::NOT_FOUND,
+        "the rules still decide"
+    );
+    let nobody = app.send(as_user("/repetiteur/rappels/", None)).await;
+    assert_eq!(nobody.status, StatusCode::UNAUTHORIZED);
+    // The session cookie of sign-in links means nothing to this app.
+    let cookie_app = App::new().await;
+    let cookie = cookie_app.sign_in(parent(10)).await;
+    let reply = app.get("/repetiteur/rappels/", Some(&cookie)).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+}

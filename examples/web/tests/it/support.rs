@@ -73,6 +73,20 @@ impl App {
     }
 
     pub(crate) async fn with_site(site_url: &str) -> App {
+        Self::build(site_url, None).await
+    }
+
+    /// The app with a platform's own sign-in instead of the session cookie.
+    pub(crate) async fn with_authentication(
+        authenticate: Arc<dyn rappels_web::Authenticate>,
+    ) -> App {
+        Self::build("http://localhost:8080", Some(authenticate)).await
+    }
+
+    async fn build(
+        site_url: &str,
+        authenticate: Option<Arc<dyn rappels_web::Authenticate>>,
+    ) -> App {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("rappels.db").display());
         let store = SqlStore::connect(&DatabaseUrl::parse(&url).unwrap())
@@ -93,7 +107,7 @@ impl App {
             service: ServiceConfig::default(),
             api_token: Some(API_TOKEN.to_owned()),
             clock: Arc::new(FixedClock::new(t(NOW))),
-            authenticate: None,
+            authenticate,
         });
         App {
             router: rappels_web::router(state),
