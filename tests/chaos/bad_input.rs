@@ -545,11 +545,13 @@ proptest! {
         flag in 0..10u8,
     ) {
         let url = format!("{word}://x");
-        // clap reads "-12" as an option of its own, and names its first two characters.
-        let number_or_flag = |flag: &str| format!("{flag}|{}", number.get(..2).unwrap_or(&number));
+        // clap reads a value that starts with '-' ("-12", "-T-") as an option of its own,
+        // and names its first two characters.
+        let named_by_clap = |value: &str| value.get(..2).unwrap_or(value).to_owned();
+        let number_or_flag = |flag: &str| format!("{flag}|{}", named_by_clap(&number));
         let (args, named) = match flag {
-            0 => (vec!["plan", "--db", "--at", &instant], format!("--at|{instant}")),
-            1 => (vec!["run", "--dry-run", "--at", &instant], format!("--at|{instant}")),
+            0 => (vec!["plan", "--db", "--at", &instant], format!("--at|{instant}|{}", named_by_clap(&instant))),
+            1 => (vec!["run", "--dry-run", "--at", &instant], format!("--at|{instant}|{}", named_by_clap(&instant))),
             2 => (vec!["explain", "--student", &number, "--at", AT], number_or_flag("--student")),
             3 => (vec!["history", "--as", &word], "--as".to_owned()),
             4 => (vec!["history", "--as", "parent:10", "--child", &number], number_or_flag("--child")),
