@@ -474,6 +474,15 @@ pub(crate) async fn test_page(State(state): State<AppState>, visitor: Visitor) -
     )
 }
 
+/// The checks of the superusers' forms: the rules' (`can_send_test`), then the form's CSRF
+/// token.
+fn superusers_form(state: &AppState, visitor: &Visitor, csrf: &str) -> Result<(), Response> {
+    permissions::can_send_test(&visitor.actor).map_err(|d| AppError::from(d).page(visitor.lang))?;
+    visitor
+        .check_csrf(state, csrf)
+        .map_err(|e| e.page(visitor.lang))
+}
+
 #[derive(Deserialize)]
 pub(crate) struct TestInput {
     #[serde(default)]
@@ -495,11 +504,8 @@ pub(crate) async fn send_test(
     Form(input): Form<TestInput>,
 ) -> Response {
     let lang = visitor.lang;
-    if let Err(denied) = permissions::can_send_test(&visitor.actor) {
-        return AppError::from(denied).page(lang);
-    }
-    if let Err(error) = visitor.check_csrf(&state, &input.csrf) {
-        return error.page(lang);
+    if let Err(refused) = superusers_form(&state, &visitor, &input.csrf) {
+        return refused;
     }
     let mut page = blank_test_page(&visitor, &state);
     page.address = input.address.clone();
@@ -562,11 +568,8 @@ pub(crate) async fn run_now(
     Form(input): Form<CsrfOnly>,
 ) -> Response {
     let lang = visitor.lang;
-    if let Err(denied) = permissions::can_send_test(&visitor.actor) {
-        return AppError::from(denied).page(lang);
-    }
-    if let Err(error) = visitor.check_csrf(&state, &input.csrf) {
-        return error.page(lang);
+    if let Err(refused) = superusers_form(&state, &visitor, &input.csrf) {
+        return refused;
     }
     let inner = state.0.clone();
     tracing::info!(who = %visitor.session.principal, "run started from the web");

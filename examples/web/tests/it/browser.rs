@@ -67,6 +67,29 @@ async fn text_of(client: &Client, css: &str) -> String {
         .unwrap()
 }
 
+/// Clicks the element `css` selects, once the page holds it.
+async fn click(client: &Client, css: &str) {
+    client
+        .wait()
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Types `text` into the field `css` selects.
+async fn type_into(client: &Client, css: &str, text: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
 fn link(principal: Principal, nonce: u128) -> String {
     LoginLink::new(principal, nonce, t(NOW), LINK_LIFETIME).sign(&secret())
 }
@@ -139,34 +162,10 @@ async fn a_parent_and_an_admin_in_chromium() {
     shot(&client, "1-parent-home.png").await;
 
     // A manual reminder to Awa.
-    client
-        .find(Locator::Css("#student option[value='1']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("title"))
-        .await
-        .unwrap()
-        .send_keys("Révise tes fractions")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("message"))
-        .await
-        .unwrap()
-        .send_keys("Le contrôle est vendredi, courage !")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("#manual-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#student option[value='1']").await;
+    type_into(&client, "#title", "Révise tes fractions").await;
+    type_into(&client, "#message", "Le contrôle est vendredi, courage !").await;
+    click(&client, "#manual-form button[type=submit]").await;
     assert!(text_of(&client, "#notice").await.contains("enregistré"));
     assert_eq!(
         client.current_url().await.unwrap().path(),
@@ -191,13 +190,7 @@ async fn a_parent_and_an_admin_in_chromium() {
         )
         .await
         .unwrap();
-    client
-        .find(Locator::Css("#manual-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#manual-form button[type=submit]").await;
     let refusal = text_of(&client, "#title-error").await;
     assert!(refusal.contains("une seule ligne"), "{refusal}");
     shot(&client, "3-refused-line-break.png").await;
@@ -208,14 +201,7 @@ async fn a_parent_and_an_admin_in_chromium() {
     );
 
     // The first is on the child's page.
-    client
-        .wait()
-        .for_element(Locator::LinkText("Suivi de Awa Koné"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "a[href='/repetiteur/rappels/enfant/1/']").await;
     let requested = text_of(&client, "#requested").await;
     assert!(requested.contains("Révise tes fractions"), "{requested}");
     // As on a phone.
@@ -239,16 +225,11 @@ async fn a_parent_and_an_admin_in_chromium() {
         .goto(&format!("{base}/repetiteur/rappels/test/"))
         .await
         .unwrap();
-    client
-        .wait()
-        .for_element(Locator::Css(
-            "form[action='/repetiteur/rappels/test/run/'] button",
-        ))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(
+        &client,
+        "form[action='/repetiteur/rappels/test/run/'] button",
+    )
+    .await;
     let report = text_of(&client, "#report").await;
     assert!(report.contains("Enregistrés"), "{report}");
     shot(&client, "5-run-now.png").await;

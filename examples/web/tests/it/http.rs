@@ -318,14 +318,9 @@ async fn a_student_reads_only_their_own_reminders() {
         .await;
     assert_eq!(run.status, StatusCode::OK, "{}", run.body);
     assert!(!app.mailer.messages().is_empty(), "the run sent something");
-    let awas_key = "session_eve:1:100:2026-11-26";
+    let page = "/repetiteur/rappels/rappel/session_eve:1:100:2026-11-26/";
     let awa = app.sign_in(student(1)).await;
-    let own = app
-        .get(
-            &format!("/repetiteur/rappels/rappel/{awas_key}/"),
-            Some(&awa),
-        )
-        .await;
+    let own = app.get(page, Some(&awa)).await;
     assert_eq!(own.status, StatusCode::OK);
     assert!(
         own.body.contains("id=\"text-part\"") && own.body.contains("Awa"),
@@ -338,20 +333,10 @@ async fn a_student_reads_only_their_own_reminders() {
         own.body
     );
     let lucas = app.sign_in(student(2)).await;
-    let theirs = app
-        .get(
-            &format!("/repetiteur/rappels/rappel/{awas_key}/"),
-            Some(&lucas),
-        )
-        .await;
+    let theirs = app.get(page, Some(&lucas)).await;
     assert_eq!(theirs.status, StatusCode::NOT_FOUND);
     let karim = app.sign_in(parent(11)).await;
-    let theirs = app
-        .get(
-            &format!("/repetiteur/rappels/rappel/{awas_key}/"),
-            Some(&karim),
-        )
-        .await;
+    let theirs = app.get(page, Some(&karim)).await;
     assert_eq!(theirs.status, StatusCode::NOT_FOUND);
     let api = app.get("/api/v1/history?student=1", Some(&lucas)).await;
     assert_eq!(api.status, StatusCode::FORBIDDEN);
@@ -431,6 +416,13 @@ async fn only_a_superuser_tests_the_sending_and_only_staff_read_statistics() {
     assert!(figures["sent_in_period"].as_u64().unwrap() > 0, "{figures}");
 }
 
+/// Whether Awa (student 1) receives `family`, as the database says.
+async fn receives(app: &App, family: Family) -> bool {
+    let awa = StudentId::new(1).unwrap();
+    let preferences = app.store.preferences(awa).await.unwrap().unwrap();
+    preferences.receives(family)
+}
+
 #[tokio::test]
 async fn one_click_unsubscribe_and_the_preference_page() {
     let app = App::new().await;
@@ -440,14 +432,7 @@ async fn one_click_unsubscribe_and_the_preference_page() {
     let page = app.get(&format!("/unsubscribe?token={token}"), None).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("id=\"confirm\""));
-    assert!(
-        app.store
-            .preferences(awa)
-            .await
-            .unwrap()
-            .unwrap()
-            .receives(Family::Weekly)
-    );
+    assert!(receives(&app, Family::Weekly).await);
     // RFC 8058: the mail client posts List-Unsubscribe=One-Click.
     let done = app
         .post_form(
@@ -457,14 +442,7 @@ async fn one_click_unsubscribe_and_the_preference_page() {
         )
         .await;
     assert_eq!(done.status, StatusCode::OK);
-    assert!(
-        !app.store
-            .preferences(awa)
-            .await
-            .unwrap()
-            .unwrap()
-            .receives(Family::Weekly)
-    );
+    assert!(!receives(&app, Family::Weekly).await);
     // The preference page, from the footer's link: back in.
     let prefs = app.get(&format!("/preferences?token={token}"), None).await;
     assert!(
@@ -480,14 +458,7 @@ async fn one_click_unsubscribe_and_the_preference_page() {
         )
         .await;
     assert_eq!(back.status, StatusCode::SEE_OTHER);
-    assert!(
-        app.store
-            .preferences(awa)
-            .await
-            .unwrap()
-            .unwrap()
-            .receives(Family::Weekly)
-    );
+    assert!(receives(&app, Family::Weekly).await);
     // What the school recorded is shown, not offered.
     let noah = unsubscribe::sign(&secret(), StudentId::new(3).unwrap(), Family::Session);
     let page = app
@@ -515,14 +486,7 @@ async fn one_click_unsubscribe_and_the_preference_page() {
     ] {
         assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     }
-    assert!(
-        app.store
-            .preferences(awa)
-            .await
-            .unwrap()
-            .unwrap()
-            .receives(Family::Weekly)
-    );
+    assert!(receives(&app, Family::Weekly).await);
     // Signed in: only the student; the parent is refused, and a form needs its CSRF token.
     let mariam = app.sign_in(parent(10)).await;
     assert_eq!(
@@ -547,14 +511,7 @@ async fn one_click_unsubscribe_and_the_preference_page() {
         )
         .await;
     assert_eq!(stop.status, StatusCode::SEE_OTHER);
-    assert!(
-        !app.store
-            .preferences(awa)
-            .await
-            .unwrap()
-            .unwrap()
-            .receives(Family::Session)
-    );
+    assert!(!receives(&app, Family::Session).await);
 }
 
 #[tokio::test]
