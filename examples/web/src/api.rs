@@ -57,12 +57,7 @@ pub(crate) async fn history(
         Some(id) => Some(StudentId::new(id).map_err(|_| AppError::NotFound.json())?),
         None => None,
     };
-    let entries = state
-        .reminders()
-        .history(&visitor.actor, student, LIMIT)
-        .await
-        .map_err(|e| AppError::from(e).json())?;
-    Ok(Json(entries.iter().map(entry).collect::<Vec<_>>()).into_response())
+    history_json(&state, &visitor, student).await
 }
 
 /// `GET /api/v1/children/{id}/reminders`: a parent's child's reminders; 404 for anyone
@@ -79,9 +74,18 @@ pub(crate) async fn child_reminders(
     }
     permissions::history_scope(&visitor.actor, Some(student))
         .map_err(|_| AppError::NotFound.json())?;
+    history_json(&state, &visitor, Some(student)).await
+}
+
+/// The history `visitor` may read (narrowed to `student`), as JSON.
+async fn history_json(
+    state: &AppState,
+    visitor: &Visitor,
+    student: Option<StudentId>,
+) -> Result<Response, Response> {
     let entries = state
         .reminders()
-        .history(&visitor.actor, Some(student), LIMIT)
+        .history(&visitor.actor, student, LIMIT)
         .await
         .map_err(|e| AppError::from(e).json())?;
     Ok(Json(entries.iter().map(entry).collect::<Vec<_>>()).into_response())

@@ -648,6 +648,24 @@ impl Mailer for StallingMailer {
     }
 }
 
+/// The small school over `mailer`, with a lease of 200 ms.
+fn short_lease_engine(
+    mailer: &StallingMailer,
+    now: DateTime<Utc>,
+) -> Sender<MemoryStore, &StallingMailer, FixedClock> {
+    let config = ServiceConfig {
+        lease: TimeDelta::milliseconds(200),
+        ..ServiceConfig::default()
+    };
+    Sender::new(
+        MemoryStore::new(Scenario::from_json(SCHOOL).unwrap()),
+        mailer,
+        FixedClock::new(now),
+        Templates::embedded(),
+        config,
+    )
+}
+
 /// A runner stalled past half its lease while another took its claims over sends none of
 /// them when it comes back (the other runner does): only the one send it had in flight
 /// goes out, and its outcome is refused by the log. Half the lease is the runner's own
@@ -656,17 +674,7 @@ impl Mailer for StallingMailer {
 async fn a_runner_stalled_past_half_its_lease_sends_none_of_its_claims() {
     let now = t("2026-11-26T18:45:00Z");
     let mailer = StallingMailer::default();
-    let config = ServiceConfig {
-        lease: TimeDelta::milliseconds(200),
-        ..ServiceConfig::default()
-    };
-    let engine = Sender::new(
-        MemoryStore::new(Scenario::from_json(SCHOOL).unwrap()),
-        &mailer,
-        FixedClock::new(now),
-        Templates::embedded(),
-        config,
-    );
+    let engine = short_lease_engine(&mailer, now);
     let take_over = async {
         mailer.stalled.notified().await;
         // Runner B, a minute later by its clock: every lease of runner A has ended.
@@ -702,17 +710,7 @@ async fn a_runner_stalled_past_half_its_lease_sends_none_of_its_claims() {
 async fn claims_given_back_by_a_slow_runner_go_to_the_next_run() {
     let now = t("2026-11-26T18:45:00Z");
     let mailer = StallingMailer::default();
-    let config = ServiceConfig {
-        lease: TimeDelta::milliseconds(200),
-        ..ServiceConfig::default()
-    };
-    let engine = Sender::new(
-        MemoryStore::new(Scenario::from_json(SCHOOL).unwrap()),
-        &mailer,
-        FixedClock::new(now),
-        Templates::embedded(),
-        config,
-    );
+    let engine = short_lease_engine(&mailer, now);
     let slow = async {
         mailer.stalled.notified().await;
         tokio::time::sleep(std::time::Duration::from_millis(150)).await;
