@@ -397,6 +397,19 @@ mod tests {
     }
 
     #[test]
+    fn the_longest_admin_name_signs_in() {
+        let name = AdminName::new(&"𝄞".repeat(MAX_ADMIN_NAME)).unwrap();
+        let link = LoginLink::new(Principal::Admin(name), u128::MAX, now(), LINK_LIFETIME);
+        let token = link.sign(&secret());
+        assert_eq!(LoginLink::verify(&secret(), &token, now()), Ok(link.clone()));
+        let session = link.session(now(), SESSION_LIFETIME);
+        assert_eq!(
+            Session::verify(&secret(), &session.sign(&secret()), now()),
+            Ok(session)
+        );
+    }
+
+    #[test]
     fn admin_names_are_checked() {
         for bad in ["", "  ", "a\nb", "tab\there", &"é".repeat(101)] {
             assert_eq!(

@@ -27,9 +27,10 @@ pub const MIN_SECRET_LEN: usize = 16;
 /// The version written in the payload of the tokens [`sign`] makes.
 const VERSION: &str = "v1";
 
-/// Tokens longer than this are refused before any decoding; a v1 token is under 100
-/// characters, so the bound only keeps absurd input from being decoded.
-const MAX_TOKEN_LEN: usize = 512;
+/// Tokens longer than this are refused before any decoding. A v1 unsubscribe token is under
+/// 100 characters and the longest sign-in token (an admin name of 100 four-byte characters)
+/// under 800, so the bound only keeps absurd input from being decoded.
+const MAX_TOKEN_LEN: usize = 1024;
 
 /// Every family, for reading the family name of a payload.
 const FAMILIES: [Family; 3] = [Family::Session, Family::Inactivity, Family::Weekly];
