@@ -154,8 +154,9 @@ fn init_logging(cli: &Cli) {
 /// The `rappels` command: parses the arguments, runs the command, and says how it ended.
 pub fn main() -> ExitCode {
     let cli = Cli::try_parse().unwrap_or_else(|error| {
-        if error.kind() == clap::error::ErrorKind::InvalidUtf8 {
-            // clap does not say which: name the argument (and the option before it).
+        // clap does not say which argument is not UTF-8 (or, for one that starts with '-',
+        // reads it as an option and shows it mangled): name it, and the option before it.
+        if std::env::args_os().any(|arg| arg.to_str().is_none()) {
             eprintln!("{}", args::not_utf8(std::env::args_os()));
         }
         error.exit()

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use rappels_smtp::testing::{Answer, Fault, TestServer};
 
-use crate::support::{Db, SUNDAY, assert_delivered_once, due, run, school, smtp, spawn, succeeded};
+use crate::support::{
+    Db, SUNDAY, assert_delivered_once, due, run, school, smtp, spawn, stats, succeeded,
+};
 
 /// The lease of these runs, in seconds: short, so that the test waits past it; twice the
 /// SMTP timeout, as the CLI requires.
@@ -46,6 +48,18 @@ fn a_stalled_runner_sends_nothing_it_lost(db: &Db) {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
+    // Stopped once everything due is recorded, so that it holds no write transaction: on
+    // SQLite a process stopped inside one keeps the database's only write lock, and every
+    // other runner waits for it (then fails after its busy timeout).
+    while stats(db)["pending"].as_u64() != Some(expected.len() as u64) {
+        assert!(
+            Instant::now() < deadline,
+            "{}: runner A records nothing",
+            db.name
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
     signal(runner.id(), "STOP");
     server.set_fault(None);
     // Past A's lease on the monotonic clock, and B runs a minute later by its own clock:
