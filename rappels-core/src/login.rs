@@ -401,7 +401,10 @@ mod tests {
         let name = AdminName::new(&"𝄞".repeat(MAX_ADMIN_NAME)).unwrap();
         let link = LoginLink::new(Principal::Admin(name), u128::MAX, now(), LINK_LIFETIME);
         let token = link.sign(&secret());
-        assert_eq!(LoginLink::verify(&secret(), &token, now()), Ok(link.clone()));
+        assert_eq!(
+            LoginLink::verify(&secret(), &token, now()),
+            Ok(link.clone())
+        );
         let session = link.session(now(), SESSION_LIFETIME);
         assert_eq!(
             Session::verify(&secret(), &session.sign(&secret()), now()),
