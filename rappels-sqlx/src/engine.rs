@@ -47,6 +47,9 @@ pub(crate) trait Engine:
     const MANUAL_BEGIN: &'static str;
     /// See `MANUAL_BEGIN`.
     const MANUAL_LOCK: &'static [&'static str];
+    /// Refreshes the reminder log's statistics, after a run recorded many rows at once;
+    /// `None` where the planner does not need it.
+    const ANALYZE_LOG: Option<&'static str>;
     /// Records per bulk statement of the import.
     const BULK_ROWS: usize;
     /// How the import's temporary tables of ids are made: their id type, and what ends
@@ -136,6 +139,9 @@ impl Engine for Sqlite {
     // requests under a shared lock that another writer may already have outdated.
     const MANUAL_BEGIN: &'static str = "BEGIN IMMEDIATE";
     const MANUAL_LOCK: &'static [&'static str] = &[];
+    // SQLite's planner keeps to the indexes it is given; it reads no statistics unless
+    // ANALYZE was run once, which rappels never does.
+    const ANALYZE_LOG: Option<&'static str> = None;
     const BULK_ROWS: usize = bulk::sqlite::ROWS;
 
     const TEMP_ID_TYPE: &'static str = "INTEGER";
@@ -250,6 +256,11 @@ impl Engine for Postgres {
     const MANUAL_BEGIN: &'static str = "BEGIN";
     const MANUAL_LOCK: &'static [&'static str] =
         &["SELECT pg_advisory_xact_lock(hashtextextended('rappels.manual_requests', 0))"];
+    // After a Sunday's digests (hundreds of thousands of rows), the log's statistics say it
+    // is nearly empty until autovacuum gets to it, and the per-part reads of recorded keys
+    // scan it: a run repeated at once took 33 s instead of 1 s (BENCHMARKS.md). ANALYZE
+    // samples the table (a fraction of a second) and takes no lock that writers wait for.
+    const ANALYZE_LOG: Option<&'static str> = Some("ANALYZE reminders");
     const BULK_ROWS: usize = bulk::postgres::ROWS;
 
     const TEMP_ID_TYPE: &'static str = "BIGINT";

@@ -9,6 +9,10 @@ use crate::SqlError;
 use crate::convert::{self, micros};
 use crate::engine::Engine;
 
+/// Digests recorded in one call past which the log's statistics are refreshed
+/// (`Engine::ANALYZE_LOG`): one range of candidates.
+const ANALYZE_AFTER: usize = WEEKLY_STEP;
+
 impl<DB> Sql<DB>
 where
     DB: Engine,
@@ -52,6 +56,7 @@ where
             Self::candidate_ids(pool, Self::weekly_due_sql("", "id", zone, due.slot_date)).await?;
         ids.sort_unstable();
         let key_suffix = format!(":{}", due.slot_date);
+        let mut total = 0;
         for chunk in ids.chunks(WEEKLY_STEP) {
             let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
                 continue;
@@ -91,6 +96,7 @@ where
             let mut tx = pool.begin().await?;
             let added = DB::rows_affected(&q.build().execute(&mut *tx).await?);
             tx.commit().await?;
+            total += added;
             let carry_on = progress(Recorded {
                 planned: chunk.len(),
                 recorded: usize::try_from(added).unwrap_or(usize::MAX),
@@ -98,6 +104,11 @@ where
             if !carry_on {
                 break;
             }
+        }
+        if total >= ANALYZE_AFTER as u64
+            && let Some(analyze) = DB::ANALYZE_LOG
+        {
+            sqlx::query(analyze).execute(pool).await?;
         }
         Ok(())
     }
