@@ -1,5 +1,8 @@
 //! The `Clock` port: the only way rappels learns what time it is.
 
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, Utc};
 
 /// Tells the current instant. Rules never call it: the service layer reads it once per run
@@ -7,6 +10,20 @@ use chrono::{DateTime, Utc};
 pub trait Clock: Send + Sync {
     /// The current instant.
     fn now(&self) -> DateTime<Utc>;
+
+    /// Time on a clock that never goes back and keeps counting while the process is
+    /// stopped, from an arbitrary origin: what measures how long something was held (a
+    /// claim's lease), whatever `now` says (a run `--at` a frozen instant, a test clock).
+    /// Every clock shares the process's; only differences of two readings mean anything.
+    fn monotonic(&self) -> Duration {
+        process_monotonic()
+    }
+}
+
+/// The process's monotonic clock, from its first reading.
+fn process_monotonic() -> Duration {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    ORIGIN.get_or_init(Instant::now).elapsed()
 }
 
 /// The system's wall clock: the one place allowed to call `Utc::now` (see clippy.toml).
@@ -25,5 +42,9 @@ impl Clock for SystemClock {
 impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
     fn now(&self) -> DateTime<Utc> {
         (**self).now()
+    }
+
+    fn monotonic(&self) -> Duration {
+        (**self).monotonic()
     }
 }

@@ -190,6 +190,30 @@ pub fn is_weekly_date(date: NaiveDate, settings: &Settings) -> bool {
     chrono::Datelike::weekday(&date) == settings.weekly_day.chrono()
 }
 
+/// Where a session stands at an instant, as the weekly digest counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStanding {
+    /// Held.
+    Completed,
+    /// Still scheduled, and its start has passed: it was not held.
+    Missed,
+    /// Scheduled and still to come.
+    ToCome,
+    /// Called off: counted nowhere.
+    Cancelled,
+}
+
+/// Where `session` stands at `at`: what the digest's completed, missed and goals lists (and
+/// a parent's page of the week) are made of.
+pub fn session_standing(session: &Session, at: DateTime<Utc>) -> SessionStanding {
+    match session.status {
+        SessionStatus::Completed => SessionStanding::Completed,
+        SessionStatus::Cancelled => SessionStanding::Cancelled,
+        SessionStatus::Scheduled if session.starts_at < at => SessionStanding::Missed,
+        SessionStatus::Scheduled => SessionStanding::ToCome,
+    }
+}
+
 /// The days a weekly digest of `slot_date` reports on, as local dates of the student's
 /// zone: the week it closes (the 7 days ending on the slot date: sessions completed or
 /// missed) and the week after (the 7 days after it: the goals).

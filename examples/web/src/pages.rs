@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Datelike, TimeDelta, Utc};
 use chrono_tz::Tz;
 use rappels_core::clock::Clock;
-use rappels_core::domain::{EmailAddress, Kind, Locale, SessionStatus, StudentId};
+use rappels_core::domain::{EmailAddress, Kind, Locale, StudentId};
 use rappels_core::permissions::{self, Actor};
 use rappels_core::ports::{Email, LogEntry, Platform};
-use rappels_core::rules::Rejection;
+use rappels_core::rules::{self, Rejection, SessionStanding};
 use rappels_core::service::{Reminders, RunOptions, Sender, ServiceError};
 use serde::Deserialize;
 
@@ -365,27 +365,26 @@ pub(crate) async fn child(
             .filter(|s| s.student_id == student)
             .collect();
         sessions.sort_by_key(|s| s.starts_at);
+        // Where each session stands now, as the weekly digest counts it.
+        let standing = |s: &rappels_core::domain::Session| rules::session_standing(s, now);
         let this_week = |s: &&&rappels_core::domain::Session| {
             s.starts_at >= week_start && s.starts_at < week_start + TimeDelta::days(7)
         };
-        let completed = sessions
-            .iter()
-            .filter(this_week)
-            .filter(|s| s.status == SessionStatus::Completed)
-            .count();
-        let missed = sessions
-            .iter()
-            .filter(this_week)
-            .filter(|s| s.status == SessionStatus::Scheduled && s.starts_at < now)
-            .count();
-        let scheduled = sessions
-            .iter()
-            .filter(this_week)
-            .filter(|s| s.status == SessionStatus::Scheduled && s.starts_at >= now)
-            .count();
+        let count = |wanted: SessionStanding| {
+            sessions
+                .iter()
+                .filter(this_week)
+                .filter(|s| standing(s) == wanted)
+                .count()
+        };
+        let (completed, missed, scheduled) = (
+            count(SessionStanding::Completed),
+            count(SessionStanding::Missed),
+            count(SessionStanding::ToCome),
+        );
         let upcoming = sessions
             .iter()
-            .filter(|s| s.status == SessionStatus::Scheduled && s.starts_at >= now)
+            .filter(|s| standing(s) == SessionStanding::ToCome)
             .map(|s| Upcoming {
                 when: local(s.starts_at, zone),
                 subject: s.subject.clone(),

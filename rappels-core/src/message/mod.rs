@@ -35,10 +35,10 @@ use serde::Serialize;
 
 use crate::domain::{
     DomainError, Kind, Locale, ManualId, ManualRequest, MessageText, ParentId, PeriodicKind,
-    ReminderKey, Session, SessionId, SessionStatus, Student, StudentId, TimeOfDay, Title, Zone,
+    ReminderKey, Session, SessionId, Student, StudentId, TimeOfDay, Title, Zone,
 };
 use crate::plan::{Directory, DueReminder};
-use crate::rules;
+use crate::rules::{self, SessionStanding};
 use crate::settings::Settings;
 use crate::snapshot::Snapshot;
 use crate::unsubscribe::{self, UnsubscribeSecret};
@@ -801,11 +801,11 @@ impl Templates {
             sessions.sort_by_key(|s| (s.starts_at, s.id));
             for session in sessions {
                 let this_week = session.starts_at < week_end;
-                let list = match session.status {
-                    SessionStatus::Completed if this_week => &mut completed,
-                    SessionStatus::Scheduled if session.starts_at < due.due_at => &mut missed,
-                    SessionStatus::Scheduled => &mut goals,
-                    SessionStatus::Completed | SessionStatus::Cancelled => continue,
+                let list = match rules::session_standing(session, due.due_at) {
+                    SessionStanding::Completed if this_week => &mut completed,
+                    SessionStanding::Missed => &mut missed,
+                    SessionStanding::ToCome => &mut goals,
+                    SessionStanding::Completed | SessionStanding::Cancelled => continue,
                 };
                 list.push(session);
             }

@@ -1108,8 +1108,8 @@ fn a_week_is_praised_when_more_sessions_were_completed_than_missed() {
 
 #[test]
 fn the_weekly_digest_closes_on_the_week_it_reports() {
+    use crate::domain::SessionStatus::{self, Cancelled, Completed};
     use Closing::{Encouragement, Nudge, Praise};
-    use SessionStatus::{Cancelled, Completed};
     fn set(sc: &mut Scenario, id: i64, status: SessionStatus) {
         let session = sc.sessions.iter_mut().find(|s| s.id.get() == id).unwrap();
         session.status = status;

@@ -18,7 +18,7 @@
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::channel::mpsc;
@@ -62,6 +62,11 @@ struct RunClock<'a, C> {
 impl<C: Clock> RunClock<'_, C> {
     fn now(&self) -> DateTime<Utc> {
         self.at.unwrap_or_else(|| self.clock.now())
+    }
+
+    /// The monotonic clock, which runs on under `--at` too (see `lease_too_old`).
+    fn monotonic(&self) -> Duration {
+        self.clock.monotonic()
     }
 }
 
@@ -440,7 +445,7 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
             mpsc::channel::<(Claim, Attempt)>(OUTCOME_QUEUE_FACTOR * concurrency);
         let send = claims
             .map(|ready| async move {
-                let attempt = self.attempt(&ready, clock.now(), shared).await;
+                let attempt = self.attempt(&ready, clock, shared).await;
                 (ready.claim, attempt)
             })
             .buffer_unordered(concurrency)
@@ -482,7 +487,7 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
             if let Some(claim) = feed.buffer.pop_front() {
                 return Some(claim);
             }
-            let claimed = Instant::now();
+            let claimed = clock.monotonic();
             let claims = self
                 .store()
                 .claim(
@@ -523,7 +528,7 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
     async fn build_messages(
         &self,
         claims: Vec<Claim>,
-        claimed: Instant,
+        claimed: Duration,
         shared: &Shared,
     ) -> Result<Vec<Ready>, (crate::ports::StoreError, Vec<Claim>)> {
         let reminders: Vec<NewReminder> = claims.iter().map(|c| c.reminder).collect();
@@ -564,12 +569,13 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
     }
 
     /// Sends one claimed reminder, or says why it was not.
-    async fn attempt(&self, ready: &Ready, now: DateTime<Utc>, shared: &Shared) -> Attempt {
+    async fn attempt(&self, ready: &Ready, clock: &RunClock<'_, C>, shared: &Shared) -> Attempt {
+        let now = clock.now();
         if shared.stopped() {
             return Attempt::Release;
         }
         let reminder = &ready.claim.reminder;
-        if self.lease_too_old(ready, now) {
+        if self.lease_too_old(ready, now, clock.monotonic()) {
             tracing::warn!(key = %reminder.key, "claim held past half its lease (was the runner stalled?): given back, not sent");
             return Attempt::Release;
         }
@@ -619,9 +625,10 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
     /// Time is read twice: the monotonic clock since the claim, which counts the time a run
     /// `--at` a frozen instant spent stopped too, and the run's clock against the lease's
     /// end, which counts a machine's sleep (the monotonic clock does not).
-    fn lease_too_old(&self, ready: &Ready, now: DateTime<Utc>) -> bool {
+    fn lease_too_old(&self, ready: &Ready, now: DateTime<Utc>, monotonic: Duration) -> bool {
         let half = self.config.lease / 2;
-        let held = TimeDelta::from_std(ready.claimed.elapsed()).unwrap_or(TimeDelta::MAX);
+        let held =
+            TimeDelta::from_std(monotonic.saturating_sub(ready.claimed)).unwrap_or(TimeDelta::MAX);
         held >= half || now + half > ready.claim.lease.until
     }
 
@@ -718,7 +725,7 @@ impl<S: Store, M: Mailer, C: Clock> Sender<S, M, C> {
 struct Ready {
     claim: Claim,
     /// When it was claimed, on the monotonic clock (see `lease_too_old`).
-    claimed: Instant,
+    claimed: Duration,
     email: Result<Email, Unsent>,
 }
 

@@ -139,6 +139,15 @@ async fn a_parent_reaches_only_their_own_children() {
         "{}",
         own.body
     );
+    // This week (Monday 23 to Sunday 29 November): English on Tuesday done, Mathematics on
+    // Friday to come, nothing missed.
+    for figure in [
+        "<strong>1</strong> séances faites",
+        "<strong>0</strong> séances manquées",
+        "<strong>1</strong> séances prévues",
+    ] {
+        assert!(own.body.contains(figure), "{figure}: {}", own.body);
+    }
     for path in [
         "/repetiteur/rappels/enfant/2/",
         "/repetiteur/rappels/enfant/99/",
