@@ -13,6 +13,74 @@ use crate::engine::Engine;
 /// (`Engine::ANALYZE_LOG`): one range of candidates.
 const ANALYZE_AFTER: usize = WEEKLY_STEP;
 
+/// Outcomes written by one statement: 14 values each, well under SQLite's 32,766 and
+/// PostgreSQL's 65,535 parameters.
+const OUTCOME_ROWS: usize = 512;
+
+/// What an outcome writes to its reminder's row.
+struct OutcomeRow<'a> {
+    state: &'static str,
+    attempted: i64,
+    next: Option<i64>,
+    error: Option<&'a str>,
+    message_id: Option<&'a str>,
+    sent_at: Option<i64>,
+    // The message the attempt was made with, kept for history (none when it could not
+    // be built, or for an expired reminder).
+    subject: Option<&'a str>,
+    text: Option<&'a str>,
+    html: Option<&'a str>,
+    to_address: Option<String>,
+    to_name: Option<&'a str>,
+    locale: Option<&'static str>,
+}
+
+impl<'a> OutcomeRow<'a> {
+    fn of(claim: &'a Claim, outcome: &'a Outcome) -> Self {
+        let (state, attempted, next, error, message_id, sent_at) = match outcome {
+            Outcome::Sent { message_id, at } => (
+                "sent",
+                1,
+                None,
+                None,
+                Some(message_id.as_str()),
+                Some(micros(*at)),
+            ),
+            Outcome::Retry {
+                next_attempt_at,
+                error,
+            } => (
+                "pending",
+                1,
+                Some(micros(*next_attempt_at)),
+                Some(error.as_str()),
+                None,
+                None,
+            ),
+            Outcome::Failed { error } => ("failed", 1, None, Some(error.as_str()), None, None),
+            Outcome::Expired => ("expired", 0, None, None, None, None),
+            Outcome::Cancelled { reason } => {
+                ("cancelled", 0, None, Some(reason.as_str()), None, None)
+            }
+        };
+        let envelope = claim.envelope.as_deref();
+        OutcomeRow {
+            state,
+            attempted,
+            next,
+            error,
+            message_id,
+            sent_at,
+            subject: envelope.map(|e| e.message.subject.as_str()),
+            text: envelope.map(|e| e.message.text.as_str()),
+            html: envelope.map(|e| e.message.html.as_str()),
+            to_address: envelope.map(|e| e.to.to_string()),
+            to_name: envelope.map(|e| e.to_name.as_str()),
+            locale: envelope.map(|e| e.locale.code()),
+        }
+    }
+}
+
 impl<DB> Sql<DB>
 where
     DB: Engine,
@@ -191,35 +259,7 @@ where
         outcome: &Outcome,
         now: DateTime<Utc>,
     ) -> Result<bool, SqlError> {
-        let (state, attempted, next, error, message_id, sent_at) = match outcome {
-            Outcome::Sent { message_id, at } => (
-                "sent",
-                1i64,
-                None,
-                None,
-                Some(message_id.clone()),
-                Some(micros(*at)),
-            ),
-            Outcome::Retry {
-                next_attempt_at,
-                error,
-            } => (
-                "pending",
-                1,
-                Some(micros(*next_attempt_at)),
-                Some(error.clone()),
-                None,
-                None,
-            ),
-            Outcome::Failed { error } => ("failed", 1, None, Some(error.clone()), None, None),
-            Outcome::Expired => ("expired", 0, None, None, None, None),
-            Outcome::Cancelled { reason } => {
-                ("cancelled", 0, None, Some(reason.clone()), None, None)
-            }
-        };
-        // The message the attempt was made with, kept for history (none when it
-        // could not be built, or for an expired reminder).
-        let envelope = claim.envelope.as_deref();
+        let row = OutcomeRow::of(claim, outcome);
         let done = sqlx::query(
             "UPDATE reminders SET status = $1, attempts = attempts + $2, \
              next_attempt_at = COALESCE($3, next_attempt_at), last_error = COALESCE($4, last_error), \
@@ -230,39 +270,90 @@ where
              to_name = COALESCE($14, to_name), locale = COALESCE($15, locale) \
              WHERE id = $7 AND status = 'sending' AND lease_owner = $8 AND lease_until > $9",
         )
-        .bind(state)
-        .bind(attempted)
-        .bind(next)
-        .bind(error)
-        .bind(message_id)
-        .bind(sent_at)
+        .bind(row.state)
+        .bind(row.attempted)
+        .bind(row.next)
+        .bind(row.error)
+        .bind(row.message_id)
+        .bind(row.sent_at)
         .bind(claim.id)
         .bind(claim.lease.owner.as_str())
         .bind(micros(now))
-        .bind(envelope.map(|e| e.message.subject.as_str()))
-        .bind(envelope.map(|e| e.message.text.as_str()))
-        .bind(envelope.map(|e| e.message.html.as_str()))
-        .bind(envelope.map(|e| e.to.to_string()))
-        .bind(envelope.map(|e| e.to_name.as_str()))
-        .bind(envelope.map(|e| e.locale.code()))
+        .bind(row.subject)
+        .bind(row.text)
+        .bind(row.html)
+        .bind(row.to_address)
+        .bind(row.to_name)
+        .bind(row.locale)
         .execute(&mut *conn)
         .await?;
         Ok(DB::rows_affected(&done) == 1)
     }
 
     /// Records outcomes in one transaction; for each, whether its lease was held.
+    ///
+    /// One statement per `OUTCOME_ROWS` outcomes (an `UPDATE … FROM` a list of values, on
+    /// both engines), not one per outcome: each statement is a round trip to the database
+    /// (on SQLite, a hand-off to its thread and back), and a run records an outcome per
+    /// message. The lease is checked per row exactly as `complete_in` checks it; the rows
+    /// the statement returns are those whose lease was held.
     pub(crate) async fn complete_many(
         pool: &Pool<DB>,
         outcomes: &[(Claim, Outcome)],
         now: DateTime<Utc>,
     ) -> Result<Vec<bool>, SqlError> {
         let mut tx = pool.begin().await?;
-        let mut held = Vec::with_capacity(outcomes.len());
-        for (claim, outcome) in outcomes {
-            held.push(Self::complete_in(&mut *tx, claim, outcome, now).await?);
+        let mut held_ids = std::collections::HashSet::with_capacity(outcomes.len());
+        for chunk in outcomes.chunks(OUTCOME_ROWS) {
+            let mut q = QueryBuilder::<DB>::new(
+                "WITH o (id, lease_owner, state, attempted, next_at, error, message_id, sent_at, \
+                 subject, text_body, html_body, to_address, to_name, locale) AS (",
+            );
+            q.push_values(chunk, |mut values, (claim, outcome)| {
+                let row = OutcomeRow::of(claim, outcome);
+                values
+                    .push_bind(claim.id)
+                    .push_bind(claim.lease.owner.as_str())
+                    .push_bind(row.state)
+                    .push_bind(row.attempted)
+                    .push_bind(row.next)
+                    .push_bind(row.error)
+                    .push_bind(row.message_id)
+                    .push_bind(row.sent_at)
+                    .push_bind(row.subject)
+                    .push_bind(row.text)
+                    .push_bind(row.html)
+                    .push_bind(row.to_address)
+                    .push_bind(row.to_name)
+                    .push_bind(row.locale);
+            });
+            q.push(
+                ") UPDATE reminders SET status = o.state, attempts = reminders.attempts + o.attempted, \
+                 next_attempt_at = COALESCE(o.next_at, reminders.next_attempt_at), \
+                 last_error = COALESCE(o.error, reminders.last_error), \
+                 message_id = COALESCE(o.message_id, reminders.message_id), \
+                 sent_at = COALESCE(o.sent_at, reminders.sent_at), \
+                 lease_owner = NULL, lease_until = NULL, \
+                 subject = COALESCE(o.subject, reminders.subject), \
+                 text_body = COALESCE(o.text_body, reminders.text_body), \
+                 html_body = COALESCE(o.html_body, reminders.html_body), \
+                 to_address = COALESCE(o.to_address, reminders.to_address), \
+                 to_name = COALESCE(o.to_name, reminders.to_name), \
+                 locale = COALESCE(o.locale, reminders.locale) \
+                 FROM o WHERE reminders.id = o.id AND reminders.status = 'sending' \
+                 AND reminders.lease_owner = o.lease_owner AND reminders.lease_until > ",
+            );
+            q.push_bind(micros(now));
+            q.push(" RETURNING reminders.id");
+            for row in q.build().fetch_all(&mut *tx).await? {
+                held_ids.insert(row.try_get::<i64, _>(0)?);
+            }
         }
         tx.commit().await?;
-        Ok(held)
+        Ok(outcomes
+            .iter()
+            .map(|(claim, _)| held_ids.contains(&claim.id))
+            .collect())
     }
 
     /// Gives claims back: pending again, the attempt not counted, where the lease is
