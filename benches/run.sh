@@ -244,11 +244,12 @@ fi
 if ! skip criterion; then
   say "6. criterion benches"
   # Shorter windows than criterion's defaults (3 s warm-up, 5 s of samples): enough for
-  # the figures BENCHMARKS.md quotes, and the section fits in a few minutes.
+  # the figures BENCHMARKS.md quotes (a render takes microseconds), and the section fits
+  # in a minute and a half. The planning benches set their own windows (benches/plan.rs).
   # The two criterion targets by name: the flags are criterion's, which the library's
   # own (libtest) bench target would refuse.
   cargo bench -q -p rappels-benches --bench plan --bench messages -- \
-    --warm-up-time 1 --measurement-time 2 2>&1 | tee "$BENCH_DIR/criterion.out" | grep -E '^[a-z_0-9]+/|time:|thrpt:| due$' || true
+    --warm-up-time 0.5 --measurement-time 1 2>&1 | tee "$BENCH_DIR/criterion.out" | grep -E '^[a-z_0-9]+/|time:|thrpt:| due$' || true
 fi
 
 say "all figures"

@@ -52,6 +52,9 @@ pub(crate) trait Engine:
     const ANALYZE_LOG: Option<&'static str>;
     /// Records per bulk statement of the import.
     const BULK_ROWS: usize;
+    /// Write transactions worth running at once on disjoint rows: 1 for SQLite's single
+    /// writer; a few for PostgreSQL, whose backends insert on cores of their own.
+    const WRITERS: usize;
     /// How the import's temporary tables of ids are made: their id type, and what ends
     /// the `CREATE TEMPORARY TABLE` (PostgreSQL drops them at the end of the transaction;
     /// SQLite keeps them for the connection, and the import drops them itself).
@@ -143,6 +146,7 @@ impl Engine for Sqlite {
     // ANALYZE was run once, which rappels never does.
     const ANALYZE_LOG: Option<&'static str> = None;
     const BULK_ROWS: usize = bulk::sqlite::ROWS;
+    const WRITERS: usize = 1;
 
     const TEMP_ID_TYPE: &'static str = "INTEGER";
     const TEMP_END: &'static str = "";
@@ -262,6 +266,7 @@ impl Engine for Postgres {
     // samples the table (a fraction of a second) and takes no lock that writers wait for.
     const ANALYZE_LOG: Option<&'static str> = Some("ANALYZE reminders");
     const BULK_ROWS: usize = bulk::postgres::ROWS;
+    const WRITERS: usize = 2;
 
     const TEMP_ID_TYPE: &'static str = "BIGINT";
     const TEMP_END: &'static str = " ON COMMIT DROP";

@@ -350,3 +350,89 @@ async fn fill_more(store: &SqlStore, from: i64, count: i64) {
         count as usize
     );
 }
+
+/// The weekly digests of a zone bigger than one step of `record_weekly` (5,000 students;
+/// PostgreSQL runs two steps at once): each student's digest is recorded once, the progress
+/// counts every row committed, a second call adds nothing, and a caller that says stop
+/// after the first step gets no step begun after it.
+#[tokio::test]
+async fn weekly_digests_of_several_steps_are_recorded_once_and_counted() {
+    use rappels_core::domain::Zone;
+    use rappels_core::ports::{Recorded, WeeklyDue};
+    use rappels_core::scenario::Scenario;
+    use std::sync::Mutex;
+    const STUDENTS: usize = 12_345;
+    let students: Vec<String> = (1..=STUDENTS)
+        .map(|id| {
+            format!(
+                r#"{{ "id": {id}, "first_name": "E{id}", "email": "e{id}@example.org",
+                    "timezone": "Europe/Paris", "account_active": true,
+                    "subscription_active": true, "locale": "fr",
+                    "last_activity_at": "2026-11-28T10:00:00Z",
+                    "created_at": "2025-09-01T08:00:00Z", "opt_out": [] }}"#
+            )
+        })
+        .collect();
+    let scenario = Scenario::from_json(&format!(
+        r#"{{ "students": [{}], "parents": [], "sessions": [], "manual": [] }}"#,
+        students.join(",")
+    ))
+    .unwrap();
+    let due = WeeklyDue {
+        zone: Zone::parse("Europe/Paris").unwrap(),
+        slot_date: "2026-11-29".parse().unwrap(),
+        due_at: parse_instant("2026-11-29T19:00:00Z").unwrap(),
+        expires_at: parse_instant("2026-11-30T19:00:00Z").unwrap(),
+    };
+    let at = parse_instant("2026-11-29T19:00:00Z").unwrap();
+    for db in backends().await {
+        crate::harness::import(&db.store, &scenario).await;
+        // Stopped after the first step: what was committed is what the progress said.
+        let steps = Mutex::new(Vec::<Recorded>::new());
+        db.store
+            .record_weekly(&due, at, &|r| {
+                steps.lock().unwrap().push(r);
+                false
+            })
+            .await
+            .unwrap();
+        let told: usize = steps.lock().unwrap().iter().map(|r| r.recorded).sum();
+        let rows = weekly_rows(&db.store).await;
+        assert_eq!(rows, told, "{}: the progress counts every row", db.name);
+        assert!(
+            (5_000..STUDENTS).contains(&rows),
+            "{}: {rows} recorded after a stop",
+            db.name
+        );
+        // Carried on: every student once, and the rows of the first call are not added again.
+        let added = Mutex::new(0);
+        db.store
+            .record_weekly(&due, at, &|r| {
+                *added.lock().unwrap() += r.recorded;
+                true
+            })
+            .await
+            .unwrap();
+        assert_eq!(rows + *added.lock().unwrap(), STUDENTS, "{}", db.name);
+        assert_eq!(weekly_rows(&db.store).await, STUDENTS, "{}", db.name);
+        db.store
+            .record_weekly(&due, at, &|r| {
+                assert_eq!(r.recorded, 0, "{}: recorded again", db.name);
+                true
+            })
+            .await
+            .unwrap();
+        assert_eq!(weekly_rows(&db.store).await, STUDENTS, "{}", db.name);
+        db.finish().await;
+    }
+}
+
+/// Distinct weekly keys in the log.
+async fn weekly_rows(store: &SqlStore) -> usize {
+    const COUNT: &str = "SELECT COUNT(DISTINCT reminder_key) FROM reminders WHERE kind = 'weekly'";
+    let count: i64 = match store {
+        SqlStore::Sqlite(pool) => sqlx::query_scalar(COUNT).fetch_one(pool).await.unwrap(),
+        SqlStore::Postgres(pool) => sqlx::query_scalar(COUNT).fetch_one(pool).await.unwrap(),
+    };
+    usize::try_from(count).unwrap()
+}
