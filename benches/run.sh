@@ -75,6 +75,11 @@ RAPPELS=$ROOT/target/release/rappels
 # An SMTP sink on a loopback port; `sink_count PORT` reads how many messages it took.
 SINKS=()
 start_sink() {
+  # A server already on the port would share its connections with the sink (smtp-sink
+  # listens with SO_REUSEPORT) and the counts would be wrong.
+  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+    echo "port $1 is already taken on 127.0.0.1: stop what listens there first" >&2; exit 1
+  fi
   /usr/sbin/smtp-sink -c -u nobody "127.0.0.1:$1" 2048 >"$BENCH_DIR/sink_$1.log" 2>&1 &
   SINKS+=($!)
   for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done
@@ -101,7 +106,9 @@ rappels_run() {
   local after; after=$(sink_count "$port"); after=${after:-0}
   SENT=$((after - before))
   local reported; reported=$(grep -o '"sent":[0-9]*' "$BENCH_DIR/$name.out" | cut -d: -f2)
-  [ "$SENT" = "$reported" ] || echo "warning: the sink counted $SENT, rappels reported $reported" >&2
+  if [ "$SENT" != "$reported" ]; then
+    echo "the sink counted $SENT messages but rappels reported $reported sent" >&2; exit 1
+  fi
 }
 
 # Seconds from the run's first log line to its first "sent" line.
