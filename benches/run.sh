@@ -67,10 +67,24 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
 fi
 
 say "build (release)"
-# One invocation: one resolution of features, so no dependency is built twice.
-cargo build --release -q -p rappels-cli -p rappels-sqlx --bin rappels \
-  --example select_scale --example sync_scale
+# One invocation: one resolution of features, so no dependency is built twice, and the
+# criterion benches built beside the rest (a later `cargo bench` was a second build of
+# 50 s). Their executables are read from cargo's JSON messages and run directly.
+cargo build --release -p rappels-cli -p rappels-sqlx -p rappels-benches --bin rappels \
+  --example select_scale --example sync_scale --bench plan --bench messages \
+  --message-format=json-render-diagnostics >"$BENCH_DIR/build.json"
 RAPPELS=$ROOT/target/release/rappels
+# `bench_exe NAME`: the executable cargo built for the bench target NAME.
+bench_exe() {
+  python3 - "$BENCH_DIR/build.json" "$1" <<'EOF'
+import json, sys
+for line in open(sys.argv[1]):
+    message = json.loads(line)
+    target = message.get("target") or {}
+    if message.get("executable") and target.get("name") == sys.argv[2] and "bench" in target.get("kind", []):
+        print(message["executable"])
+EOF
+}
 
 # An SMTP sink on a loopback port; `sink_count PORT` reads how many messages it took.
 SINKS=()
@@ -198,13 +212,15 @@ fi
 if ! skip select; then
   say "3. selection at 1,000,000 students: SQLite"
   "$ROOT/target/release/examples/select_scale" --students 1000000 --backend sqlite \
+    --steps plan,record,record_again \
     2>&1 | tee "$BENCH_DIR/select_sqlite.out"
-  grep '^FIGURE' "$BENCH_DIR/select_sqlite.out" >>"$FIGURES" || true
+  grep -E '^(import|time) ' "$BENCH_DIR/select_sqlite.out" | sed 's/^/FIGURE select_/' >>"$FIGURES" || true
   if ! skip pg; then
     say "3. selection at 1,000,000 students: PostgreSQL"
     "$ROOT/target/release/examples/select_scale" --students 1000000 --backend postgres \
+      --steps plan,record,record_again \
       2>&1 | tee "$BENCH_DIR/select_postgres.out"
-    grep '^FIGURE' "$BENCH_DIR/select_postgres.out" >>"$FIGURES" || true
+    grep -E '^(import|time) ' "$BENCH_DIR/select_postgres.out" | sed 's/^/FIGURE select_/' >>"$FIGURES" || true
   fi
 fi
 
@@ -251,12 +267,12 @@ fi
 if ! skip criterion; then
   say "6. criterion benches"
   # Shorter windows than criterion's defaults (3 s warm-up, 5 s of samples): enough for
-  # the figures BENCHMARKS.md quotes (a render takes microseconds), and the section fits
-  # in a minute and a half. The planning benches set their own windows (benches/plan.rs).
-  # The two criterion targets by name: the flags are criterion's, which the library's
-  # own (libtest) bench target would refuse.
-  cargo bench -q -p rappels-benches --bench plan --bench messages -- \
-    --warm-up-time 0.5 --measurement-time 1 2>&1 | tee "$BENCH_DIR/criterion.out" | grep -E '^[a-z_0-9]+/|time:|thrpt:| due$' || true
+  # the figures BENCHMARKS.md quotes (a render takes microseconds, so even 0.7 s is
+  # tens of thousands of iterations), and the section fits in about a minute and a half.
+  # The planning benches set their own windows (benches/plan.rs).
+  for bench in plan messages; do
+    "$(bench_exe "$bench")" --bench --warm-up-time 0.3 --measurement-time 0.7
+  done 2>&1 | tee "$BENCH_DIR/criterion.out" | grep -E '^[a-z_0-9]+/|time:|thrpt:| due$' || true
 fi
 
 say "all figures"
