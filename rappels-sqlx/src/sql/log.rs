@@ -82,6 +82,41 @@ impl<'a> OutcomeRow<'a> {
     }
 }
 
+/// Runs `step` on each of `items`, `at_once` at a time, and gives each result to `report`,
+/// which says whether to carry on. Once it says stop, the items not yet begun are not run,
+/// and the steps in flight still end and are reported: a step may have committed before its
+/// result was read (two can end in the same poll), and the caller counts what is written.
+/// The first error ends it (the steps still in flight are dropped, their transactions
+/// rolled back).
+async fn run_steps<I, T, E, Fut>(
+    items: Vec<I>,
+    at_once: usize,
+    step: impl Fn(I) -> Fut,
+    mut report: impl FnMut(T) -> bool,
+) -> Result<(), E>
+where
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let stopped = &std::sync::atomic::AtomicBool::new(false);
+    let step = &step;
+    let mut steps = stream::iter(items)
+        .map(|item| async move {
+            if stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                return Ok(None);
+            }
+            step(item).await.map(Some)
+        })
+        .buffer_unordered(at_once.max(1));
+    while let Some(done) = steps.next().await {
+        if let Some(result) = done?
+            && !report(result)
+        {
+            stopped.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    Ok(())
+}
+
 impl<DB> Sql<DB>
 where
     DB: Engine,
@@ -127,13 +162,7 @@ where
         ids.sort_unstable();
         let key_suffix = format!(":{}", due.slot_date);
         let key_suffix = key_suffix.as_str();
-        // Set when the caller says stop: steps not yet begun do nothing; those in flight
-        // end and are counted, so that the progress reports every committed row.
-        let stopped = &std::sync::atomic::AtomicBool::new(false);
         let step = |(planned, first, last): (usize, i64, i64)| async move {
-            if stopped.load(std::sync::atomic::Ordering::SeqCst) {
-                return Ok((0, 0));
-            }
             let mut q = QueryBuilder::<DB>::new(
                 "INSERT INTO reminders (reminder_key, kind, student_id, slot_date, due_at, \
                  expires_at, status, attempts, next_attempt_at, created_at) \
@@ -178,22 +207,15 @@ where
             .chunks(WEEKLY_STEP)
             .filter_map(|chunk| Some((chunk.len(), *chunk.first()?, *chunk.last()?)))
             .collect();
-        let mut steps = stream::iter(ranges).map(step).buffer_unordered(DB::WRITERS);
         let mut total = 0;
-        while let Some(done) = steps.next().await {
-            let (planned, added) = done?;
-            if planned == 0 {
-                continue;
-            }
+        run_steps(ranges, DB::WRITERS, step, |(planned, added)| {
             total += added;
-            let carry_on = progress(Recorded {
+            progress(Recorded {
                 planned,
                 recorded: usize::try_from(added).unwrap_or(usize::MAX),
-            });
-            if !carry_on {
-                stopped.store(true, std::sync::atomic::Ordering::SeqCst);
-            }
-        }
+            })
+        })
+        .await?;
         if total >= ANALYZE_AFTER as u64
             && let Some(analyze) = DB::ANALYZE_LOG
         {
@@ -413,5 +435,69 @@ where
                 .fetch_one(pool)
                 .await?;
         convert::opt_instant(pending.into_iter().chain(leases).min(), "reminders")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run_steps;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A step that "commits" when first polled and hands its result back only at a later
+    /// poll, as a transaction whose COMMIT was answered before the caller read it.
+    async fn committing_step(committed: &AtomicUsize, item: usize) -> Result<usize, ()> {
+        committed.fetch_add(1, Ordering::SeqCst);
+        tokio::task::yield_now().await;
+        Ok(item)
+    }
+
+    #[tokio::test]
+    async fn a_stop_reports_every_step_in_flight_and_begins_no_other() {
+        let committed = AtomicUsize::new(0);
+        let mut reported = Vec::new();
+        run_steps(
+            (0..10).collect(),
+            3,
+            |item| committing_step(&committed, item),
+            |item| {
+                reported.push(item);
+                false
+            },
+        )
+        .await
+        .unwrap();
+        let committed = committed.load(Ordering::SeqCst);
+        assert_eq!(reported.len(), committed, "reported {reported:?}");
+        assert!(
+            (2..10).contains(&committed),
+            "{committed} steps after a stop"
+        );
+    }
+
+    #[tokio::test]
+    async fn steps_run_to_the_end_unless_stopped_and_an_error_ends_them() {
+        let committed = AtomicUsize::new(0);
+        let mut reported = Vec::new();
+        run_steps(
+            (0..10).collect(),
+            3,
+            |item| committing_step(&committed, item),
+            |item| {
+                reported.push(item);
+                true
+            },
+        )
+        .await
+        .unwrap();
+        reported.sort_unstable();
+        assert_eq!(reported, (0..10).collect::<Vec<_>>());
+        let failed = run_steps(
+            (0..10).collect(),
+            1,
+            |item: usize| async move { if item == 4 { Err(item) } else { Ok(item) } },
+            |_| true,
+        )
+        .await;
+        assert_eq!(failed, Err(4));
     }
 }
