@@ -451,8 +451,9 @@ mod tests {
         Ok(item)
     }
 
-    #[tokio::test]
-    async fn a_stop_reports_every_step_in_flight_and_begins_no_other() {
+    /// Runs ten committing steps three at a time, `report` saying whether to carry on:
+    /// what was reported, and how many steps committed.
+    async fn ten_steps(carry_on: bool) -> (Vec<usize>, usize) {
         let committed = AtomicUsize::new(0);
         let mut reported = Vec::new();
         run_steps(
@@ -461,12 +462,17 @@ mod tests {
             |item| committing_step(&committed, item),
             |item| {
                 reported.push(item);
-                false
+                carry_on
             },
         )
         .await
         .unwrap();
-        let committed = committed.load(Ordering::SeqCst);
+        (reported, committed.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn a_stop_reports_every_step_in_flight_and_begins_no_other() {
+        let (reported, committed) = ten_steps(false).await;
         assert_eq!(reported.len(), committed, "reported {reported:?}");
         assert!(
             (2..10).contains(&committed),
@@ -476,21 +482,10 @@ mod tests {
 
     #[tokio::test]
     async fn steps_run_to_the_end_unless_stopped_and_an_error_ends_them() {
-        let committed = AtomicUsize::new(0);
-        let mut reported = Vec::new();
-        run_steps(
-            (0..10).collect(),
-            3,
-            |item| committing_step(&committed, item),
-            |item| {
-                reported.push(item);
-                true
-            },
-        )
-        .await
-        .unwrap();
+        let (mut reported, committed) = ten_steps(true).await;
         reported.sort_unstable();
         assert_eq!(reported, (0..10).collect::<Vec<_>>());
+        assert_eq!(committed, 10);
         let failed = run_steps(
             (0..10).collect(),
             1,
